@@ -1,0 +1,54 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../../common/config';
+import { registerStart } from './commands/start';
+import { registerWorker } from './commands/worker';
+import { registerPing } from './commands/ping';
+import { registerServer } from './commands/server';
+import { registerEmulator } from './commands/emulator';
+import { UsageError } from './usage-error';
+import { projectVersion } from '../../common/project-root';
+
+/** Exit codes: 0 success, 1 the operation failed, 2 the invocation or configuration was wrong. */
+export const EXIT_USAGE = 2;
+
+export function buildProgram(): Command {
+  const program = new Command('mlops')
+    .description('Durable Temporal workflows for SageMaker ML operations')
+    .version(projectVersion())
+    .showHelpAfterError('(run `mlops --help` for the list of commands)')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  registerStart(program);
+  registerWorker(program);
+  registerPing(program);
+  registerServer(program);
+  registerEmulator(program);
+  // Subcommands inherit exitOverride so their parse errors also come back here.
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = exitCodeFor(err);
+  }
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // help and version are "errors" to commander but successes to the user.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    return EXIT_USAGE;
+  }
+  if (err instanceof ConfigError || err instanceof UsageError) {
+    process.stderr.write(`mlops: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  process.stderr.write(`mlops: ${err instanceof Error ? err.message : String(err)}\n`);
+  return 1;
+}
+
+if (require.main === module) void main(process.argv);

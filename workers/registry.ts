@@ -1,0 +1,29 @@
+import type { AwsClientOptions } from '../common/aws-clients';
+import type { Logger } from '../common/logger';
+import { createSystemActivities } from '../activities/system/activities';
+
+/** What every activity factory may receive; each pipeline builds its own AWS clients from `aws`. */
+export interface ActivityDeps {
+  aws: AwsClientOptions;
+  log: Logger;
+}
+
+/** One task queue: its workflows (a module path, bundled for the sandbox) and its activities. */
+export interface TaskQueueDefinition {
+  taskQueue: string;
+  description: string;
+  workflowsPath: string;
+  createActivities(deps: ActivityDeps): Record<string, (...args: never[]) => Promise<unknown>>;
+}
+
+export const SYSTEM_TASK_QUEUE = 'mlops-system';
+
+/** Every task queue the project defines; pipelines add their entry here. */
+export const taskQueues: TaskQueueDefinition[] = [
+  {
+    taskQueue: SYSTEM_TASK_QUEUE,
+    description: 'health checks (mlops ping)',
+    workflowsPath: require.resolve('../workflows/system/workflows'),
+    createActivities: () => createSystemActivities(),
+  },
+];

@@ -1,0 +1,55 @@
+import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import type { Config } from '../common/config';
+import type { Logger } from '../common/logger';
+import { awsClientOptions } from '../common/aws-clients';
+import { temporalConnectionOptions } from '../common/temporal-connection';
+import { taskQueues, type TaskQueueDefinition } from './registry';
+
+export interface RunWorkersOptions {
+  config: Config;
+  log: Logger;
+  temporalAddress: string;
+  emulatorEndpoint?: string;
+  queues?: TaskQueueDefinition[];
+  /** Resolves once every worker polls; used by `mlops start` to print its banner after the workers are up. */
+  onRunning?: () => void;
+}
+
+let runtimeInstalled = false;
+
+/**
+ * Runs one worker per task queue until SIGINT/SIGTERM. The SDK's runtime turns those signals into a graceful
+ * shutdown: polling stops, in-flight activities get the grace time to finish, then `run()` resolves.
+ */
+export async function runWorkers(opts: RunWorkersOptions): Promise<void> {
+  if (!runtimeInstalled) {
+    Runtime.install({
+      shutdownSignals: ['SIGINT', 'SIGTERM'],
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+    });
+    runtimeInstalled = true;
+  }
+  const connection = await NativeConnection.connect(temporalConnectionOptions(opts.config, opts.temporalAddress));
+  const aws = awsClientOptions(opts.config, opts.emulatorEndpoint);
+  try {
+    const workers = await Promise.all(
+      (opts.queues ?? taskQueues).map((q) =>
+        Worker.create({
+          connection,
+          namespace: opts.config.TEMPORAL_NAMESPACE,
+          taskQueue: q.taskQueue,
+          workflowsPath: q.workflowsPath,
+          activities: q.createActivities({ aws, log: opts.log.child({ taskQueue: q.taskQueue }) }),
+          shutdownGraceTime: '30 seconds',
+        }),
+      ),
+    );
+    for (const w of workers) opts.log.info({ taskQueue: w.options.taskQueue }, 'worker polling');
+    const running = Promise.all(workers.map((w) => w.run()));
+    opts.onRunning?.();
+    await running;
+    opts.log.info('workers drained and stopped');
+  } finally {
+    await connection.close();
+  }
+}
