@@ -77,6 +77,11 @@ const shape = {
   MLOPS_EMULATOR_PORT: port('MLOPS_EMULATOR_PORT', 4566),
   MLOPS_GATEWAY_PORT: port('MLOPS_GATEWAY_PORT', 8088),
   MLOPS_GATEWAY_API_KEY: optionalText,
+  MLOPS_GATEWAY_HOST: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? '127.0.0.1' : v))
+    .refine((v) => /^[A-Za-z0-9.:-]+$/.test(v), 'a host name or IP address to listen on'),
   MLOPS_LOG_LEVEL: z
     .string()
     .optional()
@@ -108,6 +113,7 @@ const accepts: Record<keyof typeof shape, string> = {
   MLOPS_EMULATOR_PORT: 'a TCP port number from 1 to 65535 (default 4566)',
   MLOPS_GATEWAY_PORT: 'a TCP port number from 1 to 65535 (default 8088)',
   MLOPS_GATEWAY_API_KEY: 'the API key that EventBridge API destinations send',
+  MLOPS_GATEWAY_HOST: 'a host name or IP address for the gateway to listen on (default 127.0.0.1; 0.0.0.0 in a container)',
   MLOPS_LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
 };
 
