@@ -1,0 +1,165 @@
+/**
+ * The AWS API emulator: one HTTP server on loopback for every emulated service, reached by the real SDK v3
+ * clients through `endpoint` / `AWS_ENDPOINT_URL`.
+ *
+ * Why node:http and not fastify: the emulator needs the raw request bytes of every request (gzip and
+ * aws-chunked bodies, form bodies, S3 payloads checked against checksums), dispatches on headers and form fields
+ * rather than paths, and must reset a connection after a handler committed (`after-commit` faults). Fastify's
+ * router, body parsers and reply lifecycle would all be bypassed, leaving only overhead; node:http gives the
+ * socket directly.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock';
+import { handleControl } from './control';
+import { Emulator } from './emulator';
+import { allServices } from './services';
+import type { ServiceDefinition } from './service';
+
+export interface StartEmulatorOptions {
+  /** 0 = ephemeral; default 4566. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** A virtual clock (the embedded Temporal server's); without it, real time multiplied by timeScale. */
+  clock?: Clock;
+  timeScale?: number;
+  eventsTo?: string;
+  eventsApiKey?: string;
+  log?: Logger;
+  /** Services to serve (default: all of `services/index.ts`); tests may add their own. */
+  services?: readonly ServiceDefinition<unknown>[];
+  /** First retry delay of event delivery, doubling (default 200 ms). */
+  eventRetryBaseMs?: number;
+}
+
+export interface RunningEmulator {
+  endpoint: string;
+  port: number;
+  /** The in-process core, for harnesses that want to look inside without HTTP. */
+  emulator: Emulator;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024 * 1024;
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error('request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<RunningEmulator> {
+  const emulator = new Emulator({
+    services: opts.services ?? allServices,
+    clock: opts.clock,
+    timeScale: opts.timeScale,
+    eventsTo: opts.eventsTo,
+    eventsApiKey: opts.eventsApiKey,
+    log: opts.log,
+    eventRetryBaseMs: opts.eventRetryBaseMs,
+  });
+  const log = opts.log;
+
+  const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const method = req.method ?? 'GET';
+    const rawUrl = req.url ?? '/';
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch (err) {
+      if (!res.headersSent && !res.destroyed) sendJson(res, 413, { error: 'RequestTooLarge', message: (err as Error).message });
+      return;
+    }
+    if (rawUrl.startsWith('/_emulator/') || rawUrl === '/_emulator') {
+      const answer = await handleControl(emulator, method, new URL(rawUrl, 'http://emulator'), body);
+      sendJson(res, answer.status, answer.body);
+      return;
+    }
+    const outcome = await emulator.handle({ method, url: rawUrl, headers: req.headers, body });
+    if (outcome.kind === 'reset') {
+      // The change is committed; the client sees ECONNRESET and (being an SDK) retries.
+      req.socket.resetAndDestroy();
+      return;
+    }
+    const { response } = outcome;
+    const payload = typeof response.body === 'string' ? Buffer.from(response.body) : response.body;
+    const headers: Record<string, string | number> = { ...response.headers };
+    if (headers['content-length'] === undefined) headers['content-length'] = method === 'HEAD' ? 0 : payload.length;
+    res.writeHead(response.status, headers);
+    res.end(method === 'HEAD' ? undefined : payload);
+  };
+
+  const server: Server = createServer((req, res) => {
+    onRequest(req, res).catch((err: unknown) => {
+      log?.error({ err }, 'emulator request failed');
+      if (!res.headersSent && !res.destroyed) sendJson(res, 500, { __type: 'InternalFailure', message: String(err) });
+      else res.destroy();
+    });
+  });
+  // Longer than the SDK's idle sockets live, so the server never closes a socket the client is about to reuse.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 0;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 4566, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = opts.host ?? '127.0.0.1';
+  const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+
+  // Jobs whose status changes while nobody asks still run their transitions (events, side effects).
+  const ticker = setInterval(() => {
+    try {
+      emulator.jobs.advance();
+    } catch (err) {
+      log?.error({ err }, 'job transition failed');
+    }
+  }, 100);
+  ticker.unref();
+
+  let closed: Promise<void> | undefined;
+  return {
+    endpoint,
+    port: address.port,
+    emulator,
+    close: () => {
+      closed ??= (async () => {
+        clearInterval(ticker);
+        await emulator.events.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      })();
+      return closed;
+    },
+  };
+}
+
+export { defineService, operation, HttpResponse, EmulatorError, newId } from './service';
+export type { ServiceDefinition, OperationContext, ServiceContext } from './service';

@@ -1,0 +1,287 @@
+/**
+ * The one job-lifecycle helper of every emulated long-running resource (processing jobs, DataSync executions,
+ * Forecast predictors, apps, domains...). A job's status is never stored: it is computed from the emulated clock,
+ * the resource's lifecycle definition and its scenario (phase durations, failure), so a jumping virtual clock or a
+ * scaled clock moves every job at once. Transitions are observed in order by `advance()`, which runs the
+ * lifecycle's `onTransition` hook once per status reached (side effects such as copying files, and
+ * state-change events) before any request is served and on a short real-time tick.
+ */
+import type { PublishedEvent } from './service';
+
+export interface Phase {
+  status: string;
+  /** Default duration of this phase in emulated milliseconds. */
+  durationMs: number;
+}
+
+export interface TransitionContext {
+  readonly service: string;
+  /** The service's current state (typed by the lifecycle's owner). */
+  readonly state: unknown;
+  nowMs(): number;
+  publish(event: PublishedEvent): void;
+}
+
+export interface LifecycleDefinition {
+  /** Resource kind, unique within its service: `processing-job`, `task-execution`. */
+  kind: string;
+  /** Phases in order before the end, e.g. QUEUED 1s, LAUNCHING 2s, TRANSFERRING 30s. */
+  phases: readonly Phase[];
+  /** Terminal statuses. */
+  succeeded: string;
+  failed: string;
+  /** Status while stopping and its duration, and the terminal status after a stop. Without them a stop fails the job. */
+  stopping?: Phase;
+  stopped?: string;
+  /** Runs once for every status the job reaches, in order, including the first one at start. */
+  onTransition?(job: JobView, ctx: TransitionContext): void;
+}
+
+/** Per-resource behaviour, settable before the resource exists through `POST /_emulator/scenarios`. */
+export interface JobScenario {
+  /** Overrides phase durations by status name, in emulated milliseconds. */
+  durationsMs?: Record<string, number>;
+  /** When set, the job fails with this reason instead of succeeding. */
+  failureReason?: string;
+  /** The phase at whose end the job fails (default: the last phase). */
+  failAtStatus?: string;
+}
+
+export interface JobView {
+  readonly service: string;
+  readonly kind: string;
+  readonly id: string;
+  readonly status: string;
+  /** Terminal: succeeded, failed or stopped. */
+  readonly ended: boolean;
+  readonly failureReason?: string;
+  readonly createdAtMs: number;
+  readonly statusSinceMs: number;
+  readonly endedAtMs?: number;
+  /** Every status reached so far with the time it was entered. */
+  readonly history: readonly { status: string; atMs: number }[];
+  /** Service data attached at start (e.g. the request), mutable by the service. */
+  readonly data: Record<string, unknown>;
+}
+
+interface Job {
+  service: string;
+  def: LifecycleDefinition;
+  id: string;
+  createdAtMs: number;
+  stopRequestedAtMs?: number;
+  scenario: JobScenario;
+  data: Record<string, unknown>;
+  /** How many statuses of the timeline `onTransition` has seen. */
+  observed: number;
+}
+
+export interface ScenarioRule {
+  service: string;
+  kind: string;
+  /** Exact resource id, a prefix ending in `*`, or `*` for every resource of the kind. */
+  resource: string;
+  scenario: JobScenario;
+}
+
+interface Segment {
+  status: string;
+  atMs: number;
+  failureReason?: string;
+}
+
+function timeline(job: Job): { segments: Segment[]; terminal: boolean } {
+  const { def, scenario } = job;
+  const segments: Segment[] = [];
+  let t = job.createdAtMs;
+  const failAt = scenario.failureReason !== undefined ? (scenario.failAtStatus ?? def.phases[def.phases.length - 1]?.status) : undefined;
+  const stopAt = job.stopRequestedAtMs;
+  for (const phase of def.phases) {
+    if (stopAt !== undefined && stopAt < t) break;
+    segments.push({ status: phase.status, atMs: t });
+    t += scenario.durationsMs?.[phase.status] ?? phase.durationMs;
+    if (stopAt !== undefined && stopAt < t) break;
+    if (failAt === phase.status) {
+      segments.push({ status: def.failed, atMs: t, failureReason: scenario.failureReason });
+      return { segments, terminal: true };
+    }
+  }
+  if (stopAt !== undefined && stopAt < t) {
+    let at = stopAt;
+    if (def.stopping) {
+      segments.push({ status: def.stopping.status, atMs: at });
+      at += scenario.durationsMs?.[def.stopping.status] ?? def.stopping.durationMs;
+    }
+    if (def.stopped) segments.push({ status: def.stopped, atMs: at });
+    else segments.push({ status: def.failed, atMs: at, failureReason: 'Stopped by request' });
+    return { segments, terminal: true };
+  }
+  segments.push({ status: def.succeeded, atMs: t });
+  return { segments, terminal: true };
+}
+
+/** The job API a service's handlers see (`ctx.jobs`), bound to that service. */
+export interface JobTracker {
+  /** Starts a job now (or at `startAtMs`); a job of the same kind and id is replaced. Its first status is observed at once. */
+  start(def: LifecycleDefinition, id: string, data?: Record<string, unknown>, startAtMs?: number): JobView;
+  get(kind: string, id: string): JobView | undefined;
+  /** Requests a stop; a job that already ended is left as it is. */
+  stop(kind: string, id: string): JobView | undefined;
+  remove(kind: string, id: string): boolean;
+  list(kind?: string): JobView[];
+}
+
+/** Every job of every service of one emulator, and the scenario rules. */
+export class JobEngine {
+  private readonly jobs = new Map<string, Job>();
+  private scenarios: ScenarioRule[] = [];
+
+  constructor(
+    private readonly clock: () => number,
+    /** Builds the transition context of a service (its state and event publisher). */
+    private readonly contextFor: (service: string) => TransitionContext,
+  ) {}
+
+  forService(service: string): JobTracker {
+    return {
+      start: (def, id, data = {}, startAtMs) => this.start(service, def, id, data, startAtMs),
+      get: (kind, id) => this.get(service, kind, id),
+      stop: (kind, id) => this.stop(service, kind, id),
+      remove: (kind, id) => this.jobs.delete(key(service, kind, id)),
+      list: (kind) => this.list(service, kind),
+    };
+  }
+
+  start(service: string, def: LifecycleDefinition, id: string, data: Record<string, unknown>, startAtMs?: number): JobView {
+    const job: Job = {
+      service,
+      def,
+      id,
+      createdAtMs: startAtMs ?? this.clock(),
+      scenario: this.scenarioFor(service, def.kind, id),
+      data,
+      observed: 0,
+    };
+    this.jobs.set(key(service, def.kind, id), job);
+    this.observe(job);
+    return this.view(job);
+  }
+
+  get(service: string, kind: string, id: string): JobView | undefined {
+    const job = this.jobs.get(key(service, kind, id));
+    if (!job) return undefined;
+    this.observe(job);
+    return this.view(job);
+  }
+
+  stop(service: string, kind: string, id: string): JobView | undefined {
+    const job = this.jobs.get(key(service, kind, id));
+    if (!job) return undefined;
+    this.observe(job);
+    if (!this.view(job).ended && job.stopRequestedAtMs === undefined) job.stopRequestedAtMs = this.clock();
+    this.observe(job);
+    return this.view(job);
+  }
+
+  list(service?: string, kind?: string): JobView[] {
+    const out: JobView[] = [];
+    for (const job of this.jobs.values()) {
+      if (service && job.service !== service) continue;
+      if (kind && job.def.kind !== kind) continue;
+      this.observe(job);
+      out.push(this.view(job));
+    }
+    return out;
+  }
+
+  /** Observes every job's transitions up to now (runs `onTransition` hooks in order). */
+  advance(): void {
+    for (const job of this.jobs.values()) this.observe(job);
+  }
+
+  setScenario(rule: ScenarioRule): void {
+    this.scenarios = this.scenarios.filter((r) => !(r.service === rule.service && r.kind === rule.kind && r.resource === rule.resource));
+    this.scenarios.push(rule);
+    // A rule for a running job applies to it too (from its creation time), as far as it has not ended.
+    for (const job of this.jobs.values()) {
+      if (job.service === rule.service && job.def.kind === rule.kind && matches(rule.resource, job.id) && !this.view(job).ended) {
+        job.scenario = this.scenarioFor(job.service, job.def.kind, job.id);
+      }
+    }
+  }
+
+  listScenarios(): readonly ScenarioRule[] {
+    return this.scenarios;
+  }
+
+  clearScenarios(): void {
+    this.scenarios = [];
+  }
+
+  /** Forgets jobs (of one service, or all) and, when all, the scenarios. */
+  reset(service?: string): void {
+    for (const [k, job] of this.jobs) if (!service || job.service === service) this.jobs.delete(k);
+    if (!service) this.scenarios = [];
+  }
+
+  private scenarioFor(service: string, kind: string, id: string): JobScenario {
+    const candidates = this.scenarios.filter((r) => r.service === service && r.kind === kind && matches(r.resource, id));
+    // Most specific wins: exact, then the longest prefix, then `*`.
+    candidates.sort((a, b) => specificity(b.resource) - specificity(a.resource));
+    return candidates[0]?.scenario ?? {};
+  }
+
+  private reached(job: Job): Segment[] {
+    const now = this.clock();
+    return timeline(job).segments.filter((s) => s.atMs <= now);
+  }
+
+  private observe(job: Job): void {
+    const reached = this.reached(job);
+    while (job.observed < reached.length) {
+      job.observed += 1;
+      if (job.def.onTransition) {
+        const view = viewAt(job, reached.slice(0, job.observed));
+        job.def.onTransition(view, this.contextFor(job.service));
+      }
+    }
+  }
+
+  private view(job: Job): JobView {
+    return viewAt(job, this.reached(job));
+  }
+}
+
+function key(service: string, kind: string, id: string): string {
+  return `${service}\u0000${kind}\u0000${id}`;
+}
+
+function viewAt(job: Job, reached: Segment[]): JobView {
+  const last = reached[reached.length - 1] ?? { status: job.def.phases[0]?.status ?? job.def.succeeded, atMs: job.createdAtMs };
+  const terminal = reached.length > 0 && [job.def.succeeded, job.def.failed, job.def.stopped].includes(last.status);
+  return {
+    service: job.service,
+    kind: job.def.kind,
+    id: job.id,
+    status: last.status,
+    ended: terminal,
+    ...(last.failureReason !== undefined ? { failureReason: last.failureReason } : {}),
+    createdAtMs: job.createdAtMs,
+    statusSinceMs: last.atMs,
+    ...(terminal ? { endedAtMs: last.atMs } : {}),
+    history: reached.map((s) => ({ status: s.status, atMs: s.atMs })),
+    data: job.data,
+  };
+}
+
+function matches(pattern: string, id: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('*')) return id.startsWith(pattern.slice(0, -1));
+  return pattern === id;
+}
+
+function specificity(pattern: string): number {
+  if (pattern === '*') return 0;
+  if (pattern.endsWith('*')) return pattern.length;
+  return Number.MAX_SAFE_INTEGER;
+}

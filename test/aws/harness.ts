@@ -1,0 +1,30 @@
+/** Starts an emulator on an ephemeral port for one test file, and builds SDK client options pointing at it. */
+import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import type { Clock } from '../../local/clock';
+import { startEmulator, type RunningEmulator } from '../../local/aws';
+import type { ServiceDefinition } from '../../local/aws/service';
+
+export async function startTestEmulator(
+  opts: { services?: readonly ServiceDefinition<unknown>[]; clock?: Clock; eventsTo?: string; eventsApiKey?: string; eventRetryBaseMs?: number } = {},
+): Promise<RunningEmulator> {
+  return startEmulator({ port: 0, ...opts });
+}
+
+/** Options for a fresh SDK client: no back-off between attempts, `maxAttempts` attempts in all. */
+export function clientConfig(endpoint: string, maxAttempts = 3) {
+  return {
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    retryStrategy: new ConfiguredRetryStrategy(maxAttempts, () => 0),
+  };
+}
+
+export async function control<T = unknown>(endpoint: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${endpoint}/_emulator${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
