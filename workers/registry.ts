@@ -1,6 +1,8 @@
 import type { AwsClientOptions } from '../common/aws-clients';
 import type { Logger } from '../common/logger';
 import { createSystemActivities } from '../activities/system/activities';
+import { loadConfig } from '../common/config';
+import { RECOVERY_TASK_QUEUE } from '../workflows/recovery/model';
 
 /** What every activity factory may receive; each pipeline builds its own AWS clients from `aws`. */
 export interface ActivityDeps {
@@ -25,5 +27,16 @@ export const taskQueues: TaskQueueDefinition[] = [
     description: 'health checks (mlops ping)',
     workflowsPath: require.resolve('../workflows/system/workflows'),
     createActivities: () => createSystemActivities(),
+  },
+  {
+    taskQueue: RECOVERY_TASK_QUEUE,
+    description: 'profile recovery: Studio home directories copied across profile and domain recreation',
+    workflowsPath: require.resolve('../workflows/recovery/workflows'),
+    // Loaded on demand: the AWS SDK clients are heavy and the CLI imports this registry.
+    createActivities: (deps) =>
+      (require('../activities/recovery/worker-activities') as typeof import('../activities/recovery/worker-activities')).recoveryActivitiesFor({
+        ...deps,
+        dataSyncTaskCap: loadConfig().MLOPS_DATASYNC_TASK_CAP,
+      }),
   },
 ];

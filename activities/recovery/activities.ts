@@ -1,0 +1,555 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  DescribeDomainCommand,
+  DescribeSpaceCommand,
+  DescribeUserProfileCommand,
+  ListAppsCommand,
+  ListDomainsCommand,
+  ListSpacesCommand,
+  ListUserProfilesCommand,
+  type SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
+import {
+  CancelTaskExecutionCommand,
+  CreateLocationEfsCommand,
+  CreateTaskCommand,
+  DeleteLocationCommand,
+  DeleteTaskCommand,
+  DescribeTaskExecutionCommand,
+  ListLocationsCommand,
+  ListTagsForResourceCommand,
+  ListTaskExecutionsCommand,
+  ListTasksCommand,
+  StartTaskExecutionCommand,
+  type DataSyncClient,
+  type Options as DataSyncOptions,
+} from '@aws-sdk/client-datasync';
+import { DescribeFileSystemsCommand, DescribeMountTargetSecurityGroupsCommand, DescribeMountTargetsCommand, type EFSClient } from '@aws-sdk/client-efs';
+import { AuthorizeSecurityGroupIngressCommand, DescribeSecurityGroupsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { Logger } from '../../common/logger';
+import { RecoveryFailure } from '../../workflows/recovery/failures';
+import {
+  DATASYNC_SLOTS_WORKFLOW_ID,
+  RECOVERY_TASK_QUEUE,
+  profileWorkflowId,
+  type HomeDirectory,
+  type HomeReport,
+  type ProfileKey,
+  type ProfileKind,
+  type RestoreFigures,
+} from '../../workflows/recovery/model';
+import { DEFAULT_DATASYNC_TASK_CAP } from '../../workflows/recovery/slots';
+import { homeReportedSignal, releaseSlotSignal, requestSlotSignal, slotGrantedSignal } from '../../workflows/recovery/messages';
+import type { dataSyncSlots, profileRecovery } from '../../workflows/recovery/workflows';
+import { aws, isAwsError } from './aws-errors';
+
+export interface RecoveryActivityDeps {
+  sagemaker: SageMakerClient;
+  datasync: DataSyncClient;
+  efs: EFSClient;
+  ec2: EC2Client;
+  /** The Temporal client used to signal other workflows; the worker's own client when omitted. */
+  temporal?: () => Client;
+  /** Most live DataSync tasks all restores together may hold (the region quota is 100). */
+  dataSyncTaskCap?: number;
+  log?: Logger;
+}
+
+/** A CloudTrail CreateUserProfile / CreateSpace call, as the gateway extracted it. */
+export interface CreationEvent {
+  eventId: string;
+  kind: ProfileKind;
+  domainId: string;
+  name: string;
+  /** ISO time of the call. */
+  eventTime: string;
+}
+
+export interface ExistingHome {
+  key: ProfileKey;
+  home: HomeDirectory;
+}
+
+export interface ProfileLookup {
+  key: ProfileKey;
+  /** Undefined when no live domain has that name. */
+  domain?: { domainId: string; efsId: string };
+  /** Undefined when the profile or space does not exist (yet). */
+  home?: HomeDirectory;
+}
+
+export interface TransferRequest {
+  restoreId: string;
+  from: HomeDirectory;
+  to: HomeDirectory;
+}
+
+export interface TransferResources {
+  taskArn: string;
+  taskExecutionArn: string;
+  sourceLocationArn: string;
+  destinationLocationArn: string;
+}
+
+export interface AccessGrant {
+  efsId: string;
+  mountTargets: number;
+  rulesAdded: number;
+  rulesAlreadyPresent: number;
+}
+
+/** Tag keys that let a retried or crashed restore find the DataSync resources it created. */
+export const RESTORE_TAG = 'mlops:restore';
+export const ROLE_TAG = 'mlops:role';
+
+export function transferTaskName(restoreId: string): string {
+  return `mlops-restore:${restoreId}`;
+}
+
+/**
+ * Restores must never clobber what the user already wrote in the new home (NEVER overwrite), must not delete
+ * anything there, and must keep POSIX owners and modes so Studio's user (uid 200001) can read its files.
+ */
+export const RESTORE_TASK_OPTIONS: DataSyncOptions = {
+  VerifyMode: 'ONLY_FILES_TRANSFERRED',
+  OverwriteMode: 'NEVER',
+  PreserveDeletedFiles: 'PRESERVE',
+  TransferMode: 'CHANGED',
+  PosixPermissions: 'PRESERVE',
+  Uid: 'INT_VALUE',
+  Gid: 'INT_VALUE',
+  LogLevel: 'OFF',
+};
+
+const TERMINAL_EXECUTION = new Set(['SUCCESS', 'ERROR']);
+const LIVE_DOMAIN = new Set(['InService', 'Pending', 'Updating', 'Update_Failed']);
+
+function parseArn(arn: string): { partition: string; region: string; account: string } {
+  const [, partition, , region, account] = arn.split(':');
+  return { partition: partition ?? 'aws', region: region ?? '', account: account ?? '' };
+}
+
+function heartbeat(details?: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // Outside an activity (unit use): nothing to heartbeat to.
+  }
+}
+
+async function allPages<T>(fetch: (token?: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
+  const out: T[] = [];
+  let token: string | undefined;
+  do {
+    const page = await fetch(token);
+    out.push(...page.items);
+    token = page.next;
+    heartbeat();
+  } while (token);
+  return out;
+}
+
+export function createRecoveryActivities(deps: RecoveryActivityDeps) {
+  const { sagemaker, datasync, efs, ec2 } = deps;
+  const cap = deps.dataSyncTaskCap ?? DEFAULT_DATASYNC_TASK_CAP;
+  const temporal = (): Client => (deps.temporal ? deps.temporal() : Context.current().client);
+  const log = (): Pick<Logger, 'info' | 'warn'> => {
+    try {
+      return Context.current().log;
+    } catch {
+      return deps.log ?? { info: () => undefined, warn: () => undefined };
+    }
+  };
+
+  async function describeDomain(domainId: string): Promise<{ domainName: string; efsId: string }> {
+    const d = await aws(`DescribeDomain ${domainId}`, () => sagemaker.send(new DescribeDomainCommand({ DomainId: domainId })), RecoveryFailure.DomainNotFound);
+    if (!d.DomainName || !d.HomeEfsFileSystemId) {
+      throw ApplicationFailure.retryable(`domain ${domainId} has no name or home file system yet`, RecoveryFailure.HomeNotAssigned);
+    }
+    return { domainName: d.DomainName, efsId: d.HomeEfsFileSystemId };
+  }
+
+  /** The profile's or space's HomeEfsFileSystemUid; undefined when it does not exist. */
+  async function homeUidOf(domainId: string, kind: ProfileKind, name: string): Promise<string | undefined> {
+    try {
+      const uid =
+        kind === 'user-profile'
+          ? (await sagemaker.send(new DescribeUserProfileCommand({ DomainId: domainId, UserProfileName: name }))).HomeEfsFileSystemUid
+          : (await sagemaker.send(new DescribeSpaceCommand({ DomainId: domainId, SpaceName: name }))).HomeEfsFileSystemUid;
+      if (!uid) throw ApplicationFailure.retryable(`${kind} ${name} in ${domainId} has no home directory id yet`, RecoveryFailure.HomeNotAssigned);
+      return uid;
+    } catch (err) {
+      if (isAwsError(err, 'ResourceNotFound')) return undefined;
+      return await aws(`Describe ${kind} ${domainId}/${name}`, () => Promise.reject(err));
+    }
+  }
+
+  async function liveDomainsByName(): Promise<Map<string, { domainId: string; created: number }[]>> {
+    const domains = await allPages(async (token) => {
+      const r = await aws('ListDomains', () => sagemaker.send(new ListDomainsCommand({ NextToken: token, MaxResults: 100 })));
+      return { items: r.Domains ?? [], next: r.NextToken };
+    });
+    const byName = new Map<string, { domainId: string; created: number }[]>();
+    for (const d of domains) {
+      if (!d.DomainId || !d.DomainName || (d.Status && !LIVE_DOMAIN.has(d.Status))) continue;
+      const list = byName.get(d.DomainName) ?? [];
+      list.push({ domainId: d.DomainId, created: d.CreationTime?.getTime() ?? 0 });
+      byName.set(d.DomainName, list.sort((a, b) => b.created - a.created));
+    }
+    return byName;
+  }
+
+  async function signalHome(key: ProfileKey, report: HomeReport): Promise<string> {
+    const workflowId = profileWorkflowId(key);
+    await temporal().workflow.signalWithStart<typeof profileRecovery, [HomeReport]>('profileRecovery', {
+      workflowId,
+      taskQueue: RECOVERY_TASK_QUEUE,
+      args: [{ key }],
+      signal: homeReportedSignal,
+      signalArgs: [report],
+    });
+    return workflowId;
+  }
+
+  /** Where DataSync's network interfaces go to reach the file system: a mount target's subnet and security groups. */
+  async function efsLocationConfig(efsId: string): Promise<{ fileSystemArn: string; subnetArn: string; securityGroupArns: string[] }> {
+    const fs = await aws(`DescribeFileSystems ${efsId}`, () => efs.send(new DescribeFileSystemsCommand({ FileSystemId: efsId })), RecoveryFailure.FileSystemNotFound);
+    const fileSystemArn = fs.FileSystems?.[0]?.FileSystemArn;
+    if (!fileSystemArn) throw ApplicationFailure.nonRetryable(`file system ${efsId} not found`, RecoveryFailure.FileSystemNotFound);
+    const mts = await aws(`DescribeMountTargets ${efsId}`, () => efs.send(new DescribeMountTargetsCommand({ FileSystemId: efsId })), RecoveryFailure.FileSystemNotFound);
+    const mt = (mts.MountTargets ?? []).find((m) => m.LifeCycleState === 'available') ?? mts.MountTargets?.[0];
+    if (!mt?.MountTargetId || !mt.SubnetId) throw ApplicationFailure.nonRetryable(`file system ${efsId} has no mount target`, RecoveryFailure.FileSystemNotFound);
+    const sgs = await aws(
+      `DescribeMountTargetSecurityGroups ${mt.MountTargetId}`,
+      () => efs.send(new DescribeMountTargetSecurityGroupsCommand({ MountTargetId: mt.MountTargetId })),
+      RecoveryFailure.FileSystemNotFound,
+    );
+    const { partition, region, account } = parseArn(fileSystemArn);
+    const ec2Arn = (what: string) => `arn:${partition}:ec2:${region}:${account}:${what}`;
+    return {
+      fileSystemArn,
+      subnetArn: ec2Arn(`subnet/${mt.SubnetId}`),
+      securityGroupArns: (sgs.SecurityGroups ?? []).map((sg) => ec2Arn(`security-group/${sg}`)),
+    };
+  }
+
+  async function tagsOf(arn: string): Promise<Record<string, string>> {
+    const r = await aws(`ListTagsForResource ${arn}`, () => datasync.send(new ListTagsForResourceCommand({ ResourceArn: arn })));
+    return Object.fromEntries((r.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  }
+
+  /** Locations this restore created for one home: matched by URI first (cheap), then by tags (ours for sure). */
+  async function findLocations(restoreId: string, role: 'source' | 'destination', h: HomeDirectory): Promise<string[]> {
+    const locations = await allPages(async (token) => {
+      const r = await aws('ListLocations', () => datasync.send(new ListLocationsCommand({ NextToken: token, MaxResults: 100 })));
+      return { items: r.Locations ?? [], next: r.NextToken };
+    });
+    const candidates = locations.filter((l) => l.LocationArn && l.LocationUri?.includes(h.efsId) && l.LocationUri.replace(/\/+$/, '').endsWith(`/${h.homeUid}`));
+    const mine: string[] = [];
+    for (const c of candidates) {
+      const tags = await tagsOf(c.LocationArn!);
+      if (tags[RESTORE_TAG] === restoreId && tags[ROLE_TAG] === role) mine.push(c.LocationArn!);
+    }
+    return mine;
+  }
+
+  async function findOrCreateLocation(restoreId: string, role: 'source' | 'destination', h: HomeDirectory): Promise<string> {
+    const existing = await findLocations(restoreId, role, h);
+    if (existing[0]) return existing[0];
+    const cfg = await efsLocationConfig(h.efsId);
+    const r = await aws(
+      `CreateLocationEfs ${role} ${h.efsId}/${h.homeUid}`,
+      () =>
+        datasync.send(
+          new CreateLocationEfsCommand({
+            EfsFilesystemArn: cfg.fileSystemArn,
+            Subdirectory: `/${h.homeUid}`,
+            Ec2Config: { SubnetArn: cfg.subnetArn, SecurityGroupArns: cfg.securityGroupArns },
+            Tags: [
+              { Key: RESTORE_TAG, Value: restoreId },
+              { Key: ROLE_TAG, Value: role },
+            ],
+          }),
+        ),
+      RecoveryFailure.FileSystemNotFound,
+    );
+    if (!r.LocationArn) throw ApplicationFailure.retryable('CreateLocationEfs returned no LocationArn', RecoveryFailure.AwsUnavailable);
+    return r.LocationArn;
+  }
+
+  async function findTask(restoreId: string): Promise<string | undefined> {
+    const name = transferTaskName(restoreId);
+    const tasks = await allPages(async (token) => {
+      const r = await aws('ListTasks', () => datasync.send(new ListTasksCommand({ NextToken: token, MaxResults: 100 })));
+      return { items: r.Tasks ?? [], next: r.NextToken };
+    });
+    return tasks.find((t) => t.Name === name && t.TaskArn)?.TaskArn;
+  }
+
+  async function executionsOf(taskArn: string) {
+    const r = await aws(`ListTaskExecutions ${taskArn}`, () => datasync.send(new ListTaskExecutionsCommand({ TaskArn: taskArn })));
+    return r.TaskExecutions ?? [];
+  }
+
+  return {
+    /** CloudTrail creation event -> the profile's workflow (signal-with-start), with the domain name and home id resolved. */
+    async deliverCreationEvent(event: CreationEvent): Promise<{ workflowId: string; key: ProfileKey; home: HomeDirectory }> {
+      const { domainName, efsId } = await describeDomain(event.domainId);
+      const homeUid = await homeUidOf(event.domainId, event.kind, event.name);
+      if (!homeUid) {
+        throw ApplicationFailure.nonRetryable(`${event.kind} ${event.name} no longer exists in domain ${domainName} (${event.domainId})`, RecoveryFailure.ProfileNotFound);
+      }
+      const key: ProfileKey = { domainName, kind: event.kind, name: event.name };
+      const home: HomeDirectory = { domainId: event.domainId, efsId, homeUid };
+      const workflowId = await signalHome(key, { ...home, eventId: event.eventId, at: event.eventTime, source: 'cloudtrail' });
+      log().info(`creation event ${event.eventId} delivered to ${workflowId} (home ${efsId}/${homeUid})`);
+      return { workflowId, key, home };
+    },
+
+    /** Every live profile and space of every live domain in the region, with its current home. */
+    async listCurrentHomes(): Promise<ExistingHome[]> {
+      const byName = await liveDomainsByName();
+      const out: ExistingHome[] = [];
+      for (const [domainName, ids] of byName) {
+        for (const { domainId } of ids) {
+          const { efsId } = await describeDomain(domainId);
+          const profiles = await allPages(async (token) => {
+            const r = await aws('ListUserProfiles', () => sagemaker.send(new ListUserProfilesCommand({ DomainIdEquals: domainId, NextToken: token, MaxResults: 100 })));
+            return { items: (r.UserProfiles ?? []).map((p) => p.UserProfileName ?? ''), next: r.NextToken };
+          });
+          const spaces = await allPages(async (token) => {
+            const r = await aws('ListSpaces', () => sagemaker.send(new ListSpacesCommand({ DomainIdEquals: domainId, NextToken: token, MaxResults: 100 })));
+            return { items: (r.Spaces ?? []).map((s) => s.SpaceName ?? ''), next: r.NextToken };
+          });
+          const named: [ProfileKind, string][] = [...profiles.map((n): [ProfileKind, string] => ['user-profile', n]), ...spaces.map((n): [ProfileKind, string] => ['space', n])];
+          for (const [kind, name] of named) {
+            if (!name) continue;
+            const homeUid = await homeUidOf(domainId, kind, name).catch((err: unknown) => {
+              if (err instanceof ApplicationFailure && err.type === RecoveryFailure.HomeNotAssigned) return undefined;
+              throw err;
+            });
+            if (homeUid) out.push({ key: { domainName, kind, name }, home: { domainId, efsId, homeUid } });
+            heartbeat(out.length);
+          }
+        }
+      }
+      return out;
+    },
+
+    /** Records each home in its profile's workflow without restoring anything (idempotent: ids derive from the home). */
+    async reportSeededHomes(homes: ExistingHome[], at: string): Promise<number> {
+      for (const [i, h] of homes.entries()) {
+        const eventId = `seed:${h.home.domainId}:${h.key.kind}:${h.key.name}:${h.home.homeUid}`;
+        await signalHome(h.key, { ...h.home, eventId, at, source: 'seed' });
+        if (i % 20 === 0) heartbeat(i);
+      }
+      return homes.length;
+    },
+
+    /** Operator lookups: does the domain exist (by name), and the profile or space, and where is its home. */
+    async describeProfiles(keys: ProfileKey[]): Promise<ProfileLookup[]> {
+      const byName = await liveDomainsByName();
+      const out: ProfileLookup[] = [];
+      for (const key of keys) {
+        const domainId = byName.get(key.domainName)?.[0]?.domainId;
+        if (!domainId) {
+          out.push({ key });
+          continue;
+        }
+        const { efsId } = await describeDomain(domainId);
+        const homeUid = await homeUidOf(domainId, key.kind, key.name);
+        out.push({ key, domain: { domainId, efsId }, ...(homeUid ? { home: { domainId, efsId, homeUid } } : {}) });
+      }
+      return out;
+    },
+
+    /** "Not yet" until the new profile has a running app (its home directory exists then). Polled by activity retries. */
+    async waitForHomeDirectory(key: ProfileKey, home: HomeDirectory): Promise<void> {
+      const uid = await homeUidOf(home.domainId, key.kind, key.name);
+      if (uid === undefined) throw ApplicationFailure.nonRetryable(`${key.kind} ${key.name} no longer exists in ${home.domainId}`, RecoveryFailure.ProfileNotFound);
+      if (uid !== home.homeUid) {
+        throw ApplicationFailure.nonRetryable(`${key.kind} ${key.name} was created again (home ${uid}, not ${home.homeUid})`, RecoveryFailure.ProfileNotFound);
+      }
+      const r = await aws('ListApps', () =>
+        sagemaker.send(
+          new ListAppsCommand({
+            DomainIdEquals: home.domainId,
+            ...(key.kind === 'user-profile' ? { UserProfileNameEquals: key.name } : { SpaceNameEquals: key.name }),
+            MaxResults: 100,
+          }),
+        ),
+      );
+      const running = (r.Apps ?? []).some((a) => a.Status === 'InService');
+      if (!running) throw ApplicationFailure.retryable(`no app of ${key.kind} ${key.name} is InService yet`, RecoveryFailure.HomeNotReady);
+    },
+
+    /** Creates (or finds, after a retry or a crash) both locations and the task, and starts (or finds) its one execution. */
+    async startTransfer(req: TransferRequest): Promise<TransferResources> {
+      const sourceLocationArn = await findOrCreateLocation(req.restoreId, 'source', req.from);
+      const destinationLocationArn = await findOrCreateLocation(req.restoreId, 'destination', req.to);
+      let taskArn = await findTask(req.restoreId);
+      if (!taskArn) {
+        const r = await aws(`CreateTask ${req.restoreId}`, () =>
+          datasync.send(
+            new CreateTaskCommand({
+              SourceLocationArn: sourceLocationArn,
+              DestinationLocationArn: destinationLocationArn,
+              Name: transferTaskName(req.restoreId),
+              Options: RESTORE_TASK_OPTIONS,
+              Tags: [{ Key: RESTORE_TAG, Value: req.restoreId }],
+            }),
+          ),
+        );
+        if (!r.TaskArn) throw ApplicationFailure.retryable('CreateTask returned no TaskArn', RecoveryFailure.AwsUnavailable);
+        taskArn = r.TaskArn;
+      }
+      const existing = (await executionsOf(taskArn))[0]?.TaskExecutionArn;
+      const taskExecutionArn =
+        existing ?? (await aws(`StartTaskExecution ${taskArn}`, () => datasync.send(new StartTaskExecutionCommand({ TaskArn: taskArn })))).TaskExecutionArn;
+      if (!taskExecutionArn) throw ApplicationFailure.retryable('StartTaskExecution returned no TaskExecutionArn', RecoveryFailure.AwsUnavailable);
+      return { taskArn, taskExecutionArn, sourceLocationArn, destinationLocationArn };
+    },
+
+    /** "Not yet" while the execution runs; its figures once it succeeded. Polled by activity retries. */
+    async followTransfer(taskExecutionArn: string): Promise<Omit<RestoreFigures, 'durationMs'>> {
+      const e = await aws(`DescribeTaskExecution ${taskExecutionArn}`, () => datasync.send(new DescribeTaskExecutionCommand({ TaskExecutionArn: taskExecutionArn })));
+      if (e.Status === 'ERROR') {
+        throw ApplicationFailure.nonRetryable(
+          `DataSync execution ${taskExecutionArn} failed: ${e.Result?.ErrorCode ?? 'unknown'} ${e.Result?.ErrorDetail ?? ''}`.trim(),
+          RecoveryFailure.TransferFailed,
+        );
+      }
+      if (e.Status !== 'SUCCESS') throw ApplicationFailure.retryable(`DataSync execution is ${e.Status ?? 'unknown'}`, RecoveryFailure.TransferInProgress);
+      return {
+        bytesWritten: e.BytesWritten ?? 0,
+        filesTransferred: e.FilesTransferred ?? 0,
+        transferDurationMs: e.Result?.TotalDuration ?? 0,
+        taskExecutionArn,
+      };
+    },
+
+    /** Deletes this restore's task (cancelling a live execution first) and both locations; found by name and tags. */
+    async deleteTransferResources(req: TransferRequest): Promise<{ tasksDeleted: number; locationsDeleted: number }> {
+      let tasksDeleted = 0;
+      let locationsDeleted = 0;
+      const taskArn = await findTask(req.restoreId);
+      if (taskArn) {
+        for (const ex of await executionsOf(taskArn)) {
+          if (ex.TaskExecutionArn && ex.Status && !TERMINAL_EXECUTION.has(ex.Status) && ex.Status !== 'CANCELLING') {
+            await aws(`CancelTaskExecution ${ex.TaskExecutionArn}`, () => datasync.send(new CancelTaskExecutionCommand({ TaskExecutionArn: ex.TaskExecutionArn }))).catch((err: unknown) =>
+              log().warn(`cancelling ${ex.TaskExecutionArn}: ${String(err)}`),
+            );
+          }
+        }
+        try {
+          await datasync.send(new DeleteTaskCommand({ TaskArn: taskArn }));
+          tasksDeleted++;
+        } catch (err) {
+          if (isAwsError(err, 'InvalidRequestException') && /running|cancel|in progress|queued/i.test((err as Error).message)) {
+            throw ApplicationFailure.retryable(`task ${taskArn} still running: ${(err as Error).message}`, RecoveryFailure.TransferInProgress);
+          }
+          if (!(isAwsError(err, 'InvalidRequestException') && /not found|does not exist/i.test((err as Error).message))) {
+            await aws(`DeleteTask ${taskArn}`, () => Promise.reject(err));
+          }
+        }
+      }
+      for (const [role, h] of [['source', req.from], ['destination', req.to]] as const) {
+        for (const arn of await findLocations(req.restoreId, role, h)) {
+          try {
+            await datasync.send(new DeleteLocationCommand({ LocationArn: arn }));
+            locationsDeleted++;
+          } catch (err) {
+            if (!(isAwsError(err, 'InvalidRequestException') && /not found|does not exist/i.test((err as Error).message))) {
+              await aws(`DeleteLocation ${arn}`, () => Promise.reject(err));
+            }
+          }
+        }
+      }
+      return { tasksDeleted, locationsDeleted };
+    },
+
+    /** Queues `holder` for a DataSync slot; the slots workflow answers with the slotGranted signal. */
+    async requestDataSyncSlot(holder: string): Promise<void> {
+      await temporal().workflow.signalWithStart<typeof dataSyncSlots, [{ holder: string; capacity?: number }]>('dataSyncSlots', {
+        workflowId: DATASYNC_SLOTS_WORKFLOW_ID,
+        taskQueue: RECOVERY_TASK_QUEUE,
+        args: [{}],
+        signal: requestSlotSignal,
+        signalArgs: [{ holder, capacity: cap }],
+      });
+    },
+
+    async releaseDataSyncSlot(holder: string): Promise<void> {
+      try {
+        await temporal().workflow.getHandle(DATASYNC_SLOTS_WORKFLOW_ID).signal(releaseSlotSignal, { holder });
+      } catch (err) {
+        // No semaphore means no slot to give back.
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    },
+
+    /** Tells each new holder it may go; returns the holders whose workflow is gone (their slot is reclaimed). */
+    async deliverSlotGrants(holders: string[]): Promise<string[]> {
+      const gone: string[] = [];
+      for (const holder of holders) {
+        try {
+          await temporal().workflow.getHandle(holder).signal(slotGrantedSignal);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) gone.push(holder);
+          else throw err;
+        }
+        heartbeat();
+      }
+      return gone;
+    },
+
+    /** The given workflows that are no longer running (a crashed or terminated slot holder). */
+    async findClosedWorkflows(workflowIds: string[]): Promise<string[]> {
+      const closed: string[] = [];
+      for (const id of workflowIds) {
+        try {
+          const d = await temporal().workflow.getHandle(id).describe();
+          if (d.status.name !== 'RUNNING') closed.push(id);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) closed.push(id);
+          else throw err;
+        }
+        heartbeat();
+      }
+      return closed;
+    },
+
+    /** Allows NFS (TCP 2049) from `securityGroupId` on every security group of the file system's mount targets. */
+    async allowNfsFromSecurityGroup(efsId: string, securityGroupId: string): Promise<AccessGrant> {
+      await aws(`DescribeSecurityGroups ${securityGroupId}`, () => ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [securityGroupId] })), RecoveryFailure.SecurityGroupNotFound);
+      const mts = await aws(`DescribeMountTargets ${efsId}`, () => efs.send(new DescribeMountTargetsCommand({ FileSystemId: efsId })), RecoveryFailure.FileSystemNotFound);
+      const groups = new Set<string>();
+      for (const mt of mts.MountTargets ?? []) {
+        const r = await aws(`DescribeMountTargetSecurityGroups ${mt.MountTargetId}`, () =>
+          efs.send(new DescribeMountTargetSecurityGroupsCommand({ MountTargetId: mt.MountTargetId })),
+        );
+        for (const sg of r.SecurityGroups ?? []) groups.add(sg);
+      }
+      let rulesAdded = 0;
+      let rulesAlreadyPresent = 0;
+      for (const groupId of groups) {
+        try {
+          await ec2.send(
+            new AuthorizeSecurityGroupIngressCommand({
+              GroupId: groupId,
+              IpPermissions: [{ IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049, UserIdGroupPairs: [{ GroupId: securityGroupId, Description: 'NFS from DataSync (mlops recovery)' }] }],
+            }),
+          );
+          rulesAdded++;
+        } catch (err) {
+          if (isAwsError(err, 'InvalidPermission.Duplicate')) rulesAlreadyPresent++;
+          else await aws(`AuthorizeSecurityGroupIngress ${groupId}`, () => Promise.reject(err), RecoveryFailure.SecurityGroupNotFound);
+        }
+      }
+      return { efsId, mountTargets: mts.MountTargets?.length ?? 0, rulesAdded, rulesAlreadyPresent };
+    },
+  };
+}
+
+export type RecoveryActivities = ReturnType<typeof createRecoveryActivities>;

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import {
+  copyRequestProblem,
+  currentHome,
+  initialState,
+  nextQueuedRestore,
+  parseProfileRef,
+  profileWorkflowId,
+  reportHome,
+  requestCopy,
+  setReplication,
+  type HomeReport,
+  type ProfileKey,
+} from '../../workflows/recovery/model';
+
+const alice: ProfileKey = { domainName: 'research', kind: 'user-profile', name: 'alice' };
+const bob: ProfileKey = { domainName: 'research', kind: 'user-profile', name: 'bob' };
+const created = (eventId: string, homeUid: string, over: Partial<HomeReport> = {}): HomeReport => ({
+  eventId,
+  domainId: 'd-1',
+  efsId: 'fs-1',
+  homeUid,
+  at: '2026-01-01T00:00:00.000Z',
+  source: 'cloudtrail',
+  ...over,
+});
+
+describe('profile references', () => {
+  it('parses user profiles and spaces and names the workflow after the domain name', () => {
+    expect(parseProfileRef('research/alice')).toEqual(alice);
+    expect(parseProfileRef('research/space:shared')).toEqual({ domainName: 'research', kind: 'space', name: 'shared' });
+    expect(profileWorkflowId(alice)).toBe('recovery/research/user-profile/alice');
+  });
+  it('explains a malformed reference', () => {
+    expect(parseProfileRef('research')).toMatch(/DOMAIN\/PROFILE/);
+    expect(parseProfileRef('research/al_ice')).toMatch(/not a SageMaker user profile name/);
+  });
+});
+
+describe('a reported home directory', () => {
+  it('first home is only recorded; a different later home queues a restore from the previous one', () => {
+    let s = reportHome(initialState(alice), created('e1', '100')).state;
+    expect(nextQueuedRestore(s)).toBeUndefined();
+    const r = reportHome(s, created('e2', '200'));
+    expect(r.outcome).toBe('restore-queued');
+    s = r.state;
+    expect(s.homes.map((h) => h.homeUid)).toEqual(['100', '200']);
+    expect(nextQueuedRestore(s)).toMatchObject({ id: 1, reason: 'recreated', from: { homeUid: '100' }, to: { homeUid: '200' }, workflowId: 'recovery/research/user-profile/alice/restore/1' });
+  });
+
+  it('the same event twice, or the same home under another event, changes nothing', () => {
+    const s1 = reportHome(reportHome(initialState(alice), created('e1', '100')).state, created('e2', '200')).state;
+    const dup = reportHome(s1, created('e2', '200'));
+    expect(dup.outcome).toBe('duplicate-event');
+    expect(dup.state).toBe(s1);
+    const again = reportHome(s1, created('e3', '200'));
+    expect(again.outcome).toBe('known-home');
+    expect(again.state.restores).toHaveLength(1);
+  });
+
+  it('a recreated domain (new id, new file system, same name) restores across file systems', () => {
+    const s = reportHome(reportHome(initialState(alice), created('e1', '100')).state, created('e2', '300', { domainId: 'd-2', efsId: 'fs-2' })).state;
+    expect(nextQueuedRestore(s)).toMatchObject({ from: { efsId: 'fs-1', homeUid: '100' }, to: { domainId: 'd-2', efsId: 'fs-2', homeUid: '300' } });
+  });
+
+  it('disabled replication records the new home without restoring', () => {
+    let s = reportHome(initialState(alice), created('e1', '100')).state;
+    s = setReplication(s, { enabled: false, by: 'ops' }, '2026-01-02T00:00:00Z');
+    const r = reportHome(s, created('e2', '200'));
+    expect(r.outcome).toBe('recorded');
+    expect(currentHome(r.state)?.homeUid).toBe('200');
+    expect(r.state.audit).toEqual([{ at: '2026-01-02T00:00:00Z', by: 'ops', action: 'disable' }]);
+  });
+
+  it('a seed records a changed home without copying', () => {
+    const s = reportHome(initialState(alice), created('e1', '100')).state;
+    const r = reportHome(s, created('seed:x', '200', { source: 'seed' }));
+    expect(r.outcome).toBe('recorded');
+    expect(nextQueuedRestore(r.state)).toBeUndefined();
+  });
+});
+
+describe('copy requests', () => {
+  const from = { domainId: 'd-1', efsId: 'fs-1', homeUid: '100' };
+  it('to a profile that does not exist yet waits, and runs when it is created', () => {
+    const r = requestCopy(initialState(bob), { source: alice, from, by: 'ops' }, 't0');
+    expect(r.restoreId).toBeUndefined();
+    expect(r.state.pendingCopies).toHaveLength(1);
+    const created2 = reportHome(r.state, created('e9', '500'));
+    expect(created2.outcome).toBe('restore-queued');
+    expect(created2.state.pendingCopies).toEqual([]);
+    expect(nextQueuedRestore(created2.state)).toMatchObject({ reason: 'copy', source: alice, from, to: { homeUid: '500' } });
+  });
+  it('to an existing profile runs now, and records the home the lookup found', () => {
+    const r = requestCopy(initialState(bob), { source: alice, from, targetHome: { domainId: 'd-1', efsId: 'fs-1', homeUid: '500' }, by: 'ops' }, 't0');
+    expect(r.restoreId).toBe(1);
+    expect(currentHome(r.state)).toMatchObject({ homeUid: '500', source: 'lookup' });
+    expect(nextQueuedRestore(r.state)).toMatchObject({ to: { homeUid: '500' } });
+  });
+  it('onto the same home, or the same pending copy twice, is refused', () => {
+    const s = reportHome(initialState(bob), created('e1', '100')).state;
+    expect(copyRequestProblem(s, { source: alice, from, by: 'ops' })).toMatch(/same home/);
+    const pending = requestCopy(initialState(bob), { source: alice, from, by: 'ops' }, 't0').state;
+    expect(copyRequestProblem(pending, { source: alice, from, by: 'ops' })).toMatch(/already waiting/);
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * The failure types of profile recovery, in one place. Activities raise them as `ApplicationFailure`s with these
+ * `type`s; workflows pass `NON_RETRYABLE_FAILURES` to every activity retry policy and branch on the types; the CLI
+ * turns the operator-mistake ones into one line and exit code 2.
+ */
+export const RecoveryFailure = {
+  /** The SageMaker domain (by id or by name) does not exist. */
+  DomainNotFound: 'DomainNotFound',
+  /** The user profile or space does not exist (deleted again, or a typo). */
+  ProfileNotFound: 'ProfileNotFound',
+  /** The EFS file system or its mount targets do not exist. */
+  FileSystemNotFound: 'FileSystemNotFound',
+  /** The EC2 security group does not exist. */
+  SecurityGroupNotFound: 'SecurityGroupNotFound',
+  /** AWS refused the request as malformed: a bug, retrying cannot help. */
+  InvalidRequest: 'InvalidRequest',
+  /** The worker's role lacks a permission: retrying cannot help until an operator fixes the policy. */
+  AccessDenied: 'AccessDenied',
+  /** The DataSync execution ended in ERROR. */
+  TransferFailed: 'TransferFailed',
+  /** The request was throttled (after the SDK's own retries): retried with exponential backoff. */
+  Throttled: 'Throttled',
+  /** A service quota (such as 100 DataSync tasks per region) is reached: retried, a slot frees up later. */
+  QuotaExceeded: 'QuotaExceeded',
+  /** A 5xx or a network fault: retried. */
+  AwsUnavailable: 'AwsUnavailable',
+  /** "Not yet": the new home directory has no running app yet. Polled by activity retries. */
+  HomeNotReady: 'HomeNotReady',
+  /** "Not yet": the DataSync execution is still running. Polled by activity retries. */
+  TransferInProgress: 'TransferInProgress',
+  /** The profile has no home directory id yet (just created): retried. */
+  HomeNotAssigned: 'HomeNotAssigned',
+} as const;
+
+export type RecoveryFailureType = (typeof RecoveryFailure)[keyof typeof RecoveryFailure];
+
+/** Failure types that no retry can fix. Everything else is retried by Temporal with the activity's policy. */
+export const NON_RETRYABLE_FAILURES: RecoveryFailureType[] = [
+  RecoveryFailure.DomainNotFound,
+  RecoveryFailure.ProfileNotFound,
+  RecoveryFailure.FileSystemNotFound,
+  RecoveryFailure.SecurityGroupNotFound,
+  RecoveryFailure.InvalidRequest,
+  RecoveryFailure.AccessDenied,
+  RecoveryFailure.TransferFailed,
+];
+
+/** Failures that mean the operator named something that does not exist: the CLI answers them with exit code 2. */
+export const OPERATOR_MISTAKE_FAILURES: RecoveryFailureType[] = [
+  RecoveryFailure.DomainNotFound,
+  RecoveryFailure.ProfileNotFound,
+  RecoveryFailure.FileSystemNotFound,
+  RecoveryFailure.SecurityGroupNotFound,
+];

@@ -1,0 +1,21 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CopyRequest, HomeReport, ProfileStatus, ReplicationChange } from './model';
+import type { SlotsState } from './slots';
+
+/** A home directory was created (CloudTrail event through the gateway) or found (seed). */
+export const homeReportedSignal = defineSignal<[HomeReport]>('homeReported');
+
+/** Admin: turn automatic restores on or off for one profile. */
+export const setReplicationUpdate = defineUpdate<{ replication: boolean; changed: boolean }, [ReplicationChange]>('setReplication');
+
+/** Admin: copy another profile's home into this one, now or when this profile is created. */
+export const requestCopyUpdate = defineUpdate<{ pending: boolean; restoreId?: number }, [CopyRequest]>('requestCopy');
+
+export const statusQuery = defineQuery<ProfileStatus>('status');
+
+/** Restore -> slots workflow (sent by an activity with signal-with-start, so the semaphore exists on first use). */
+export const requestSlotSignal = defineSignal<[{ holder: string; capacity?: number }]>('requestSlot');
+export const releaseSlotSignal = defineSignal<[{ holder: string }]>('releaseSlot');
+/** Slots workflow -> restore. */
+export const slotGrantedSignal = defineSignal('slotGranted');
+export const slotsQuery = defineQuery<SlotsState>('slots');

@@ -1,0 +1,291 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  TimeoutFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { CreationEvent, ExistingHome, ProfileLookup, RecoveryActivities } from '../../activities/recovery/activities';
+import { NON_RETRYABLE_FAILURES, RecoveryFailure } from './failures';
+import {
+  RECOVERY_TASK_QUEUE,
+  copyRequestProblem,
+  initialState,
+  nextQueuedRestore,
+  profileStatus,
+  reportHome,
+  requestCopy,
+  setReplication,
+  updateRestore,
+  type HomeDirectory,
+  type ProfileKey,
+  type ProfileState,
+  type RestoreFigures,
+} from './model';
+import { grantSlots, hasGrantsToSend, initialSlots, needsLivenessAudit, reclaimSlots, releaseSlot, requestSlot, type SlotsState } from './slots';
+import {
+  homeReportedSignal,
+  releaseSlotSignal,
+  requestCopyUpdate,
+  requestSlotSignal,
+  setReplicationUpdate,
+  slotGrantedSignal,
+  slotsQuery,
+  statusQuery,
+} from './messages';
+
+/** Ordinary AWS calls: throttling and faults retried with exponential backoff, the failure types above honoured. */
+const awsCall: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '2 hours',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '2 minutes', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+};
+
+const acts = proxyActivities<RecoveryActivities>(awsCall);
+
+/** Transfers run minutes to hours: poll DescribeTaskExecution by activity retries, at most a minute apart. */
+const { followTransfer } = proxyActivities<RecoveryActivities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '3 days',
+  retry: { initialInterval: '15 seconds', backoffCoefficient: 1.5, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+});
+
+/** Cleanup and slot release must outlast any outage: retried for a long time, never given up early. */
+const { deleteTransferResources, releaseDataSyncSlot } = proxyActivities<RecoveryActivities>({
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '7 days',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+});
+
+/** The root cause's message, through Child/Activity failure wrappers. */
+export function failureMessage(err: unknown): string {
+  let e: unknown = err;
+  while ((e instanceof ChildWorkflowFailure || e instanceof ActivityFailure) && e.cause) e = e.cause;
+  if (e instanceof TimeoutFailure) return `timed out (${e.timeoutType})`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+function failureType(err: unknown): string | undefined {
+  let e: unknown = err;
+  while ((e instanceof ChildWorkflowFailure || e instanceof ActivityFailure) && e.cause) e = e.cause;
+  return e instanceof ApplicationFailure ? e.type ?? undefined : undefined;
+}
+
+function shouldContinueAsNew(limit: number): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > limit;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One long-lived workflow per profile or space.
+
+export interface ProfileRecoveryInput {
+  key: ProfileKey;
+  /** Carried across continue-as-new. */
+  state?: ProfileState;
+  /** History length after which the workflow continues as new when idle (default 2,000). */
+  continueAsNewAfterEvents?: number;
+  /** Longest wait for a new home directory to appear (default 3 days). */
+  homeWaitTimeout?: Duration;
+}
+
+export async function profileRecovery(input: ProfileRecoveryInput): Promise<void> {
+  let state = input.state ?? initialState(input.key);
+  const limit = input.continueAsNewAfterEvents ?? 2000;
+  const now = () => new Date().toISOString();
+
+  setHandler(homeReportedSignal, (report) => {
+    state = reportHome(state, report).state;
+  });
+  setHandler(
+    setReplicationUpdate,
+    (change) => {
+      const changed = state.replication !== change.enabled;
+      state = setReplication(state, change, now());
+      return { replication: state.replication, changed };
+    },
+    {
+      validator: (change) => {
+        if (typeof change?.enabled !== 'boolean' || !change.by) throw new Error('setReplication needs { enabled: boolean, by: string }');
+      },
+    },
+  );
+  setHandler(
+    requestCopyUpdate,
+    (req) => {
+      const r = requestCopy(state, req, now());
+      state = r.state;
+      return r.restoreId === undefined ? { pending: true } : { pending: false, restoreId: r.restoreId };
+    },
+    {
+      validator: (req) => {
+        if (!req?.from?.homeUid || !req.source || !req.by) throw new Error('requestCopy needs { source, from, by }');
+        const problem = copyRequestProblem(state, req);
+        if (problem) throw new Error(problem);
+      },
+    },
+  );
+  setHandler(statusQuery, () => profileStatus(state));
+
+  for (;;) {
+    await condition(() => nextQueuedRestore(state) !== undefined || shouldContinueAsNew(limit));
+    const restore = nextQueuedRestore(state);
+    if (restore) {
+      state = updateRestore(state, restore.id, { status: 'running', startedAt: now() });
+      try {
+        const figures = await executeChild(restoreHomeDirectory, {
+          workflowId: restore.workflowId,
+          taskQueue: RECOVERY_TASK_QUEUE,
+          args: [{ target: state.key, from: restore.from, to: restore.to, homeWaitTimeout: input.homeWaitTimeout }],
+        });
+        state = updateRestore(state, restore.id, { status: 'succeeded', endedAt: now(), figures });
+      } catch (err) {
+        state = updateRestore(state, restore.id, { status: 'failed', endedAt: now(), error: failureMessage(err) });
+      }
+      continue;
+    }
+    await condition(allHandlersFinished);
+    if (nextQueuedRestore(state) === undefined) {
+      await continueAsNew<typeof profileRecovery>({ ...input, state });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One restore: wait for the new home, take a DataSync slot, copy, always clean up and give the slot back.
+
+export interface RestoreInput {
+  target: ProfileKey;
+  from: HomeDirectory;
+  to: HomeDirectory;
+  homeWaitTimeout?: Duration;
+}
+
+export async function restoreHomeDirectory(input: RestoreInput): Promise<RestoreFigures> {
+  const restoreId = workflowInfo().workflowId;
+  const started = Date.now();
+  const { waitForHomeDirectory } = proxyActivities<RecoveryActivities>({
+    startToCloseTimeout: '1 minute',
+    scheduleToCloseTimeout: input.homeWaitTimeout ?? '3 days',
+    retry: { initialInterval: '15 seconds', backoffCoefficient: 1.5, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  });
+  await waitForHomeDirectory(input.target, input.to);
+
+  let granted = false;
+  setHandler(slotGrantedSignal, () => {
+    granted = true;
+  });
+  const transfer = { restoreId, from: input.from, to: input.to };
+  try {
+    await acts.requestDataSyncSlot(restoreId);
+    await condition(() => granted);
+    const { taskExecutionArn } = await acts.startTransfer(transfer);
+    const figures = await followTransfer(taskExecutionArn);
+    return { ...figures, durationMs: Date.now() - started };
+  } finally {
+    // Runs on success, failure and cancellation alike; the slot goes back only once the task is gone.
+    await CancellationScope.nonCancellable(async () => {
+      await deleteTransferResources(transfer);
+      await releaseDataSyncSlot(restoreId);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The semaphore on live DataSync tasks, shared by every restore.
+
+export interface DataSyncSlotsInput {
+  state?: SlotsState;
+  continueAsNewAfterEvents?: number;
+  /** How long waiters wait on a full semaphore before the holders are checked for liveness (default 15 minutes). */
+  auditInterval?: Duration;
+}
+
+export async function dataSyncSlots(input: DataSyncSlotsInput): Promise<void> {
+  let state = input.state ?? initialSlots();
+  const limit = input.continueAsNewAfterEvents ?? 5000;
+  const now = () => new Date().toISOString();
+  setHandler(requestSlotSignal, ({ holder, capacity }) => {
+    state = requestSlot(state, holder, now(), capacity);
+  });
+  setHandler(releaseSlotSignal, ({ holder }) => {
+    state = releaseSlot(state, holder);
+  });
+  setHandler(slotsQuery, () => state);
+
+  // A holder that died without releasing (terminated, reset) would keep its slot for ever: when waiters find the
+  // semaphore full for a whole audit interval, closed holders are found and their slots reclaimed.
+  let auditing = false;
+  const audit = async () => {
+    for (;;) {
+      await condition(() => needsLivenessAudit(state));
+      await sleep(input.auditInterval ?? '15 minutes');
+      if (!needsLivenessAudit(state)) continue;
+      auditing = true;
+      try {
+        const closed = await acts.findClosedWorkflows(state.holders.map((h) => h.holder));
+        state = reclaimSlots(state, closed);
+      } finally {
+        auditing = false;
+      }
+    }
+  };
+  void audit();
+
+  for (;;) {
+    await condition(() => hasGrantsToSend(state) || shouldContinueAsNew(limit));
+    if (hasGrantsToSend(state)) {
+      const r = grantSlots(state, now());
+      state = r.state;
+      const gone = await acts.deliverSlotGrants(r.grants);
+      state = reclaimSlots(state, gone);
+      continue;
+    }
+    await condition(() => allHandlersFinished() && !auditing);
+    if (!hasGrantsToSend(state)) await continueAsNew<typeof dataSyncSlots>({ ...input, state });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Short workflows: one per CloudTrail event (the gateway's entry), and the CLI's commands that need AWS.
+
+export type IntakeOutcome = { status: 'delivered'; workflowId: string } | { status: 'ignored'; reason: string };
+
+/** Started by the gateway with the CloudTrail eventID in its id, so a redelivered event is refused by Temporal itself. */
+export async function recoveryEventIntake(event: CreationEvent): Promise<IntakeOutcome> {
+  try {
+    const r = await acts.deliverCreationEvent(event);
+    return { status: 'delivered', workflowId: r.workflowId };
+  } catch (err) {
+    const type = failureType(err);
+    if (type === RecoveryFailure.ProfileNotFound || type === RecoveryFailure.DomainNotFound) return { status: 'ignored', reason: failureMessage(err) };
+    throw err;
+  }
+}
+
+/** `mlops recovery seed`: record the current home of every profile and space, copying nothing. */
+export async function seedRecovery(): Promise<{ homes: ExistingHome[] }> {
+  const homes = await acts.listCurrentHomes();
+  await acts.reportSeededHomes(homes, new Date().toISOString());
+  return { homes };
+}
+
+/** `mlops recovery copy` and friends: resolve domain and profile names against AWS. */
+export async function lookupProfiles(keys: ProfileKey[]): Promise<ProfileLookup[]> {
+  return await acts.describeProfiles(keys);
+}
+
+/** `mlops recovery grant-access`. */
+export async function grantEfsAccess(efsId: string, securityGroupId: string) {
+  return await acts.allowNfsFromSecurityGroup(efsId, securityGroupId);
+}
