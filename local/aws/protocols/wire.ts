@@ -129,7 +129,8 @@ export function compilePath(template: string): CompiledPath {
       pattern += piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     }
   }
-  return { regex: new RegExp(`^${pattern}$`), names, literalLength };
+  // A trailing slash is tolerated: path-style clients send `/bucket/` as well as `/bucket`.
+  return { regex: new RegExp(`^${pattern}${template.endsWith('/') ? '' : '/?'}$`), names, literalLength };
 }
 
 export function matchPath(compiled: CompiledPath, rawPath: string): Record<string, string> | undefined {

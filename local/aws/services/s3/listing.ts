@@ -1,0 +1,101 @@
+/** ListObjectsV2: prefix, delimiter (common prefixes count once toward max-keys), start-after, continuation tokens. */
+import { flat } from '../../protocols/xml';
+import type { EmulatorError } from '../../service';
+import type { Bucket } from './state';
+
+interface Token {
+  /** The last key or common prefix returned. */
+  after: string;
+  /** The last item was a common prefix: skip every key under it. */
+  prefix: boolean;
+}
+
+function encodeToken(t: Token): string {
+  return Buffer.from(JSON.stringify(t)).toString('base64url');
+}
+
+function decodeToken(text: string): Token | undefined {
+  try {
+    const t = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Token;
+    return typeof t.after === 'string' && typeof t.prefix === 'boolean' ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** S3's `encoding-type=url`: keys percent-encoded, `/` kept readable as S3 does. */
+function urlEncode(text: string): string {
+  return encodeURIComponent(text).replace(/%2F/g, '/');
+}
+
+export function listObjectsV2(bucket: Bucket, query: Readonly<Record<string, string>>, invalid: (message: string) => EmulatorError): Record<string, unknown> {
+  const prefix = query.prefix ?? '';
+  const delimiter = query.delimiter ?? '';
+  const maxKeysText = query['max-keys'];
+  const maxKeys = maxKeysText === undefined ? 1000 : Number(maxKeysText);
+  if (!Number.isInteger(maxKeys) || maxKeys < 0) throw invalid('Provided max-keys not an integer or within integer range');
+  const limit = Math.min(maxKeys, 1000);
+  const startAfter = query['start-after'];
+  const continuation = query['continuation-token'];
+  let token: Token | undefined;
+  if (continuation !== undefined) {
+    token = decodeToken(continuation);
+    if (!token) throw invalid('The continuation token provided is incorrect');
+  }
+  const urlEncoded = query['encoding-type'] === 'url';
+  const enc = (s: string) => (urlEncoded ? urlEncode(s) : s);
+
+  const keys = [...bucket.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+  const contents: Record<string, unknown>[] = [];
+  const commonPrefixes: string[] = [];
+  let last: Token | undefined;
+  let truncated = false;
+  for (const key of keys) {
+    if (token) {
+      if (key <= token.after || (token.prefix && key.startsWith(token.after))) continue;
+    } else if (startAfter !== undefined && key <= startAfter) {
+      continue;
+    }
+    let common: string | undefined;
+    if (delimiter) {
+      const at = key.indexOf(delimiter, prefix.length);
+      if (at >= 0) common = key.slice(0, at + delimiter.length);
+    }
+    if (common !== undefined && commonPrefixes[commonPrefixes.length - 1] === common) continue;
+    if (contents.length + commonPrefixes.length >= limit) {
+      truncated = true;
+      break;
+    }
+    if (common !== undefined) {
+      commonPrefixes.push(common);
+      last = { after: common, prefix: true };
+    } else {
+      const o = bucket.objects.get(key);
+      if (!o) continue;
+      contents.push({
+        Key: enc(key),
+        LastModified: o.lastModified,
+        ETag: o.etag,
+        ...(o.checksum ? { ChecksumAlgorithm: o.checksum.algorithm, ChecksumType: o.checksum.type } : {}),
+        Size: o.body.length,
+        StorageClass: 'STANDARD',
+        ...(query['fetch-owner'] === 'true' ? { Owner: { ID: '123456789012', DisplayName: 'emulator' } } : {}),
+      });
+      last = { after: key, prefix: false };
+    }
+  }
+  return {
+    IsTruncated: truncated,
+    Contents: flat(contents),
+    Name: bucket.name,
+    Prefix: enc(prefix),
+    ...(delimiter ? { Delimiter: enc(delimiter) } : {}),
+    MaxKeys: maxKeys,
+    CommonPrefixes: flat(commonPrefixes.map((p) => ({ Prefix: enc(p) }))),
+    ...(urlEncoded ? { EncodingType: 'url' } : {}),
+    KeyCount: contents.length + commonPrefixes.length,
+    ...(continuation !== undefined ? { ContinuationToken: continuation } : {}),
+    ...(truncated && last ? { NextContinuationToken: encodeToken(last) } : {}),
+    ...(startAfter !== undefined ? { StartAfter: enc(startAfter) } : {}),
+  };
+}
