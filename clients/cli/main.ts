@@ -5,6 +5,8 @@ import { registerWorker } from './commands/worker';
 import { registerPing } from './commands/ping';
 import { registerServer } from './commands/server';
 import { registerEmulator } from './commands/emulator';
+import { registerRecovery } from './commands/recovery';
+import { registerGateway } from '../gateway/command';
 import { UsageError } from './usage-error';
 import { projectVersion } from '../../common/project-root';
 
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerPing(program);
   registerServer(program);
   registerEmulator(program);
+  registerGateway(program);
+  registerRecovery(program);
   // Subcommands inherit exitOverride so their parse errors also come back here.
   for (const c of program.commands) c.exitOverride();
   return program;

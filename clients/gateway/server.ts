@@ -1,0 +1,114 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { WorkflowExecutionAlreadyStartedError, type WorkflowClient } from '@temporalio/client';
+import type { Logger } from '../../common/logger';
+import { RECOVERY_TASK_QUEUE, intakeWorkflowId } from '../../workflows/recovery/model';
+import type { recoveryEventIntake } from '../../workflows/recovery/workflows';
+import { interpretDelivery } from './events';
+
+/** The header an EventBridge connection with API-key authorisation is configured to send (see docs/). */
+export const API_KEY_HEADER = 'x-api-key';
+
+/** What the gateway needs of a Temporal client: starting workflows. A test hands it a fake. */
+export interface GatewayClient {
+  workflow: Pick<WorkflowClient, 'start'>;
+}
+
+export interface GatewayOptions {
+  client: GatewayClient;
+  log: Logger;
+  /** Deliveries must carry it; when unset every delivery is refused (401). */
+  apiKey: string | undefined;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** Constant-time comparison: equal-length digests, so neither the content nor the length of the key leaks. */
+export function apiKeyMatches(expected: string | undefined, given: string | string[] | undefined): boolean {
+  if (!expected || typeof given !== 'string') return false;
+  return timingSafeEqual(digest(expected), digest(given));
+}
+
+/** The HTTP application, without listening: `inject` it in tests, `listen` it in `startGateway`. */
+export function buildGateway(opts: GatewayOptions): FastifyInstance {
+  const { client, log, apiKey } = opts;
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  if (!apiKey) log.warn('MLOPS_GATEWAY_API_KEY is not set: every event delivery will be refused with 401');
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    log.warn({ path: req.url, status, err: err.message }, 'gateway request rejected');
+    void reply.code(status).send({ error: status === 500 ? 'internal error' : err.message });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.post(
+    '/events/eventbridge',
+    {
+      // Before the body is read: an unauthenticated caller learns nothing, not even whether its JSON parses.
+      onRequest: async (req, reply) => {
+        if (!apiKeyMatches(apiKey, req.headers[API_KEY_HEADER])) {
+          log.warn({ decision: 'unauthorized', ip: req.ip, keyPresent: req.headers[API_KEY_HEADER] !== undefined }, 'event delivery refused');
+          return reply.code(401).send({ error: `missing or wrong ${API_KEY_HEADER} header` });
+        }
+      },
+    },
+    async (req, reply) => {
+      const meaning = interpretDelivery(req.body);
+      if (meaning.kind === 'malformed') {
+        log.warn({ decision: 'malformed', message: meaning.message }, 'event delivery malformed');
+        return reply.code(400).send({ error: meaning.message });
+      }
+      if (meaning.kind === 'ignored') {
+        log.info({ decision: 'ignored', reason: meaning.reason }, 'event of no interest');
+        return reply.code(202).send({ status: 'ignored', reason: meaning.reason });
+      }
+      const { event } = meaning;
+      const workflowId = intakeWorkflowId(event.eventId);
+      try {
+        await client.workflow.start<typeof recoveryEventIntake>('recoveryEventIntake', {
+          workflowId,
+          taskQueue: RECOVERY_TASK_QUEUE,
+          args: [event],
+          // The CloudTrail eventID is the workflow id: a redelivery is refused by Temporal, durably.
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) {
+          log.info({ decision: 'duplicate', eventId: event.eventId, workflowId }, 'event already received');
+          return reply.code(202).send({ status: 'duplicate', workflowId });
+        }
+        log.error({ decision: 'unavailable', eventId: event.eventId, err: err instanceof Error ? err.message : String(err) }, 'cannot hand the event to Temporal');
+        // 5xx: EventBridge retries the delivery.
+        return reply.code(503).send({ error: 'Temporal is unavailable; retry later' });
+      }
+      log.info({ decision: 'accepted', eventId: event.eventId, kind: event.kind, domainId: event.domainId, name: event.name, workflowId }, 'creation event accepted');
+      return reply.code(202).send({ status: 'accepted', workflowId });
+    },
+  );
+  return app;
+}
+
+export interface StartGatewayOptions extends GatewayOptions {
+  port: number;
+  host?: string;
+}
+
+export interface RunningGateway {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
+  const app = buildGateway(opts);
+  await app.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const host = opts.host && opts.host !== '0.0.0.0' ? opts.host : '127.0.0.1';
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  opts.log.info({ url }, 'trigger gateway listening');
+  return { url, close: () => app.close() };
+}
