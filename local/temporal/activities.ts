@@ -1,0 +1,288 @@
+/**
+ * Activity tasks: scheduling, dispatch, heartbeats, server-side retries and timeouts. Between attempts nothing is
+ * written to history; ActivityTaskStarted (with the attempt and last failure) is written together with the final
+ * result, as the real server does.
+ */
+import { randomUUID } from 'node:crypto';
+import { invalidArgument } from './errors';
+import { completeRetryPolicy, decideRetry, retryPolicyMessage } from './retry-policy';
+import { encodeTaskToken } from './task-token';
+import type { Failure, Message, Payloads, RetryPolicy } from './proto-types';
+import { durationFromMs, msFromDuration, timestampFromMs } from './time-format';
+import type { ActivityState, PollResponse, WorkflowRun } from './workflow-run';
+
+export interface ScheduleActivityAttributes {
+  activityId?: string;
+  activityType?: { name?: string };
+  taskQueue?: { name?: string };
+  header?: Message;
+  input?: Payloads;
+  scheduleToCloseTimeout?: { seconds?: number; nanos?: number };
+  scheduleToStartTimeout?: { seconds?: number; nanos?: number };
+  startToCloseTimeout?: { seconds?: number; nanos?: number };
+  heartbeatTimeout?: { seconds?: number; nanos?: number };
+  retryPolicy?: RetryPolicy;
+  priority?: Message;
+}
+
+/** Validates and writes ActivityTaskScheduled; throws invalidArgument (the caller fails the workflow task). */
+export function scheduleActivity(run: WorkflowRun, attrs: ScheduleActivityAttributes, workflowTaskCompletedEventId: number): void {
+  const activityId = attrs.activityId ?? '';
+  if (!activityId) throw invalidArgument('ActivityId is not set on command.');
+  if (!attrs.activityType?.name) throw invalidArgument('ActivityType is not set on command.');
+  for (const a of run.activities.values()) {
+    if (a.activityId === activityId) throw invalidArgument(`Activity ID ${activityId} is already in use.`);
+  }
+  const scheduleToCloseMs = msFromDuration(attrs.scheduleToCloseTimeout);
+  // The SDK requires start-to-close or schedule-to-close; schedule-to-close alone also bounds each attempt.
+  const startToCloseMs = msFromDuration(attrs.startToCloseTimeout) || scheduleToCloseMs;
+  if (!startToCloseMs) throw invalidArgument('A valid StartToClose or ScheduleToCloseTimeout is not set on command.');
+  const scheduleToStartMs = msFromDuration(attrs.scheduleToStartTimeout) || scheduleToCloseMs;
+  const heartbeatMs = Math.min(msFromDuration(attrs.heartbeatTimeout), startToCloseMs);
+  const retryPolicy = completeRetryPolicy(attrs.retryPolicy);
+  const taskQueue = attrs.taskQueue?.name || run.config.taskQueue;
+  const event = run.append('ActivityTaskScheduled', {
+    activityId,
+    activityType: attrs.activityType,
+    taskQueue: { name: taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
+    header: attrs.header,
+    input: attrs.input,
+    scheduleToCloseTimeout: durationFromMs(scheduleToCloseMs),
+    scheduleToStartTimeout: durationFromMs(scheduleToStartMs),
+    startToCloseTimeout: durationFromMs(startToCloseMs),
+    heartbeatTimeout: durationFromMs(heartbeatMs),
+    workflowTaskCompletedEventId,
+    retryPolicy: retryPolicyMessage(retryPolicy),
+    priority: attrs.priority,
+  });
+  const now = run.now();
+  const a: ActivityState = {
+    scheduledEventId: event.eventId,
+    activityId,
+    activityType: attrs.activityType,
+    taskQueue,
+    header: attrs.header,
+    input: attrs.input,
+    scheduleToCloseMs,
+    scheduleToStartMs,
+    startToCloseMs,
+    heartbeatMs,
+    retryPolicy,
+    attempt: 1,
+    firstScheduledTime: now,
+    currentAttemptScheduledTime: now,
+    state: 'scheduled',
+    cancelRequested: false,
+    attemptTimers: [],
+  };
+  run.activities.set(a.scheduledEventId, a);
+  if (scheduleToCloseMs > 0) {
+    a.scheduleToCloseTimer = run.schedule(scheduleToCloseMs, () => timeOut(run, a, 'TIMEOUT_TYPE_SCHEDULE_TO_CLOSE'));
+  }
+  dispatchAttempt(run, a);
+}
+
+function clearAttempt(run: WorkflowRun, a: ActivityState): void {
+  for (const c of a.attemptTimers) c();
+  a.attemptTimers = [];
+  a.heartbeatTimer?.();
+  a.heartbeatTimer = undefined;
+  run.markIdle('activity', a.scheduledEventId);
+}
+
+function dispatchAttempt(run: WorkflowRun, a: ActivityState): void {
+  a.state = 'scheduled';
+  a.currentAttemptScheduledTime = run.now();
+  run.markBusy('activity', a.scheduledEventId);
+  const attempt = a.attempt;
+  if (a.scheduleToStartMs > 0 && a.scheduleToStartMs !== a.scheduleToCloseMs) {
+    a.attemptTimers.push(run.schedule(a.scheduleToStartMs, () => {
+      if (a.state === 'scheduled' && a.attempt === attempt) timeOut(run, a, 'TIMEOUT_TYPE_SCHEDULE_TO_START');
+    }));
+  }
+  run.activityTaskQueues().add(run.namespace, 'activity', a.taskQueue, (poller) => startAttempt(run, a, attempt, poller.identity));
+}
+
+function isCurrent(run: WorkflowRun, a: ActivityState): boolean {
+  return run.isOpen && run.activities.get(a.scheduledEventId) === a;
+}
+
+function startAttempt(run: WorkflowRun, a: ActivityState, attempt: number, identity: string): PollResponse | undefined {
+  if (!isCurrent(run, a) || a.state !== 'scheduled' || a.attempt !== attempt) return undefined;
+  a.startedIdentity = identity;
+  a.requestId = randomUUID();
+  for (const c of a.attemptTimers) c();
+  a.attemptTimers = [];
+  a.state = 'started';
+  a.startedTime = run.now();
+  a.attemptTimers.push(run.schedule(a.startToCloseMs, () => {
+    if (a.state === 'started' && a.attempt === attempt) timeOut(run, a, 'TIMEOUT_TYPE_START_TO_CLOSE');
+  }));
+  armHeartbeat(run, a);
+  return {
+    taskToken: encodeTaskToken({ kind: 'activity', namespace: run.namespace, runId: run.runId, scheduledEventId: a.scheduledEventId, attempt }),
+    workflowNamespace: run.namespace,
+    workflowType: run.workflowTypeMessage,
+    workflowExecution: run.execution,
+    activityType: a.activityType,
+    activityId: a.activityId,
+    header: a.header,
+    input: a.input,
+    heartbeatDetails: a.heartbeatDetails,
+    scheduledTime: timestampFromMs(a.firstScheduledTime),
+    currentAttemptScheduledTime: timestampFromMs(a.currentAttemptScheduledTime),
+    startedTime: timestampFromMs(a.startedTime),
+    attempt,
+    scheduleToCloseTimeout: durationFromMs(a.scheduleToCloseMs),
+    startToCloseTimeout: durationFromMs(a.startToCloseMs),
+    heartbeatTimeout: durationFromMs(a.heartbeatMs),
+    retryPolicy: retryPolicyMessage(a.retryPolicy),
+  };
+}
+
+function armHeartbeat(run: WorkflowRun, a: ActivityState): void {
+  a.heartbeatTimer?.();
+  a.heartbeatTimer = undefined;
+  if (a.heartbeatMs <= 0) return;
+  const attempt = a.attempt;
+  a.heartbeatTimer = run.schedule(a.heartbeatMs, () => {
+    if (a.state === 'started' && a.attempt === attempt) timeOut(run, a, 'TIMEOUT_TYPE_HEARTBEAT');
+  });
+}
+
+/** Finds the started attempt a task token names, or undefined when the token is stale. */
+export function activityForToken(run: WorkflowRun, scheduledEventId: number, attempt: number | undefined): ActivityState | undefined {
+  const a = run.isOpen ? run.activities.get(scheduledEventId) : undefined;
+  if (!a || a.state !== 'started' || (attempt !== undefined && a.attempt !== attempt)) return undefined;
+  return a;
+}
+
+export function activityById(run: WorkflowRun, activityId: string): ActivityState | undefined {
+  if (!run.isOpen) return undefined;
+  for (const a of run.activities.values()) if (a.activityId === activityId) return a;
+  return undefined;
+}
+
+/** @returns whether cancellation was requested, which the worker hands to the activity. */
+export function heartbeat(run: WorkflowRun, a: ActivityState, details: Payloads | undefined): boolean {
+  if (details) a.heartbeatDetails = details;
+  a.lastHeartbeatTime = run.now();
+  armHeartbeat(run, a);
+  return a.cancelRequested;
+}
+
+/** Removes the activity and writes Started + the closing event (buffered if a workflow task is running). */
+function finish(run: WorkflowRun, a: ActivityState, started: boolean, shortName: string, attrs: (startedEventId: number) => object): void {
+  clearAttempt(run, a);
+  a.scheduleToCloseTimer?.();
+  run.activities.delete(a.scheduledEventId);
+  const identity = a.startedIdentity ?? '';
+  const requestId = a.requestId ?? '';
+  const attempt = a.attempt;
+  const lastFailure = a.lastFailure;
+  run.record(() => {
+    let startedEventId = 0;
+    if (started) {
+      startedEventId = run.append('ActivityTaskStarted', { scheduledEventId: a.scheduledEventId, identity, requestId, attempt, lastFailure }).eventId;
+    }
+    run.append(shortName, attrs(startedEventId));
+  });
+}
+
+export function completeActivity(run: WorkflowRun, a: ActivityState, result: Payloads | undefined, identity: string): void {
+  a.startedIdentity = identity || a.startedIdentity;
+  finish(run, a, true, 'ActivityTaskCompleted', (startedEventId) => ({ result, scheduledEventId: a.scheduledEventId, startedEventId, identity }));
+}
+
+export function cancelledActivity(run: WorkflowRun, a: ActivityState, details: Payloads | undefined, identity: string): void {
+  a.startedIdentity = identity || a.startedIdentity;
+  finish(run, a, true, 'ActivityTaskCanceled', (startedEventId) => ({
+    details,
+    latestCancelRequestedEventId: a.cancelRequestedEventId ?? 0,
+    scheduledEventId: a.scheduledEventId,
+    startedEventId,
+    identity,
+  }));
+}
+
+export function failActivity(run: WorkflowRun, a: ActivityState, failure: Failure, identity: string, lastHeartbeatDetails?: Payloads): void {
+  a.startedIdentity = identity || a.startedIdentity;
+  if (lastHeartbeatDetails) a.heartbeatDetails = lastHeartbeatDetails;
+  const decision = retryDecision(run, a, failure);
+  if (decision.retry) {
+    backOff(run, a, failure, decision.delayMs);
+    return;
+  }
+  finish(run, a, true, 'ActivityTaskFailed', (startedEventId) => ({
+    failure,
+    scheduledEventId: a.scheduledEventId,
+    startedEventId,
+    identity,
+    retryState: decision.retryState,
+  }));
+}
+
+function retryDecision(run: WorkflowRun, a: ActivityState, failure: Failure): ReturnType<typeof decideRetry> {
+  // A workflow that asked for cancellation gets no further attempts.
+  if (a.cancelRequested) return { retry: false, retryState: 'RETRY_STATE_CANCEL_REQUESTED' };
+  const deadline = a.scheduleToCloseMs > 0 ? a.firstScheduledTime + a.scheduleToCloseMs : undefined;
+  return decideRetry(a.retryPolicy, a.attempt, failure, run.now(), deadline);
+}
+
+function backOff(run: WorkflowRun, a: ActivityState, failure: Failure, delayMs: number): void {
+  clearAttempt(run, a);
+  a.lastFailure = failure;
+  a.state = 'backoff';
+  a.attemptTimers.push(run.schedule(delayMs, () => {
+    if (!isCurrent(run, a) || a.state !== 'backoff') return;
+    a.attemptTimers = [];
+    a.attempt++;
+    dispatchAttempt(run, a);
+  }));
+}
+
+function timeOut(run: WorkflowRun, a: ActivityState, timeoutType: string): void {
+  if (!isCurrent(run, a)) return;
+  const name = timeoutType.replace('TIMEOUT_TYPE_', '').split('_').map((w) => w.charAt(0) + w.slice(1).toLowerCase()).join('');
+  const failure: Failure = {
+    message: `activity ${name} timeout`,
+    source: 'Server',
+    timeoutFailureInfo: { timeoutType, lastHeartbeatDetails: a.heartbeatDetails },
+  };
+  const wasStarted = a.state === 'started';
+  if (timeoutType === 'TIMEOUT_TYPE_START_TO_CLOSE' || timeoutType === 'TIMEOUT_TYPE_HEARTBEAT') {
+    const decision = retryDecision(run, a, failure);
+    if (decision.retry) {
+      backOff(run, a, failure, decision.delayMs);
+      return;
+    }
+    finish(run, a, wasStarted, 'ActivityTaskTimedOut', (startedEventId) => ({ failure, scheduledEventId: a.scheduledEventId, startedEventId, retryState: decision.retryState }));
+    return;
+  }
+  if (a.lastFailure && timeoutType === 'TIMEOUT_TYPE_SCHEDULE_TO_CLOSE') failure.cause = a.lastFailure;
+  finish(run, a, wasStarted, 'ActivityTaskTimedOut', (startedEventId) => ({
+    failure,
+    scheduledEventId: a.scheduledEventId,
+    startedEventId,
+    retryState: 'RETRY_STATE_TIMEOUT',
+  }));
+}
+
+/**
+ * The RequestCancelActivityTask command. An activity that has not started is cancelled on the spot; a running one
+ * learns of it from its next heartbeat and answers RespondActivityTaskCanceled.
+ */
+export function requestCancelActivity(run: WorkflowRun, scheduledEventId: number, workflowTaskCompletedEventId: number): void {
+  const event = run.append('ActivityTaskCancelRequested', { scheduledEventId, workflowTaskCompletedEventId });
+  const a = run.activities.get(scheduledEventId);
+  if (!a) return; // its result is already on the way (buffered); the workflow sees that instead
+  a.cancelRequested = true;
+  a.cancelRequestedEventId = event.eventId;
+  if (a.state !== 'started') {
+    clearAttempt(run, a);
+    a.scheduleToCloseTimer?.();
+    run.activities.delete(a.scheduledEventId);
+    run.append('ActivityTaskCanceled', { latestCancelRequestedEventId: event.eventId, scheduledEventId, startedEventId: 0, identity: '' });
+    run.needsWorkflowTask = true;
+  }
+}

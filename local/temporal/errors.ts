@@ -1,0 +1,50 @@
+/**
+ * Failures a handler raises on purpose. Each maps to the gRPC status the real Temporal server gives, so the SDK turns
+ * it into the same error class (WorkflowNotFoundError, WorkflowExecutionAlreadyStartedError, NamespaceNotFoundError...).
+ */
+import { Metadata, status } from '@grpc/grpc-js';
+import { encodeMessage, packAny } from './proto';
+
+export class ServiceError extends Error {
+  constructor(
+    readonly code: status,
+    message: string,
+    /** A Temporal errordetails message packed into google.rpc.Status details, when the SDK looks for one. */
+    readonly detail?: { typeName: string; value: object },
+  ) {
+    super(message);
+    this.name = 'ServiceError';
+  }
+
+  metadata(): Metadata {
+    const md = new Metadata();
+    const details = this.detail ? [packAny(this.detail.typeName, this.detail.value)] : [];
+    md.set('grpc-status-details-bin', encodeMessage('google.rpc.Status', { code: this.code, message: this.message, details }));
+    return md;
+  }
+}
+
+export const invalidArgument = (message: string): ServiceError => new ServiceError(status.INVALID_ARGUMENT, message);
+
+export const notFound = (message: string): ServiceError =>
+  new ServiceError(status.NOT_FOUND, message, { typeName: 'temporal.api.errordetails.v1.NotFoundFailure', value: {} });
+
+export const workflowNotFound = (workflowId: string, runId?: string): ServiceError =>
+  notFound(runId ? `workflow execution not found for workflow ID "${workflowId}" and run ID "${runId}"` : `workflow execution not found for workflow ID "${workflowId}"`);
+
+export const namespaceNotFound = (namespace: string): ServiceError =>
+  new ServiceError(status.NOT_FOUND, `Namespace ${namespace} is not found.`, {
+    typeName: 'temporal.api.errordetails.v1.NamespaceNotFoundFailure',
+    value: { namespace },
+  });
+
+export const alreadyStarted = (workflowId: string, runId: string, startRequestId: string): ServiceError =>
+  new ServiceError(status.ALREADY_EXISTS, `Workflow execution is already running. WorkflowId: ${workflowId}, RunId: ${runId}.`, {
+    typeName: 'temporal.api.errordetails.v1.WorkflowExecutionAlreadyStartedFailure',
+    value: { startRequestId, runId },
+  });
+
+export const workflowClosed = (): ServiceError =>
+  notFound('workflow execution already completed');
+
+export const taskNotFound = (what: string): ServiceError => notFound(`${what} not found`);

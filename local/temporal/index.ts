@@ -1,0 +1,93 @@
+/**
+ * The embedded Temporal-compatible server: WorkflowService (and, for the time-skipping test server, TestService)
+ * over gRPC, all state in memory. The official SDK worker and client run against it unmodified.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock';
+import { Engine } from './engine';
+import { addService } from './grpc-service';
+import { testServiceHandlers } from './test-service';
+import { TimeSource } from './time-source';
+import { workflowServiceHandlers } from './workflow-service';
+
+export interface TemporalServerOptions {
+  /** 0 = an ephemeral port */
+  port?: number;
+  /** default 127.0.0.1 */
+  ip?: string;
+  /** registered at start; default 'default' */
+  namespace?: string;
+  /** virtual time that jumps to the next timer, backoff or timeout whenever nothing is in flight */
+  timeSkipping?: boolean;
+  /**
+   * Start with time skipping locked, as Temporal's standalone test server does (its SDK client unlocks while it
+   * awaits a result). Default false: an in-process server skips whenever idle, whatever client talks to it.
+   */
+  startLocked?: boolean;
+  /** Serve the TestService too (default: when timeSkipping). */
+  testService?: boolean;
+  /** how long closed workflows stay visible; default 24 h */
+  retentionMs?: number;
+  /** events per page in workflow task responses */
+  historyPageSize?: number;
+  log?: Logger;
+}
+
+export interface TemporalServer {
+  /** host:port */
+  address: string;
+  port: number;
+  /** the server's clock: virtual when time skipping */
+  clock: Clock;
+  close(): Promise<void>;
+}
+
+export interface TemporalServerInternals extends TemporalServer {
+  engine: Engine;
+  time: TimeSource;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export async function startTemporalServer(opts: TemporalServerOptions = {}): Promise<TemporalServerInternals> {
+  const ip = opts.ip ?? '127.0.0.1';
+  const time = new TimeSource(opts.timeSkipping ?? false, (opts.timeSkipping ?? false) && (opts.startLocked ?? false));
+  const engine = new Engine({ time, retentionMs: opts.retentionMs ?? DAY_MS, log: opts.log, historyPageSize: opts.historyPageSize });
+  engine.namespaces.register(opts.namespace ?? 'default');
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': 128 * 1024 * 1024,
+    'grpc.max_send_message_length': 128 * 1024 * 1024,
+  });
+  addService(server, 'temporal.api.workflowservice.v1.WorkflowService', workflowServiceHandlers(engine), opts.log);
+  if (opts.testService ?? opts.timeSkipping) addService(server, 'temporal.api.testservice.v1.TestService', testServiceHandlers(time), opts.log);
+  const host = ip.includes(':') ? `[${ip}]` : ip;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${opts.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  opts.log?.info({ address: `${ip}:${port}`, timeSkipping: time.skipping }, 'temporal server listening');
+  let closed = false;
+  return {
+    address: `${ip}:${port}`,
+    port,
+    clock: time,
+    engine,
+    time,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      engine.close();
+      time.close();
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    },
+  };
+}

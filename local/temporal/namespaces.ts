@@ -1,0 +1,77 @@
+/** Namespaces: registration, description, and the runs each holds (by run id and latest run per workflow id). */
+import { randomUUID } from 'node:crypto';
+import { ServiceError, invalidArgument, namespaceNotFound } from './errors';
+import { durationFromMs } from './time-format';
+import type { WorkflowRun } from './workflow-run';
+import type { SearchAttributeType } from './visibility/types';
+
+export class NamespaceState {
+  readonly id = randomUUID();
+  readonly runs = new Map<string, WorkflowRun>();
+  /** The newest run of each workflow id: what start policies and calls without a run id look at. */
+  readonly latestRun = new Map<string, WorkflowRun>();
+  readonly customSearchAttributes = new Map<string, SearchAttributeType>();
+
+  constructor(
+    readonly name: string,
+    public retentionMs: number,
+    public description = '',
+    public ownerEmail = '',
+    public data: Record<string, string> = {},
+  ) {}
+
+  describe(): object {
+    return {
+      namespaceInfo: {
+        name: this.name,
+        state: 'NAMESPACE_STATE_REGISTERED',
+        description: this.description,
+        ownerEmail: this.ownerEmail,
+        data: this.data,
+        id: this.id,
+        capabilities: { syncUpdate: true, asyncUpdate: true },
+      },
+      config: {
+        workflowExecutionRetentionTtl: durationFromMs(this.retentionMs),
+        historyArchivalState: 'ARCHIVAL_STATE_DISABLED',
+        visibilityArchivalState: 'ARCHIVAL_STATE_DISABLED',
+      },
+      replicationConfig: { activeClusterName: 'active', clusters: [{ clusterName: 'active' }], state: 'REPLICATION_STATE_NORMAL' },
+      isGlobalNamespace: false,
+    };
+  }
+}
+
+export class Namespaces {
+  private readonly byName = new Map<string, NamespaceState>();
+
+  constructor(private readonly defaultRetentionMs: number) {}
+
+  register(name: string, retentionMs?: number, description?: string, ownerEmail?: string, data?: Record<string, string>): NamespaceState {
+    if (!name) throw invalidArgument('Namespace is not set on request.');
+    if (this.byName.has(name)) throw new ServiceError(6, `Namespace already exists.`, { typeName: 'temporal.api.errordetails.v1.NamespaceAlreadyExistsFailure', value: {} });
+    const ns = new NamespaceState(name, retentionMs || this.defaultRetentionMs, description, ownerEmail, data);
+    this.byName.set(name, ns);
+    return ns;
+  }
+
+  get(name: string | undefined): NamespaceState {
+    if (!name) throw invalidArgument('Namespace not set on request.');
+    const ns = this.byName.get(name);
+    if (!ns) throw namespaceNotFound(name);
+    return ns;
+  }
+
+  find(name: string): NamespaceState | undefined {
+    return this.byName.get(name);
+  }
+
+  byId(id: string): NamespaceState | undefined {
+    for (const ns of this.byName.values()) if (ns.id === id) return ns;
+    return undefined;
+  }
+
+  all(): NamespaceState[] {
+    return [...this.byName.values()];
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Loads Temporal's .proto files once: grpc-js needs a package definition for the services, and a few messages travel
+ * as `google.protobuf.Any` (update protocol messages, error details) that we must encode and decode ourselves.
+ */
+import { join } from 'node:path';
+import * as protobuf from 'protobufjs';
+import * as protoLoader from '@grpc/proto-loader';
+import type { GrpcObject } from '@grpc/grpc-js';
+
+const PROTO_ROOT = join(
+  require.resolve('@temporalio/core-bridge/package.json'),
+  '..',
+  'sdk-core/crates/protos/protos',
+);
+const INCLUDE_DIRS = [join(PROTO_ROOT, 'api_upstream'), join(PROTO_ROOT, 'testsrv_upstream')];
+const FILES = ['temporal/api/workflowservice/v1/service.proto', 'temporal/api/testservice/v1/service.proto'];
+
+/** Field shapes as our handlers see them: camelCase, enums as strings, int64 as number, bytes as Buffer. */
+export const CONVERSION = { keepCase: false, enums: String, longs: Number, bytes: Buffer, oneofs: true, defaults: false } as const;
+
+interface LoadedProtos {
+  root: protobuf.Root;
+  packageDefinition: protoLoader.PackageDefinition;
+}
+
+let loaded: LoadedProtos | undefined;
+
+function load(): LoadedProtos {
+  if (loaded) return loaded;
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => {
+    for (const dir of INCLUDE_DIRS) {
+      const candidate = join(dir, target);
+      try {
+        require('node:fs').accessSync(candidate);
+        return candidate;
+      } catch {
+        // try the next include dir
+      }
+    }
+    return target;
+  };
+  root.loadSync(FILES, { keepCase: false });
+  // google.rpc.Status is not shipped with the Temporal protos; it carries error details on failed calls.
+  const status = new protobuf.Type('Status')
+    .add(new protobuf.Field('code', 1, 'int32'))
+    .add(new protobuf.Field('message', 2, 'string'))
+    .add(new protobuf.Field('details', 3, 'google.protobuf.Any', 'repeated'));
+  root.define('google.rpc').add(status);
+  root.resolveAll();
+  const packageDefinition = protoLoader.fromJSON(root.toJSON(), CONVERSION);
+  loaded = { root, packageDefinition };
+  return loaded;
+}
+
+export function packageDefinition(): protoLoader.PackageDefinition {
+  return load().packageDefinition;
+}
+
+export type Message = Record<string, unknown>;
+
+/** Encodes a plain object (our conversion conventions) as the named message. */
+export function encodeMessage(typeName: string, value: object): Buffer {
+  const type = load().root.lookupType(typeName);
+  return Buffer.from(type.encode(type.fromObject(value)).finish());
+}
+
+export function decodeMessage<T>(typeName: string, bytes: Uint8Array): T {
+  const type = load().root.lookupType(typeName);
+  return type.toObject(type.decode(bytes), CONVERSION) as T;
+}
+
+export interface AnyMessage {
+  typeUrl?: string;
+  value?: Buffer;
+}
+
+export function packAny(typeName: string, value: object): AnyMessage {
+  return { typeUrl: `type.googleapis.com/${typeName}`, value: encodeMessage(typeName, value) };
+}
+
+export function unpackAny<T>(any: AnyMessage | undefined): { typeName: string; value: T } | undefined {
+  if (!any?.typeUrl) return undefined;
+  const typeName = any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1);
+  return { typeName, value: decodeMessage<T>(typeName, any.value ?? Buffer.alloc(0)) };
+}
+
+export type { GrpcObject };

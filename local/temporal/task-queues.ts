@@ -1,0 +1,114 @@
+/**
+ * Matching: task queues that pair pending tasks with waiting long-poll calls. A task is stored as a function that
+ * builds the poll response at hand-off time, because the response (and, for workflow tasks, the WorkflowTaskStarted
+ * event) must reflect the state at that moment; it returns undefined when the task went stale meanwhile (workflow
+ * closed, activity cancelled), and the queue moves on to the next one.
+ */
+/** Who took the task: the identity goes into the started event. */
+export interface PollerInfo {
+  identity: string;
+}
+
+export type TaskSource<T> = (poller: PollerInfo) => T | undefined;
+
+interface Poller<T> {
+  info: PollerInfo;
+  deliver(task: T): void;
+}
+
+class TaskQueueState<T> {
+  readonly tasks: TaskSource<T>[] = [];
+  readonly pollers: Poller<T>[] = [];
+}
+
+export type QueueKind = 'workflow' | 'activity';
+
+export class TaskQueues<T> {
+  private readonly queues = new Map<string, TaskQueueState<T>>();
+
+  private key(namespace: string, kind: QueueKind, name: string): string {
+    return `${namespace}\u0000${kind}\u0000${name}`;
+  }
+
+  private queue(key: string): TaskQueueState<T> {
+    let q = this.queues.get(key);
+    if (!q) {
+      q = new TaskQueueState<T>();
+      this.queues.set(key, q);
+    }
+    return q;
+  }
+
+  private dropIfEmpty(key: string, q: TaskQueueState<T>): void {
+    if (q.tasks.length === 0 && q.pollers.length === 0) this.queues.delete(key);
+  }
+
+  add(namespace: string, kind: QueueKind, name: string, source: TaskSource<T>): void {
+    const key = this.key(namespace, kind, name);
+    const q = this.queue(key);
+    const poller = q.pollers.shift();
+    if (poller) {
+      const task = source(poller.info);
+      if (task !== undefined) poller.deliver(task);
+      else q.pollers.unshift(poller);
+    } else {
+      q.tasks.push(source);
+    }
+    this.dropIfEmpty(key, q);
+  }
+
+  /**
+   * Takes the first live task, or waits for one. `onAbandon` registration lets the caller remove the poller when its
+   * gRPC call is cancelled or about to hit its deadline, so no task is handed to a gone poller.
+   */
+  poll(namespace: string, kind: QueueKind, name: string, info: PollerInfo, abandon: (cancel: () => void) => void): Promise<T | undefined> {
+    const key = this.key(namespace, kind, name);
+    const q = this.queue(key);
+    while (q.tasks.length > 0) {
+      const source = q.tasks.shift() as TaskSource<T>;
+      const task = source(info);
+      if (task !== undefined) {
+        this.dropIfEmpty(key, q);
+        return Promise.resolve(task);
+      }
+    }
+    return new Promise<T | undefined>((resolve) => {
+      let done = false;
+      const poller: Poller<T> = {
+        info,
+        deliver: (task) => {
+          done = true;
+          resolve(task);
+        },
+      };
+      q.pollers.push(poller);
+      abandon(() => {
+        if (done) return;
+        done = true;
+        const current = this.queues.get(key);
+        if (current) {
+          const i = current.pollers.indexOf(poller);
+          if (i >= 0) current.pollers.splice(i, 1);
+          this.dropIfEmpty(key, current);
+        }
+        resolve(undefined);
+      });
+    });
+  }
+
+  /** Wakes every poller of a queue with an empty answer (worker shutdown, server close). */
+  releasePollers(namespace?: string, kind?: QueueKind, name?: string): void {
+    const keys = namespace !== undefined && kind && name !== undefined ? [this.key(namespace, kind, name)] : [...this.queues.keys()];
+    for (const key of keys) {
+      const q = this.queues.get(key);
+      if (!q) continue;
+      const pollers = q.pollers.splice(0);
+      for (const p of pollers) (p as Poller<T | undefined>).deliver(undefined);
+      this.dropIfEmpty(key, q);
+    }
+  }
+
+  backlog(namespace: string, kind: QueueKind, name: string): number {
+    return this.queues.get(this.key(namespace, kind, name))?.tasks.length ?? 0;
+  }
+}

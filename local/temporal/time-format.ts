@@ -1,0 +1,15 @@
+/** Conversions between milliseconds and protobuf Duration / Timestamp (int64 seconds arrive as numbers). */
+import type { Duration, Timestamp } from './proto-types';
+
+export function msFromDuration(d: Duration | undefined | null): number {
+  if (!d) return 0;
+  return Number(d.seconds ?? 0) * 1000 + Math.floor(Number(d.nanos ?? 0) / 1e6);
+}
+
+export function durationFromMs(ms: number): Duration {
+  const whole = Math.floor(ms);
+  return { seconds: Math.floor(whole / 1000), nanos: (whole % 1000) * 1e6 };
+}
+
+export const timestampFromMs: (ms: number) => Timestamp = durationFromMs;
+export const msFromTimestamp: (t: Timestamp | undefined | null) => number = msFromDuration;

@@ -1,0 +1,203 @@
+/**
+ * The server's one clock and timer wheel. Every timeout, timer and retry backoff is scheduled here so that, with time
+ * skipping on, virtual time can jump straight to the next due entry whenever nothing is in flight (no workflow or
+ * activity task waiting or running, no query or update waiting) and no one holds a time-skipping lock.
+ */
+import type { Clock } from '../clock';
+
+interface Entry {
+  at: number;
+  seq: number;
+  fire: () => void;
+  cancelled: boolean;
+}
+
+/** setTimeout takes at most a signed 32-bit delay. */
+const MAX_REAL_DELAY_MS = 2 ** 31 - 1;
+
+export type CancelTimer = () => void;
+
+export class TimeSource implements Clock {
+  private offsetMs: number;
+  private readonly heap: Entry[] = [];
+  private seq = 0;
+  private liveEntries = 0;
+  private realTimer: NodeJS.Timeout | undefined;
+  private realTimerAt = Infinity;
+  private locks: number;
+  /** Keys of things in flight (for example `wt:<runId>`); a Set so marking twice or clearing twice is harmless. */
+  private readonly busy = new Set<string>();
+  private skipCheckQueued = false;
+  private closed = false;
+
+  constructor(
+    readonly skipping: boolean,
+    /** The standalone test server starts locked, as Java's does: the SDK's test client unlocks while it awaits a result. */
+    startLocked: boolean,
+    startTimeMs?: number,
+  ) {
+    this.locks = startLocked ? 1 : 0;
+    this.offsetMs = startTimeMs === undefined ? 0 : startTimeMs - Date.now();
+  }
+
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+
+  scheduleAt(at: number, fire: () => void): CancelTimer {
+    const entry: Entry = { at, seq: this.seq++, fire, cancelled: false };
+    this.push(entry);
+    this.liveEntries++;
+    this.armRealTimer();
+    this.queueSkipCheck();
+    return () => {
+      if (!entry.cancelled) {
+        entry.cancelled = true;
+        this.liveEntries--;
+        // Lazy deletion; rebuild when cancelled entries dominate so memory stays bounded.
+        if (this.heap.length > 64 && this.liveEntries < this.heap.length / 2) this.compact();
+      }
+    };
+  }
+
+  schedule(delayMs: number, fire: () => void): CancelTimer {
+    return this.scheduleAt(this.now() + Math.max(0, delayMs), fire);
+  }
+
+  markBusy(key: string): void {
+    this.busy.add(key);
+  }
+
+  markIdle(key: string): void {
+    if (this.busy.delete(key) && this.busy.size === 0) this.queueSkipCheck();
+  }
+
+  lock(): void {
+    this.locks++;
+  }
+
+  unlock(): void {
+    if (this.locks > 0) this.locks--;
+    this.queueSkipCheck();
+  }
+
+  /** Resolves when the clock reaches now + ms (virtual ms when skipping). */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.schedule(ms, resolve));
+  }
+
+  sleepUntil(at: number): Promise<void> {
+    return new Promise((resolve) => this.scheduleAt(at, resolve));
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.realTimer) clearTimeout(this.realTimer);
+    this.realTimer = undefined;
+  }
+
+  private queueSkipCheck(): void {
+    if (!this.skipping || this.skipCheckQueued || this.closed) return;
+    this.skipCheckQueued = true;
+    // After the current request's synchronous work: a completion that immediately schedules new work is not idle.
+    setImmediate(() => {
+      this.skipCheckQueued = false;
+      this.skipIfIdle();
+    });
+  }
+
+  private skipIfIdle(): void {
+    if (this.closed || this.locks > 0 || this.busy.size > 0) return;
+    const next = this.peekLive();
+    if (!next) return;
+    const now = this.now();
+    if (next.at > now) this.offsetMs += next.at - now;
+    this.fireDue();
+  }
+
+  private fireDue(): void {
+    const now = this.now();
+    for (;;) {
+      const next = this.peekLive();
+      if (!next || next.at > now) break;
+      this.pop();
+      next.cancelled = true;
+      this.liveEntries--;
+      try {
+        next.fire();
+      } catch (err) {
+        // A failing callback must not stop the clock for everyone else.
+        process.emitWarning(`timer callback failed: ${err instanceof Error ? err.stack : String(err)}`);
+      }
+    }
+    this.armRealTimer();
+    this.queueSkipCheck();
+  }
+
+  private armRealTimer(): void {
+    if (this.closed) return;
+    const next = this.peekLive();
+    const at = next ? next.at : Infinity;
+    if (at === this.realTimerAt && this.realTimer) return;
+    if (this.realTimer) clearTimeout(this.realTimer);
+    this.realTimer = undefined;
+    this.realTimerAt = at;
+    if (at === Infinity) return;
+    const delay = Math.min(MAX_REAL_DELAY_MS, Math.max(0, at - this.now()));
+    this.realTimer = setTimeout(() => {
+      this.realTimer = undefined;
+      this.realTimerAt = Infinity;
+      this.fireDue();
+    }, delay);
+    // The heap alone must not keep a process alive: the gRPC server does that.
+    this.realTimer.unref();
+  }
+
+  private peekLive(): Entry | undefined {
+    while (this.heap.length > 0 && this.heap[0].cancelled) this.pop();
+    return this.heap[0];
+  }
+
+  private compact(): void {
+    const live = this.heap.filter((e) => !e.cancelled);
+    this.heap.length = 0;
+    for (const e of live) this.push(e);
+  }
+
+  private less(a: Entry, b: Entry): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  private push(e: Entry): void {
+    const h = this.heap;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(h[i], h[p])) break;
+      [h[i], h[p]] = [h[p], h[i]];
+      i = p;
+    }
+  }
+
+  private pop(): Entry | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && this.less(h[l], h[m])) m = l;
+        if (r < h.length && this.less(h[r], h[m])) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m], h[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}

@@ -1,0 +1,565 @@
+/**
+ * Mutable state of one workflow run: its history, the workflow task in flight, pending activities, timers, child
+ * workflows, updates and queries. Everything that changes a run goes through here so the history rules hold:
+ * events that arrive while a workflow task is running are buffered and written after that task's completion, and any
+ * new event the workflow must see gets a workflow task scheduled.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CancelTimer, TimeSource } from './time-source';
+import type { TaskQueues } from './task-queues';
+import type { CompleteRetryPolicy } from './retry-policy';
+import { attributesKey, encodePageToken, eventTypeName } from './history';
+import { encodeTaskToken } from './task-token';
+import { packAny } from './proto';
+import type {
+  Failure,
+  HistoryEvent,
+  Memo,
+  Message,
+  Payloads,
+  SearchAttributes,
+  UpdateOutcome,
+  UpdateRequest,
+  WorkflowQuery,
+} from './proto-types';
+import { durationFromMs, timestampFromMs } from './time-format';
+
+export type ExecutionStatus = 'Running' | 'Completed' | 'Failed' | 'Canceled' | 'Terminated' | 'ContinuedAsNew' | 'TimedOut';
+
+export const STATUS_ENUM: Record<ExecutionStatus, string> = {
+  Running: 'WORKFLOW_EXECUTION_STATUS_RUNNING',
+  Completed: 'WORKFLOW_EXECUTION_STATUS_COMPLETED',
+  Failed: 'WORKFLOW_EXECUTION_STATUS_FAILED',
+  Canceled: 'WORKFLOW_EXECUTION_STATUS_CANCELED',
+  Terminated: 'WORKFLOW_EXECUTION_STATUS_TERMINATED',
+  ContinuedAsNew: 'WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW',
+  TimedOut: 'WORKFLOW_EXECUTION_STATUS_TIMED_OUT',
+};
+
+export type PollResponse = Message;
+
+export interface RunDeps {
+  time: TimeSource;
+  workflowTasks: TaskQueues<PollResponse>;
+  activityTasks: TaskQueues<PollResponse>;
+  /** Parent notification, children's parent-close policy, visibility. Called once, after the close event. */
+  onClosed(run: WorkflowRun): void;
+  /** Events per page in workflow task responses; the rest is fetched with GetWorkflowExecutionHistory. */
+  historyPageSize: number;
+  /** How long a workflow task may wait on a sticky queue before it goes to the normal queue. */
+  stickyScheduleToStartMs?: number;
+}
+
+export interface PendingQuery {
+  id: string;
+  query: WorkflowQuery;
+  resolve(result: { answer?: Payloads; errorMessage?: string; failure?: Failure }): void;
+}
+
+export type UpdateStage = 'admitted' | 'sent' | 'accepted' | 'completed';
+
+export interface UpdateState {
+  id: string;
+  request: UpdateRequest;
+  stage: UpdateStage;
+  outcome?: UpdateOutcome;
+  acceptedEventId?: number;
+  /** Woken on every stage change. */
+  waiters: Set<() => void>;
+  /** Set when the run closed before the update completed: callers get this error instead of an outcome. */
+  abandoned?: 'not-found';
+}
+
+export interface WorkflowTaskState {
+  scheduledEventId: number;
+  startedEventId?: number;
+  attempt: number;
+  scheduledTime: number;
+  startedTime?: number;
+  queue: string;
+  sticky: boolean;
+  queries: PendingQuery[];
+  sentUpdates: string[];
+  cancelTimer?: CancelTimer;
+}
+
+export interface ActivityState {
+  scheduledEventId: number;
+  activityId: string;
+  activityType: Message;
+  taskQueue: string;
+  header?: Message;
+  input?: Payloads;
+  scheduleToCloseMs: number;
+  scheduleToStartMs: number;
+  startToCloseMs: number;
+  heartbeatMs: number;
+  retryPolicy: CompleteRetryPolicy;
+  attempt: number;
+  firstScheduledTime: number;
+  currentAttemptScheduledTime: number;
+  state: 'scheduled' | 'started' | 'backoff';
+  startedTime?: number;
+  startedIdentity?: string;
+  requestId?: string;
+  lastFailure?: Failure;
+  heartbeatDetails?: Payloads;
+  lastHeartbeatTime?: number;
+  cancelRequested: boolean;
+  cancelRequestedEventId?: number;
+  /** Timers of the current attempt (schedule-to-start, start-to-close, backoff). */
+  attemptTimers: CancelTimer[];
+  heartbeatTimer?: CancelTimer;
+  scheduleToCloseTimer?: CancelTimer;
+}
+
+export interface TimerState {
+  timerId: string;
+  startedEventId: number;
+  cancel: CancelTimer;
+  /** Fired while a workflow task ran: the TimerFired write waits in the buffer and a CancelTimer may still drop it. */
+  firedPending?: boolean;
+  cancelled?: boolean;
+}
+
+export interface ChildState {
+  initiatedEventId: number;
+  startedEventId?: number;
+  namespace: string;
+  workflowId: string;
+  runId?: string;
+  workflowType: Message;
+  parentClosePolicy: string;
+}
+
+export interface ParentInfo {
+  namespace: string;
+  workflowId: string;
+  runId: string;
+  initiatedEventId: number;
+}
+
+export interface RunConfig {
+  namespace: string;
+  workflowId: string;
+  runId: string;
+  firstExecutionRunId: string;
+  workflowType: string;
+  taskQueue: string;
+  runTimeoutMs: number;
+  executionTimeoutMs: number;
+  workflowTaskTimeoutMs: number;
+  /** absolute virtual time the whole chain must end by, 0 = none */
+  executionExpirationTime: number;
+  requestId: string;
+  parent?: ParentInfo;
+  memo?: Memo;
+  searchAttributes?: SearchAttributes;
+  retryPolicy?: CompleteRetryPolicy;
+  attempt: number;
+  cronSchedule?: string;
+}
+
+export class WorkflowRun {
+  readonly history: HistoryEvent[] = [];
+  /** Writes deferred while a workflow task runs; each appends its events (ids are given when it runs). */
+  private buffered: (() => void)[] = [];
+  status: ExecutionStatus = 'Running';
+  readonly startTime: number;
+  executionTime: number;
+  closeTime?: number;
+  wt?: WorkflowTaskState;
+  /** started event id of the last completed workflow task (the SDK's previousStartedEventId) */
+  lastCompletedStartedEventId = 0;
+  readonly activities = new Map<number, ActivityState>();
+  readonly timers = new Map<string, TimerState>();
+  readonly children = new Map<number, ChildState>();
+  readonly updates = new Map<string, UpdateState>();
+  /** Queries waiting for the in-flight workflow task to finish before they can be dispatched. */
+  private queuedQueries: PendingQuery[] = [];
+  readonly signalRequestIds = new Set<string>();
+  cancelRequested = false;
+  /** Set while a workflow task completion applies its commands: their events go straight into history. */
+  completing = false;
+  /** A command wrote an event the workflow must react to (e.g. an activity cancelled before it started). */
+  needsWorkflowTask = false;
+  stickyQueue?: string;
+  private historyWaiters = new Set<() => void>();
+  private runTimers: CancelTimer[] = [];
+  private nextTaskId = 1;
+  /** The run that continued this one (continue-as-new, retry), for result() following the chain. */
+  nextRunId?: string;
+  memo?: Memo;
+  searchAttributes?: SearchAttributes;
+
+  constructor(
+    readonly config: RunConfig,
+    private readonly deps: RunDeps,
+  ) {
+    this.startTime = deps.time.now();
+    this.executionTime = this.startTime;
+    this.memo = config.memo;
+    this.searchAttributes = config.searchAttributes;
+  }
+
+  get namespace(): string {
+    return this.config.namespace;
+  }
+  get workflowId(): string {
+    return this.config.workflowId;
+  }
+  get runId(): string {
+    return this.config.runId;
+  }
+  get isOpen(): boolean {
+    return this.status === 'Running';
+  }
+  get lastEventId(): number {
+    return this.history.length;
+  }
+  get execution(): { workflowId: string; runId: string } {
+    return { workflowId: this.workflowId, runId: this.runId };
+  }
+  get workflowTypeMessage(): { name: string } {
+    return { name: this.config.workflowType };
+  }
+
+  private busyKey(kind: string, id: string | number = ''): string {
+    return `${kind}:${this.runId}:${id}`;
+  }
+
+  markBusy(kind: string, id: string | number = ''): void {
+    this.deps.time.markBusy(this.busyKey(kind, id));
+  }
+
+  markIdle(kind: string, id: string | number = ''): void {
+    this.deps.time.markIdle(this.busyKey(kind, id));
+  }
+
+  now(): number {
+    return this.deps.time.now();
+  }
+
+  activityTaskQueues(): TaskQueues<PollResponse> {
+    return this.deps.activityTasks;
+  }
+
+  schedule(delayMs: number, fire: () => void): CancelTimer {
+    return this.deps.time.schedule(delayMs, fire);
+  }
+
+  /** Registers a timer that dies with the run (run and execution timeouts). */
+  addRunTimer(cancel: CancelTimer): void {
+    this.runTimers.push(cancel);
+  }
+
+  // ---- history ----------------------------------------------------------------------------------------------------
+
+  /** Appends to history now. Only for events of the run's own making or while no task is in flight; see `record`. */
+  append(shortName: string, attributes: object): HistoryEvent {
+    const event: HistoryEvent = {
+      eventId: this.history.length + 1,
+      eventTime: timestampFromMs(this.now()),
+      eventType: eventTypeName(shortName),
+      taskId: this.nextTaskId++,
+      [attributesKey(shortName)]: attributes,
+    };
+    this.history.push(event);
+    if (this.historyWaiters.size > 0) {
+      const waiters = [...this.historyWaiters];
+      this.historyWaiters.clear();
+      for (const w of waiters) w();
+    }
+    return event;
+  }
+
+  /**
+   * Writes events that come from outside the workflow (signal, activity result, timer): buffered while a workflow
+   * task runs, otherwise written now with a workflow task scheduled so the workflow sees them.
+   */
+  record(write: () => void): void {
+    if (!this.isOpen) return;
+    if (this.wt?.startedEventId !== undefined && !this.completing) {
+      this.buffered.push(write);
+      return;
+    }
+    write();
+    if (this.completing) this.needsWorkflowTask = true;
+    else this.ensureWorkflowTask();
+  }
+
+  get hasBufferedEvents(): boolean {
+    return this.buffered.length > 0;
+  }
+
+  flushBuffered(): boolean {
+    const writes = this.buffered;
+    this.buffered = [];
+    for (const w of writes) w();
+    return writes.length > 0;
+  }
+
+  /** Resolves at the next appended event (or close); `cancel` lets a long poll give up. */
+  waitForEvent(): { promise: Promise<void>; cancel: () => void } {
+    let waiter: () => void = () => undefined;
+    const promise = new Promise<void>((resolve) => {
+      waiter = resolve;
+      this.historyWaiters.add(resolve);
+    });
+    return { promise, cancel: () => (this.historyWaiters.delete(waiter), waiter()) };
+  }
+
+  // ---- workflow tasks ---------------------------------------------------------------------------------------------
+
+  ensureWorkflowTask(): void {
+    if (this.isOpen && !this.wt) this.scheduleWorkflowTask(1);
+  }
+
+  scheduleWorkflowTask(attempt: number): void {
+    // A sticky worker gets the task first; if it does not pick it up in time the task moves to the normal queue.
+    const sticky = this.stickyQueue !== undefined;
+    const queue = this.stickyQueue ?? this.config.taskQueue;
+    const scheduled = this.append('WorkflowTaskScheduled', {
+      taskQueue: sticky ? { name: queue, kind: 'TASK_QUEUE_KIND_STICKY', normalName: this.config.taskQueue } : { name: queue, kind: 'TASK_QUEUE_KIND_NORMAL' },
+      startToCloseTimeout: durationFromMs(this.config.workflowTaskTimeoutMs),
+      attempt,
+    });
+    const wt: WorkflowTaskState = {
+      scheduledEventId: scheduled.eventId,
+      attempt,
+      scheduledTime: this.now(),
+      queue,
+      sticky,
+      queries: [],
+      sentUpdates: [],
+    };
+    this.wt = wt;
+    this.markBusy('wt');
+    this.dispatchWorkflowTask(wt);
+  }
+
+  private dispatchWorkflowTask(wt: WorkflowTaskState): void {
+    this.deps.workflowTasks.add(this.namespace, 'workflow', wt.queue, (poller) => this.startWorkflowTask(wt, poller.identity));
+    if (wt.sticky) {
+      wt.cancelTimer = this.schedule(this.deps.stickyScheduleToStartMs ?? 5000, () => {
+        if (this.wt !== wt || wt.startedEventId !== undefined || !this.isOpen) return;
+        // The sticky worker is gone or busy: forget stickiness and hand the task (full history) to any worker.
+        this.stickyQueue = undefined;
+        wt.sticky = false;
+        wt.queue = this.config.taskQueue;
+        wt.cancelTimer = undefined;
+        this.dispatchWorkflowTask(wt);
+      });
+    }
+  }
+
+  /** Called by matching when a poller takes the task; undefined if the task went stale meanwhile. */
+  private startWorkflowTask(wt: WorkflowTaskState, identity: string): PollResponse | undefined {
+    if (this.wt !== wt || wt.startedEventId !== undefined || !this.isOpen) return undefined;
+    wt.cancelTimer?.();
+    const requestId = randomUUID();
+    const started = this.append('WorkflowTaskStarted', {
+      scheduledEventId: wt.scheduledEventId,
+      identity,
+      requestId,
+      historySizeBytes: this.history.length * 200,
+    });
+    wt.startedEventId = started.eventId;
+    wt.startedTime = this.now();
+    wt.cancelTimer = this.schedule(this.config.workflowTaskTimeoutMs, () => this.timeOutWorkflowTask(wt));
+    const messages = [];
+    for (const update of this.updates.values()) {
+      if (update.stage !== 'admitted') continue;
+      update.stage = 'sent';
+      wt.sentUpdates.push(update.id);
+      messages.push({
+        id: `${update.id}/request`,
+        protocolInstanceId: update.id,
+        eventId: started.eventId - 1,
+        body: packAny('temporal.api.update.v1.Request', update.request),
+      });
+    }
+    const queries: Record<string, WorkflowQuery> = {};
+    for (const q of wt.queries) if (this.pendingQueryIds.has(q.id)) queries[q.id] = q.query;
+    return {
+      taskToken: encodeTaskToken({ kind: 'workflow', namespace: this.namespace, runId: this.runId, scheduledEventId: wt.scheduledEventId, attempt: wt.attempt }),
+      workflowExecution: this.execution,
+      workflowType: this.workflowTypeMessage,
+      previousStartedEventId: this.lastCompletedStartedEventId,
+      startedEventId: started.eventId,
+      attempt: wt.attempt,
+      ...this.historyForTask(wt.sticky ? this.lastCompletedStartedEventId + 1 : 1, started.eventId),
+      workflowExecutionTaskQueue: { name: this.config.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
+      scheduledTime: timestampFromMs(wt.scheduledTime),
+      startedTime: timestampFromMs(wt.startedTime),
+      queries,
+      messages,
+    };
+  }
+
+  /** The first page of history for a task, from event `first` to `end`; the rest is fetched by page token. */
+  historyForTask(first: number, end: number): { history: { events: HistoryEvent[] }; nextPageToken?: Buffer } {
+    const last = Math.min(end, first + this.deps.historyPageSize - 1);
+    const events = this.history.slice(first - 1, last);
+    if (last >= end) return { history: { events } };
+    return { history: { events }, nextPageToken: encodePageToken({ runId: this.runId, next: last + 1, end }) };
+  }
+
+  /** The workflow task is over (completed, failed or timed out): clear it and let queued queries go. */
+  finishWorkflowTask(): void {
+    const wt = this.wt;
+    if (!wt) return;
+    wt.cancelTimer?.();
+    this.wt = undefined;
+    this.markIdle('wt');
+    // Updates sent with a task that did not complete are sent again with the next one.
+    for (const id of wt.sentUpdates) {
+      const u = this.updates.get(id);
+      if (u && u.stage === 'sent') u.stage = 'admitted';
+    }
+    this.queuedQueries.push(...wt.queries.filter((q) => this.pendingQueryIds.has(q.id)));
+  }
+
+  failWorkflowTask(cause: string, failure: Failure | undefined, identity: string, timedOut = false): void {
+    const wt = this.wt;
+    if (!wt || wt.startedEventId === undefined) return;
+    if (timedOut) {
+      this.append('WorkflowTaskTimedOut', { scheduledEventId: wt.scheduledEventId, startedEventId: wt.startedEventId, timeoutType: 'TIMEOUT_TYPE_START_TO_CLOSE' });
+    } else {
+      this.append('WorkflowTaskFailed', { scheduledEventId: wt.scheduledEventId, startedEventId: wt.startedEventId, cause, failure, identity });
+    }
+    this.finishWorkflowTask();
+    // A failed task's worker may have lost its cache: the next attempt goes to the normal queue with full history.
+    this.stickyQueue = undefined;
+    this.flushBuffered();
+    if (this.isOpen) this.scheduleWorkflowTask(cause === 'WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND' ? 1 : wt.attempt + 1);
+    this.dispatchQueuedQueries();
+  }
+
+  private timeOutWorkflowTask(wt: WorkflowTaskState): void {
+    if (this.wt !== wt || !this.isOpen) return;
+    this.failWorkflowTask('', undefined, '', true);
+  }
+
+  // ---- queries ----------------------------------------------------------------------------------------------------
+
+  /**
+   * Queries ride on the next workflow task when one is scheduled, wait while one runs (the worker must finish it
+   * first), and otherwise go out as a query-only task with the full history.
+   */
+  addQuery(q: PendingQuery): void {
+    this.markBusy('query', q.id);
+    if (this.wt && this.wt.startedEventId === undefined && this.isOpen) this.wt.queries.push(q);
+    else if (this.wt && this.isOpen) this.queuedQueries.push(q);
+    else this.dispatchQueryTask(q);
+  }
+
+  removeQuery(id: string): void {
+    this.markIdle('query', id);
+    this.queuedQueries = this.queuedQueries.filter((q) => q.id !== id);
+    if (this.wt) this.wt.queries = this.wt.queries.filter((q) => q.id !== id);
+  }
+
+  dispatchQueuedQueries(): void {
+    if (this.queuedQueries.length === 0) return;
+    if (this.wt && this.wt.startedEventId !== undefined && this.isOpen) return;
+    const queries = this.queuedQueries;
+    this.queuedQueries = [];
+    for (const q of queries) this.addQuery(q);
+  }
+
+  private dispatchQueryTask(q: PendingQuery): void {
+    let taken = false;
+    this.deps.workflowTasks.add(this.namespace, 'workflow', this.config.taskQueue, () => {
+      if (taken || !this.pendingQueryIds.has(q.id)) return undefined;
+      taken = true;
+      const end = this.lastEventId;
+      return {
+        taskToken: encodeTaskToken({ kind: 'query', namespace: this.namespace, runId: this.runId, queryId: q.id }),
+        workflowExecution: this.execution,
+        workflowType: this.workflowTypeMessage,
+        previousStartedEventId: this.lastCompletedStartedEventId,
+        startedEventId: this.lastCompletedStartedEventId,
+        attempt: 1,
+        ...this.historyForTask(1, end),
+        query: q.query,
+        workflowExecutionTaskQueue: { name: this.config.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
+      };
+    });
+  }
+
+  /** Ids of queries still waiting for an answer (maintained by the engine). */
+  readonly pendingQueryIds = new Map<string, PendingQuery>();
+
+  // ---- updates ----------------------------------------------------------------------------------------------------
+
+  setUpdateStage(u: UpdateState, stage: UpdateStage): void {
+    u.stage = stage;
+    if (stage === 'accepted' || stage === 'completed') this.markIdle('update', u.id);
+    const waiters = [...u.waiters];
+    u.waiters.clear();
+    for (const w of waiters) w();
+  }
+
+  get hasUndeliveredUpdates(): boolean {
+    for (const u of this.updates.values()) if (u.stage === 'admitted') return true;
+    return false;
+  }
+
+  // ---- closing ----------------------------------------------------------------------------------------------------
+
+  /**
+   * Writes the close event and releases everything the run holds. `fromTask` is true when the workflow itself
+   * closed (a command of the completing task); otherwise an in-flight task is failed first, as the real server does.
+   */
+  close(status: ExecutionStatus, shortName: string, attributes: object, fromTask: boolean): HistoryEvent | undefined {
+    if (!this.isOpen) return undefined;
+    if (!fromTask && this.wt?.startedEventId !== undefined) {
+      const wt = this.wt;
+      this.append('WorkflowTaskFailed', {
+        scheduledEventId: wt.scheduledEventId,
+        startedEventId: wt.startedEventId,
+        cause: 'WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND',
+        identity: '',
+      });
+      this.finishWorkflowTask();
+      this.flushBuffered();
+    }
+    const event = this.append(shortName, attributes);
+    this.status = status;
+    this.closeTime = this.now();
+    this.buffered = [];
+    if (this.wt) this.finishWorkflowTask();
+    for (const a of this.activities.values()) {
+      for (const c of a.attemptTimers) c();
+      a.heartbeatTimer?.();
+      a.scheduleToCloseTimer?.();
+      this.markIdle('activity', a.scheduledEventId);
+    }
+    this.activities.clear();
+    for (const t of this.timers.values()) t.cancel();
+    this.timers.clear();
+    for (const c of this.runTimers) c();
+    this.runTimers = [];
+    for (const u of this.updates.values()) {
+      if (u.stage === 'completed') continue;
+      if (u.stage === 'accepted') {
+        u.outcome = {
+          failure: {
+            message: 'Workflow Update failed because the Workflow completed before the Update completed.',
+            source: 'Server',
+            applicationFailureInfo: { type: 'AcceptedUpdateCompletedWorkflow', nonRetryable: true },
+          },
+        };
+      } else {
+        u.abandoned = 'not-found';
+      }
+      this.setUpdateStage(u, 'completed');
+      this.markIdle('update', u.id);
+    }
+    // Query-only tasks still work on a closed run (the worker replays the full history); queued ones go out now.
+    this.dispatchQueuedQueries();
+    this.deps.onClosed(this);
+    return event;
+  }
+}

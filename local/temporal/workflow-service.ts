@@ -1,0 +1,84 @@
+/** WorkflowService and OperatorService method table: which engine operation answers which call. */
+import type { Engine } from './engine';
+import { invalidArgument } from './errors';
+import type { Handler } from './grpc-service';
+import type { LongPoll } from './long-poll';
+import { msFromDuration } from './time-format';
+
+export const SERVER_VERSION = '1.27.0';
+
+type Req = Record<string, unknown> & { namespace?: string };
+
+export function workflowServiceHandlers(engine: Engine): Record<string, Handler> {
+  const e = engine;
+  const h = <T>(fn: (req: T, poll: LongPoll) => unknown): Handler => fn as unknown as Handler;
+  return {
+    GetSystemInfo: h(() => ({
+      serverVersion: SERVER_VERSION,
+      capabilities: {
+        signalAndQueryHeader: true,
+        internalErrorDifferentiation: true,
+        activityFailureIncludeHeartbeat: true,
+        encodedFailureAttributes: true,
+        upsertMemo: true,
+        sdkMetadata: true,
+        countGroupByExecutionStatus: true,
+      },
+    })),
+    GetClusterInfo: h(() => ({ serverVersion: SERVER_VERSION, clusterId: 'embedded', clusterName: 'active', historyShardCount: 1, persistenceStore: 'memory', visibilityStore: 'memory', supportedClients: {} })),
+    DescribeNamespace: h((req: Req & { id?: string }) => {
+      if (!req.namespace && req.id) {
+        const ns = e.namespaces.byId(req.id);
+        if (ns) return ns.describe();
+      }
+      return e.namespaces.get(req.namespace).describe();
+    }),
+    ListNamespaces: h(() => ({ namespaces: e.namespaces.all().map((ns) => ns.describe()) })),
+    RegisterNamespace: h((req: Req & { description?: string; ownerEmail?: string; workflowExecutionRetentionPeriod?: { seconds?: number; nanos?: number }; data?: Record<string, string> }) => {
+      e.namespaces.register(req.namespace ?? '', msFromDuration(req.workflowExecutionRetentionPeriod), req.description, req.ownerEmail, req.data);
+      return {};
+    }),
+    UpdateNamespace: h((req: Req & { updateInfo?: { description?: string; ownerEmail?: string; data?: Record<string, string> }; config?: { workflowExecutionRetentionTtl?: { seconds?: number } } }) => {
+      const ns = e.namespaces.get(req.namespace);
+      if (req.updateInfo?.description !== undefined) ns.description = req.updateInfo.description;
+      if (req.updateInfo?.ownerEmail !== undefined) ns.ownerEmail = req.updateInfo.ownerEmail;
+      if (req.updateInfo?.data) ns.data = { ...ns.data, ...req.updateInfo.data };
+      const ttl = msFromDuration(req.config?.workflowExecutionRetentionTtl);
+      if (ttl > 0) ns.retentionMs = ttl;
+      return { ...ns.describe(), isGlobalNamespace: false };
+    }),
+    StartWorkflowExecution: h((req: Parameters<Engine['startWorkflowExecution']>[0]) => e.startWorkflowExecution(req)),
+    SignalWithStartWorkflowExecution: h((req: Parameters<Engine['signalWithStartWorkflowExecution']>[0]) => e.signalWithStartWorkflowExecution(req)),
+    SignalWorkflowExecution: h((req: Parameters<Engine['signalWorkflowExecution']>[0]) => (e.signalWorkflowExecution(req), {})),
+    RequestCancelWorkflowExecution: h((req: Parameters<Engine['requestCancelWorkflowExecution']>[0]) => (e.requestCancelWorkflowExecution(req), {})),
+    TerminateWorkflowExecution: h((req: Parameters<Engine['terminateWorkflowExecution']>[0]) => (e.terminateWorkflowExecution(req), {})),
+    GetWorkflowExecutionHistory: h((req: Parameters<Engine['getWorkflowExecutionHistory']>[0], poll) => e.getWorkflowExecutionHistory(req, poll)),
+    GetWorkflowExecutionHistoryReverse: h((req: Parameters<Engine['getWorkflowExecutionHistoryReverse']>[0]) => e.getWorkflowExecutionHistoryReverse(req)),
+    PollWorkflowTaskQueue: h((req: Parameters<Engine['pollWorkflowTaskQueue']>[0], poll) => e.pollWorkflowTaskQueue(req, poll)),
+    RespondWorkflowTaskCompleted: h((req: Parameters<Engine['respondWorkflowTaskCompleted']>[0]) => e.respondWorkflowTaskCompleted(req)),
+    RespondWorkflowTaskFailed: h((req: Parameters<Engine['respondWorkflowTaskFailed']>[0]) => e.respondWorkflowTaskFailed(req)),
+    PollActivityTaskQueue: h((req: Parameters<Engine['pollActivityTaskQueue']>[0], poll) => e.pollActivityTaskQueue(req, poll)),
+    RecordActivityTaskHeartbeat: h((req: Parameters<Engine['recordActivityTaskHeartbeat']>[0]) => e.recordActivityTaskHeartbeat(req)),
+    RecordActivityTaskHeartbeatById: h((req: Parameters<Engine['recordActivityTaskHeartbeatById']>[0]) => e.recordActivityTaskHeartbeatById(req)),
+    RespondActivityTaskCompleted: h((req: Parameters<Engine['respondActivityTaskCompleted']>[0]) => e.respondActivityTaskCompleted(req)),
+    RespondActivityTaskCompletedById: h((req: Parameters<Engine['respondActivityTaskCompletedById']>[0]) => e.respondActivityTaskCompletedById(req)),
+    RespondActivityTaskFailed: h((req: Parameters<Engine['respondActivityTaskFailed']>[0]) => e.respondActivityTaskFailed(req)),
+    RespondActivityTaskFailedById: h((req: Parameters<Engine['respondActivityTaskFailedById']>[0]) => e.respondActivityTaskFailedById(req)),
+    RespondActivityTaskCanceled: h((req: Parameters<Engine['respondActivityTaskCanceled']>[0]) => e.respondActivityTaskCanceled(req)),
+    RespondActivityTaskCanceledById: h((req: Parameters<Engine['respondActivityTaskCanceledById']>[0]) => e.respondActivityTaskCanceledById(req)),
+    QueryWorkflow: h((req: Parameters<Engine['queryWorkflow']>[0], poll) => e.queryWorkflow(req, poll)),
+    RespondQueryTaskCompleted: h((req: Parameters<Engine['respondQueryTaskCompleted']>[0]) => e.respondQueryTaskCompleted(req)),
+    UpdateWorkflowExecution: h((req: Parameters<Engine['updateWorkflowExecution']>[0], poll) => e.updateWorkflowExecution(req, poll)),
+    PollWorkflowExecutionUpdate: h((req: Parameters<Engine['pollWorkflowExecutionUpdate']>[0], poll) => e.pollWorkflowExecutionUpdate(req, poll)),
+    DescribeWorkflowExecution: h((req: Parameters<Engine['describeWorkflowExecution']>[0]) => e.describeWorkflowExecution(req, (run) => run.searchAttributes)),
+    ShutdownWorker: h((req: Parameters<Engine['shutdownWorker']>[0]) => e.shutdownWorker(req)),
+    DescribeTaskQueue: h((req: Req & { taskQueue?: { name?: string } }) => {
+      e.namespaces.get(req.namespace);
+      if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
+      return { pollers: [] };
+    }),
+    ResetStickyTaskQueue: h(() => ({})),
+    GetSearchAttributes: h(() => ({ keys: {} })),
+  };
+}
+

@@ -1,0 +1,344 @@
+/**
+ * RespondWorkflowTaskCompleted: writes WorkflowTaskCompleted, then the events of the worker's commands and protocol
+ * messages in order, then the events buffered while the task ran, and schedules the next workflow task if the
+ * workflow has something new to see.
+ */
+import { ServiceError, invalidArgument } from './errors';
+import { requestCancelActivity, scheduleActivity, type ScheduleActivityAttributes } from './activities';
+import { unpackAny } from './proto';
+import type { Command, Failure, Message, Payloads, ProtocolMessage, SearchAttributes, UpdateOutcome, UpdateRequest } from './proto-types';
+import { msFromDuration } from './time-format';
+import type { ChildState, WorkflowRun } from './workflow-run';
+
+/** What a completion needs from the rest of the server (other runs, new runs). */
+export interface CompletionHost {
+  /** Runs after the completion: starts the child and writes ChildWorkflowExecutionStarted / StartChild...Failed. */
+  startChild(parent: WorkflowRun, child: ChildState, attrs: Message): void;
+  signalExternal(run: WorkflowRun, initiatedEventId: number, attrs: Message): void;
+  cancelExternal(run: WorkflowRun, initiatedEventId: number, attrs: Message): void;
+  /** Closes `run` with ContinuedAsNew and starts the next run of the chain. */
+  continueAsNew(run: WorkflowRun, attrs: Message, workflowTaskCompletedEventId: number): void;
+  /** Closes `run` as failed, or continues it as a retry if its retry policy allows. */
+  failWorkflow(run: WorkflowRun, failure: Failure, workflowTaskCompletedEventId: number): void;
+  /** A closed or upserted run's visibility record changed. */
+  visibilityChanged(run: WorkflowRun): void;
+}
+
+export interface CompletionRequest {
+  commands?: Command[];
+  messages?: ProtocolMessage[];
+  identity?: string;
+  stickyAttributes?: { workerTaskQueue?: { name?: string }; scheduleToStartTimeout?: { seconds?: number; nanos?: number } };
+  forceCreateNewWorkflowTask?: boolean;
+  queryResults?: Record<string, { resultType?: string; answer?: Payloads; errorMessage?: string; failure?: Failure }>;
+  sdkMetadata?: Message;
+  meteringMetadata?: Message;
+}
+
+const TERMINAL_COMMANDS = new Set([
+  'COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION',
+  'COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION',
+  'COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION',
+  'COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION',
+]);
+
+/** Attribute field of a command, e.g. COMMAND_TYPE_START_TIMER -> startTimerCommandAttributes. */
+function commandAttributes<T>(c: Command): T {
+  const words = (c.commandType ?? '').replace('COMMAND_TYPE_', '').toLowerCase().split('_');
+  const key = words.map((w, i) => (i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1))).join('') + 'CommandAttributes';
+  return (c[key] ?? {}) as T;
+}
+
+class BadCommand extends Error {
+  constructor(
+    readonly failureCause: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Rejects what the real server rejects before anything is written, so a bad task leaves no partial events. */
+function validate(run: WorkflowRun, commands: Command[]): void {
+  const timerIds = new Set(run.timers.keys());
+  const activityIds = new Set([...run.activities.values()].map((a) => a.activityId));
+  commands.forEach((c, i) => {
+    if (TERMINAL_COMMANDS.has(c.commandType ?? '') && i !== commands.length - 1) {
+      // The SDK always puts the closing command last; anything after it could never run.
+      throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND', 'workflow closing command must be the last command');
+    }
+    switch (c.commandType) {
+      case 'COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK': {
+        const a = commandAttributes<ScheduleActivityAttributes>(c);
+        if (!a.activityId || !a.activityType?.name) throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES', 'ActivityId or ActivityType is not set on command.');
+        if (activityIds.has(a.activityId)) throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES', `Activity ID ${a.activityId} is already in use.`);
+        if (!msFromDuration(a.startToCloseTimeout) && !msFromDuration(a.scheduleToCloseTimeout)) {
+          throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES', 'A valid StartToClose or ScheduleToCloseTimeout is not set on command.');
+        }
+        activityIds.add(a.activityId);
+        break;
+      }
+      case 'COMMAND_TYPE_START_TIMER': {
+        const t = commandAttributes<{ timerId?: string }>(c);
+        if (!t.timerId) throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES', 'TimerId is not set on command.');
+        if (timerIds.has(t.timerId)) throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_START_TIMER_DUPLICATE_ID', `Timer ID ${t.timerId} is already in use.`);
+        timerIds.add(t.timerId);
+        break;
+      }
+      case 'COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION': {
+        const a = commandAttributes<{ workflowId?: string; workflowType?: { name?: string } }>(c);
+        if (!a.workflowId || !a.workflowType?.name) throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES', 'WorkflowId or WorkflowType is not set on command.');
+        break;
+      }
+      default:
+        break;
+    }
+  });
+}
+
+export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req: CompletionRequest): void {
+  const wt = run.wt;
+  if (!wt || wt.startedEventId === undefined) throw invalidArgument('workflow task not started');
+  const identity = req.identity ?? '';
+  const commands = req.commands ?? [];
+  const closes = commands.some((c) => TERMINAL_COMMANDS.has(c.commandType ?? ''));
+
+  // Answers to queries that rode on this task.
+  for (const [id, r] of Object.entries(req.queryResults ?? {})) {
+    const q = run.pendingQueryIds.get(id);
+    if (!q) continue;
+    run.pendingQueryIds.delete(id);
+    run.removeQuery(id);
+    q.resolve(r.resultType === 'QUERY_RESULT_TYPE_ANSWERED' ? { answer: r.answer } : { errorMessage: r.errorMessage || 'query failed', failure: r.failure });
+  }
+
+  // New events or updates arrived while the worker decided to close: it must see them first.
+  if (closes && (run.hasBufferedEvents || run.hasUndeliveredUpdates)) {
+    run.failWorkflowTask('WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND', { message: 'UnhandledCommand', source: 'Server' }, identity);
+    throw invalidArgument('UnhandledCommand');
+  }
+  try {
+    validate(run, commands);
+  } catch (err) {
+    if (!(err instanceof BadCommand)) throw err;
+    run.failWorkflowTask(err.failureCause, { message: err.message, source: 'Server', serverFailureInfo: {} }, identity);
+    throw invalidArgument(err.message);
+  }
+
+  const completed = run.append('WorkflowTaskCompleted', {
+    scheduledEventId: wt.scheduledEventId,
+    startedEventId: wt.startedEventId,
+    identity,
+    sdkMetadata: req.sdkMetadata,
+    meteringMetadata: req.meteringMetadata,
+  });
+  run.lastCompletedStartedEventId = wt.startedEventId;
+  run.finishWorkflowTask();
+  const stickyName = req.stickyAttributes?.workerTaskQueue?.name;
+  run.stickyQueue = stickyName || undefined;
+
+  const after: (() => void)[] = [];
+  const messages = new Map((req.messages ?? []).map((m) => [m.id ?? '', m]));
+  const handledMessages = new Set<string>();
+  run.completing = true;
+  try {
+    for (const c of commands) {
+      if (!run.isOpen) break;
+      if (c.commandType === 'COMMAND_TYPE_PROTOCOL_MESSAGE') {
+        const id = commandAttributes<{ messageId?: string }>(c).messageId ?? '';
+        const m = messages.get(id);
+        if (m && !handledMessages.has(id)) {
+          handledMessages.add(id);
+          applyMessage(run, m);
+        }
+        continue;
+      }
+      applyCommand(host, run, c, completed.eventId, after);
+    }
+    // Messages the worker did not sequence with a command go after the commands.
+    for (const [id, m] of messages) if (!handledMessages.has(id) && run.isOpen) applyMessage(run, m);
+  } finally {
+    run.completing = false;
+  }
+  if (run.isOpen) {
+    const flushed = run.flushBuffered();
+    if (flushed || run.needsWorkflowTask || req.forceCreateNewWorkflowTask || run.hasUndeliveredUpdates) run.scheduleWorkflowTask(1);
+  }
+  run.needsWorkflowTask = false;
+  run.dispatchQueuedQueries();
+  for (const f of after) f();
+}
+
+function applyCommand(host: CompletionHost, run: WorkflowRun, c: Command, wtCompletedId: number, after: (() => void)[]): void {
+  switch (c.commandType) {
+    case 'COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK':
+      scheduleActivity(run, commandAttributes(c), wtCompletedId);
+      return;
+    case 'COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK':
+      requestCancelActivity(run, Number(commandAttributes<{ scheduledEventId?: number }>(c).scheduledEventId ?? 0), wtCompletedId);
+      return;
+    case 'COMMAND_TYPE_START_TIMER': {
+      const a = commandAttributes<{ timerId: string; startToFireTimeout?: { seconds?: number; nanos?: number } }>(c);
+      const started = run.append('TimerStarted', { timerId: a.timerId, startToFireTimeout: a.startToFireTimeout, workflowTaskCompletedEventId: wtCompletedId });
+      const timer = {
+        timerId: a.timerId,
+        startedEventId: started.eventId,
+        cancel: () => undefined,
+      } as WorkflowRun['timers'] extends Map<string, infer T> ? T : never;
+      timer.cancel = run.schedule(msFromDuration(a.startToFireTimeout), () => {
+        if (run.timers.get(a.timerId) !== timer) return;
+        timer.firedPending = true;
+        run.record(() => {
+          if (timer.cancelled) return;
+          run.timers.delete(a.timerId);
+          run.append('TimerFired', { timerId: a.timerId, startedEventId: timer.startedEventId });
+        });
+      });
+      run.timers.set(a.timerId, timer);
+      return;
+    }
+    case 'COMMAND_TYPE_CANCEL_TIMER': {
+      const { timerId = '' } = commandAttributes<{ timerId?: string }>(c);
+      const timer = run.timers.get(timerId);
+      if (!timer) return;
+      // Cancelling a timer whose fire is still buffered drops that fire, as the real server does.
+      timer.cancel();
+      timer.cancelled = true;
+      run.timers.delete(timerId);
+      run.append('TimerCanceled', { timerId, startedEventId: timer.startedEventId, workflowTaskCompletedEventId: wtCompletedId, identity: '' });
+      return;
+    }
+    case 'COMMAND_TYPE_RECORD_MARKER': {
+      const a = commandAttributes<Message>(c);
+      run.append('MarkerRecorded', { ...a, workflowTaskCompletedEventId: wtCompletedId });
+      return;
+    }
+    case 'COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION': {
+      const a = commandAttributes<{ result?: Payloads }>(c);
+      run.close('Completed', 'WorkflowExecutionCompleted', { result: a.result, workflowTaskCompletedEventId: wtCompletedId }, true);
+      return;
+    }
+    case 'COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION':
+      host.failWorkflow(run, commandAttributes<{ failure?: Failure }>(c).failure ?? { message: 'workflow failed' }, wtCompletedId);
+      return;
+    case 'COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION': {
+      const a = commandAttributes<{ details?: Payloads }>(c);
+      run.close('Canceled', 'WorkflowExecutionCanceled', { details: a.details, workflowTaskCompletedEventId: wtCompletedId }, true);
+      return;
+    }
+    case 'COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION':
+      host.continueAsNew(run, commandAttributes<Message>(c), wtCompletedId);
+      return;
+    case 'COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION': {
+      const a = commandAttributes<Message & { workflowId: string; workflowType: Message; namespace?: string; parentClosePolicy?: string }>(c);
+      const namespace = a.namespace || run.namespace;
+      const initiated = run.append('StartChildWorkflowExecutionInitiated', { ...a, namespace, workflowTaskCompletedEventId: wtCompletedId });
+      const child: ChildState = {
+        initiatedEventId: initiated.eventId,
+        namespace,
+        workflowId: a.workflowId,
+        workflowType: a.workflowType,
+        parentClosePolicy: a.parentClosePolicy || 'PARENT_CLOSE_POLICY_TERMINATE',
+      };
+      run.children.set(initiated.eventId, child);
+      after.push(() => host.startChild(run, child, a));
+      return;
+    }
+    case 'COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION': {
+      const a = commandAttributes<Message & { namespace?: string }>(c);
+      const initiated = run.append('SignalExternalWorkflowExecutionInitiated', {
+        ...a,
+        namespace: a.namespace || run.namespace,
+        workflowTaskCompletedEventId: wtCompletedId,
+      });
+      after.push(() => host.signalExternal(run, initiated.eventId, a));
+      return;
+    }
+    case 'COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION': {
+      const a = commandAttributes<Message & { namespace?: string; workflowId?: string; runId?: string }>(c);
+      const initiated = run.append('RequestCancelExternalWorkflowExecutionInitiated', {
+        namespace: a.namespace || run.namespace,
+        workflowExecution: { workflowId: a.workflowId, runId: a.runId },
+        childWorkflowOnly: a.childWorkflowOnly,
+        reason: a.reason,
+        workflowTaskCompletedEventId: wtCompletedId,
+      });
+      after.push(() => host.cancelExternal(run, initiated.eventId, a));
+      return;
+    }
+    case 'COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES': {
+      const a = commandAttributes<{ searchAttributes?: SearchAttributes }>(c);
+      run.append('UpsertWorkflowSearchAttributes', { searchAttributes: a.searchAttributes, workflowTaskCompletedEventId: wtCompletedId });
+      run.searchAttributes = mergeIndexed(run.searchAttributes, a.searchAttributes);
+      host.visibilityChanged(run);
+      return;
+    }
+    case 'COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES': {
+      const a = commandAttributes<{ upsertedMemo?: { fields?: Record<string, Message> } }>(c);
+      run.append('WorkflowPropertiesModified', { upsertedMemo: a.upsertedMemo, workflowTaskCompletedEventId: wtCompletedId });
+      run.memo = { fields: { ...(run.memo?.fields ?? {}), ...(a.upsertedMemo?.fields ?? {}) } };
+      return;
+    }
+    default:
+      throw new ServiceError(3, `command type ${c.commandType} is not supported by this server`);
+  }
+}
+
+/** Upserted search attributes replace by key; an empty payload removes the key, as in the real server. */
+function mergeIndexed(current: SearchAttributes | undefined, upsert: SearchAttributes | undefined): SearchAttributes {
+  const fields = { ...(current?.indexedFields ?? {}) };
+  for (const [k, v] of Object.entries(upsert?.indexedFields ?? {})) {
+    const data = v.data;
+    const isEmpty = !data || data.length === 0 || data.toString() === 'null' || data.toString() === '[]';
+    if (isEmpty) delete fields[k];
+    else fields[k] = v;
+  }
+  return { indexedFields: fields };
+}
+
+interface Acceptance {
+  acceptedRequestMessageId?: string;
+  acceptedRequestSequencingEventId?: number;
+  acceptedRequest?: UpdateRequest;
+}
+interface Rejection {
+  rejectedRequestMessageId?: string;
+  rejectedRequest?: UpdateRequest;
+  failure?: Failure;
+}
+interface UpdateResponse {
+  meta?: { updateId?: string; identity?: string };
+  outcome?: UpdateOutcome;
+}
+
+/** Update protocol messages from the worker: acceptance, rejection (validator failed) or the handler's outcome. */
+function applyMessage(run: WorkflowRun, m: ProtocolMessage): void {
+  const body = unpackAny<Acceptance & Rejection & UpdateResponse>(m.body);
+  const update = run.updates.get(m.protocolInstanceId ?? '');
+  if (!body || !update) return;
+  switch (body.typeName) {
+    case 'temporal.api.update.v1.Acceptance': {
+      const event = run.append('WorkflowExecutionUpdateAccepted', {
+        protocolInstanceId: update.id,
+        acceptedRequestMessageId: body.value.acceptedRequestMessageId,
+        acceptedRequestSequencingEventId: body.value.acceptedRequestSequencingEventId,
+        acceptedRequest: body.value.acceptedRequest ?? update.request,
+      });
+      update.acceptedEventId = event.eventId;
+      run.setUpdateStage(update, 'accepted');
+      return;
+    }
+    case 'temporal.api.update.v1.Rejection':
+      update.outcome = { failure: body.value.failure };
+      run.updates.delete(update.id);
+      run.setUpdateStage(update, 'completed');
+      return;
+    case 'temporal.api.update.v1.Response':
+      update.outcome = body.value.outcome;
+      run.append('WorkflowExecutionUpdateCompleted', { meta: body.value.meta ?? { updateId: update.id }, acceptedEventId: update.acceptedEventId ?? 0, outcome: body.value.outcome });
+      run.setUpdateStage(update, 'completed');
+      return;
+    default:
+      return;
+  }
+}

@@ -1,0 +1,280 @@
+/** Workflows exercising each server behaviour through the real SDK. Bundled once per test file. */
+import {
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  executeChild,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  CancellationScope,
+  isCancellation,
+  ActivityCancellationType,
+  ParentClosePolicy,
+  ApplicationFailure,
+} from '@temporalio/workflow';
+import type { Activities } from './activities';
+
+const { greet } = proxyActivities<Activities>({ startToCloseTimeout: '10s' });
+
+export const addSignal = defineSignal<[number]>('add');
+export const finishSignal = defineSignal('finish');
+export const totalQuery = defineQuery<number>('total');
+export const setUpdate = defineUpdate<number, [number]>('set');
+
+export async function greeting(name: string): Promise<string> {
+  return await greet(name);
+}
+
+export async function activityTimerSignal(name: string): Promise<string> {
+  let total = 0;
+  let finished = false;
+  setHandler(addSignal, (n) => void (total += n));
+  setHandler(finishSignal, () => void (finished = true));
+  setHandler(totalQuery, () => total);
+  const greeting = await greet(name);
+  await sleep('1s');
+  await condition(() => finished);
+  return `${greeting} total=${total}`;
+}
+
+export async function sleeper(ms: number): Promise<number> {
+  const start = Date.now();
+  await sleep(ms);
+  return Date.now() - start;
+}
+
+export async function counter(): Promise<number> {
+  let total = 0;
+  let finished = false;
+  setHandler(addSignal, (n) => void (total += n));
+  setHandler(finishSignal, () => void (finished = true));
+  setHandler(totalQuery, () => total);
+  setHandler(
+    setUpdate,
+    async (n) => {
+      const old = total;
+      total = n;
+      await sleep(10);
+      return old;
+    },
+    {
+      validator: (n) => {
+        if (n < 0) throw new Error('negative values are not allowed');
+      },
+    },
+  );
+  await condition(() => finished);
+  return total;
+}
+
+export async function retries(times: number): Promise<number> {
+  const { failTimes } = proxyActivities<Activities>({
+    startToCloseTimeout: '5s',
+    retry: { initialInterval: '10ms', backoffCoefficient: 1, maximumAttempts: 10 },
+  });
+  return await failTimes(times);
+}
+
+export async function retriesExhausted(): Promise<string> {
+  const { failTimes } = proxyActivities<Activities>({ startToCloseTimeout: '5s', retry: { initialInterval: '10ms', maximumAttempts: 3 } });
+  try {
+    await failTimes(100);
+    return 'unexpected';
+  } catch (err) {
+    const e = err as { cause?: { message?: string }; retryState?: unknown; message: string };
+    return `${e.message}|${e.cause?.message}|${String(e.retryState)}`;
+  }
+}
+
+export async function nonRetryable(kind: 'flag' | 'type'): Promise<string> {
+  const acts = proxyActivities<Activities>({
+    startToCloseTimeout: '5s',
+    retry: { initialInterval: '10ms', nonRetryableErrorTypes: ['Forbidden'] },
+  });
+  try {
+    if (kind === 'flag') await acts.failNonRetryable();
+    else await acts.failWithType('Forbidden');
+    return 'unexpected';
+  } catch (err) {
+    return (err as { cause?: { message?: string } }).cause?.message ?? 'no cause';
+  }
+}
+
+export async function heartbeatResume(): Promise<number[]> {
+  const { heartbeatThenResume } = proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { initialInterval: '10ms' } });
+  return await heartbeatThenResume();
+}
+
+export async function heartbeatTimeout(): Promise<string> {
+  const { stopHeartbeating } = proxyActivities<Activities>({
+    startToCloseTimeout: '20s',
+    heartbeatTimeout: '1s',
+    retry: { maximumAttempts: 1 },
+  });
+  try {
+    await stopHeartbeating();
+    return 'unexpected';
+  } catch (err) {
+    const cause = (err as { cause?: { timeoutType?: unknown; message?: string } }).cause;
+    return `timeout:${String(cause?.timeoutType)}`;
+  }
+}
+
+export async function startToCloseTimeout(): Promise<string> {
+  const { sleepFor } = proxyActivities<Activities>({ startToCloseTimeout: '300ms', retry: { maximumAttempts: 2, initialInterval: '10ms' } });
+  try {
+    await sleepFor(5000);
+    return 'unexpected';
+  } catch (err) {
+    const cause = (err as { cause?: { timeoutType?: unknown } }).cause;
+    return `timeout:${String(cause?.timeoutType)}`;
+  }
+}
+
+export async function scheduleToCloseTimeout(): Promise<string> {
+  const { failTimes } = proxyActivities<Activities>({ scheduleToCloseTimeout: '2s', retry: { initialInterval: '500ms', backoffCoefficient: 1 } });
+  try {
+    await failTimes(1000);
+    return 'unexpected';
+  } catch (err) {
+    const cause = (err as { cause?: { timeoutType?: unknown } }).cause;
+    return `timeout:${String(cause?.timeoutType)}`;
+  }
+}
+
+export async function cancelActivity(): Promise<string> {
+  const { waitForCancel } = proxyActivities<Activities>({
+    startToCloseTimeout: '30s',
+    heartbeatTimeout: '5s',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+  try {
+    await CancellationScope.cancellable(async () => {
+      const p = waitForCancel();
+      await sleep(500);
+      CancellationScope.current().cancel();
+      await p;
+    });
+    return 'unexpected';
+  } catch (err) {
+    return isCancellation(err) ? 'cancelled' : `other:${(err as Error).message}`;
+  }
+}
+
+export async function waitForCancellation(): Promise<string> {
+  try {
+    await sleep('1 day');
+    return 'slept';
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => greet('cleanup'));
+      throw err;
+    }
+    throw err;
+  }
+}
+
+export async function cancelTimerWorkflow(): Promise<string> {
+  const scope = new CancellationScope();
+  const p = scope.run(() => sleep('1h'));
+  await sleep(10);
+  scope.cancel();
+  try {
+    await p;
+    return 'fired';
+  } catch (err) {
+    return isCancellation(err) ? 'timer cancelled' : 'other';
+  }
+}
+
+export async function localActivities(): Promise<string[]> {
+  const { greet: localGreet } = proxyLocalActivities<Activities>({ startToCloseTimeout: '5s' });
+  const a = await localGreet('local1');
+  const b = await localGreet('local2');
+  return [a, b];
+}
+
+export async function patchedWorkflow(): Promise<string> {
+  if (patched('my-change')) {
+    await sleep(1);
+    return 'new';
+  }
+  return 'old';
+}
+
+export async function continuing(n: number): Promise<number> {
+  if (n > 0) {
+    await sleep(1);
+    await continueAsNew<typeof continuing>(n - 1);
+  }
+  return workflowInfo().continuedFromExecutionRunId ? 42 : 0;
+}
+
+export async function child(name: string): Promise<string> {
+  await sleep(5);
+  return `child ${name}`;
+}
+
+export async function failingChild(): Promise<string> {
+  throw new Error('child failed on purpose');
+}
+
+export async function parent(): Promise<string[]> {
+  const a = await executeChild(child, { args: ['a'] });
+  let b: string;
+  try {
+    await executeChild(failingChild, { retry: { maximumAttempts: 1 } });
+    b = 'unexpected';
+  } catch (err) {
+    b = `failed:${(err as { cause?: { message?: string } }).cause?.message}`;
+  }
+  return [a, b];
+}
+
+export async function longChild(): Promise<void> {
+  await sleep('1 day');
+}
+
+export async function abandoningParent(childId: string, policy: 'TERMINATE' | 'ABANDON' | 'REQUEST_CANCEL'): Promise<string> {
+  await startChild(longChild, { workflowId: childId, parentClosePolicy: ParentClosePolicy[`PARENT_CLOSE_POLICY_${policy}`] });
+  return 'parent done';
+}
+
+export async function searchAttributesWorkflow(): Promise<void> {
+  upsertSearchAttributes({ CustomKeywordField: ['updated'] });
+  await condition(() => false, '1s');
+}
+
+export async function manyEvents(n: number): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    total += (await greet(`${i}`)).length;
+  }
+  return total;
+}
+
+export async function failing(message: string): Promise<void> {
+  throw ApplicationFailure.create({ message, type: 'Boom', nonRetryable: true });
+}
+
+export async function longRunner(): Promise<void> {
+  await sleep('10 days');
+}
+
+export const explodeSignal = defineSignal('explode');
+
+/** A signal handler bug fails every workflow task from then on: the server must keep retrying (and timing out) the task. */
+export async function explodesOnSignal(): Promise<void> {
+  setHandler(explodeSignal, () => {
+    throw new TypeError('bug in signal handler');
+  });
+  await condition(() => false);
+}
