@@ -1,11 +1,81 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { UsageError } from '../usage-error';
 
-// Owned by the AWS emulator work (issue 4).
+function portOption(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('a TCP port number from 0 (any free port) to 65535');
+  return n;
+}
+
+function timeScaleOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a positive number: 60 makes one real second one emulated minute');
+  return n;
+}
+
+function urlOption(value: string): string {
+  try {
+    const u = new URL(value);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return value;
+  } catch {
+    // fall through to the usage error
+  }
+  throw new InvalidArgumentError('an http:// or https:// URL, for example http://127.0.0.1:8088/events/eventbridge');
+}
+
+interface EmulatorFlags {
+  port?: number;
+  timeScale: number;
+  eventsTo?: string;
+  eventsApiKey?: string;
+  json?: boolean;
+}
+
+// Owned by the AWS emulator work (issue 4). The emulator code loads only when the command runs.
 export function registerEmulator(program: Command): void {
   program
     .command('emulator')
-    .description('run the embedded AWS API emulator on 127.0.0.1')
-    .action(async () => {
-      throw new Error('the AWS emulator is not built yet (issue 4)');
+    .description('run the embedded AWS API emulator on 127.0.0.1 (control API under /_emulator/; SIGINT/SIGTERM stop it)')
+    .option('--port <port>', 'port to listen on (default MLOPS_EMULATOR_PORT or 4566; 0 = any free port)', portOption)
+    .option('--time-scale <factor>', 'emulated seconds per real second for job durations', timeScaleOption, 1)
+    .option('--events-to <url>', 'deliver EventBridge-style events (CloudTrail calls, state changes) to this HTTP endpoint', urlOption)
+    .option('--events-api-key <key>', 'API key sent in the x-api-key header of every event delivery')
+    .option('--json', 'print where it listens as JSON')
+    .action(async (flags: EmulatorFlags) => {
+      if (flags.eventsApiKey !== undefined && flags.eventsTo === undefined) {
+        throw new UsageError('--events-api-key needs --events-to (the URL the events are delivered to)');
+      }
+      const { loadConfig } = await import('../../../common/config');
+      const { createLogger } = await import('../../../common/logger');
+      const config = loadConfig();
+      const log = createLogger(config.MLOPS_LOG_LEVEL).child({ part: 'emulator' });
+      const { startEmulator } = await import('../../../local/aws');
+      const emulator = await startEmulator({
+        port: flags.port ?? config.MLOPS_EMULATOR_PORT,
+        timeScale: flags.timeScale,
+        log,
+        ...(flags.eventsTo ? { eventsTo: flags.eventsTo } : {}),
+        ...(flags.eventsApiKey ? { eventsApiKey: flags.eventsApiKey } : {}),
+      });
+      const services = emulator.emulator.serviceNames();
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ status: 'running', endpoint: emulator.endpoint, control: `${emulator.endpoint}/_emulator/`, services })}\n`);
+      } else {
+        process.stdout.write(
+          `AWS emulator listening on ${emulator.endpoint} (${services.join(', ')})\n` +
+            `  control API: ${emulator.endpoint}/_emulator/health\n` +
+            `  try: AWS_ENDPOINT_URL=${emulator.endpoint} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws s3 ls\n`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          log.info({ signal }, 'stopping the emulator');
+          emulator.close().then(resolve, resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
     });
 }
