@@ -50,8 +50,10 @@ export function decodeInput(def: ServiceDefinition<unknown>, route: HttpRoute | 
       return { ...input, ...req.params };
     }
     case 'restXml': {
-      // restXml handlers read headers and bytes from ctx.http; the input carries path and query members.
-      return { ...req.query, ...req.params };
+      // restXml handlers read headers and bytes from ctx.http; the input carries path and query members
+      // (without the SDK's routing hint `x-id`).
+      const { 'x-id': _hint, ...query } = req.query;
+      return { ...query, ...req.params };
     }
   }
 }
