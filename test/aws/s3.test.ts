@@ -366,3 +366,27 @@ describe('S3 events to EventBridge', () => {
     expect(trail.filter((d) => d.requestParameters.bucket === Bucket).map((d) => d.eventName)).toEqual(['CreateBucket', 'PutBucketNotificationConfiguration']);
   });
 });
+
+describe('concurrency', () => {
+  it('keeps every object of 64 parallel writers and every part of a parallel multipart upload', async () => {
+    const Bucket = await newBucket();
+    const clients = Array.from({ length: 8 }, () => s3());
+    await Promise.all(
+      Array.from({ length: 64 }, (_, i) => (clients[i % 8] as S3Client).send(new PutObjectCommand({ Bucket, Key: `k/${String(i).padStart(2, '0')}`, Body: `v${i}` }))),
+    );
+    await Promise.all(Array.from({ length: 32 }, (_, i) => (clients[i % 8] as S3Client).send(new PutObjectCommand({ Bucket, Key: 'same', Body: `w${i}` }))));
+    const listed = await s3().send(new ListObjectsV2Command({ Bucket, Prefix: 'k/' }));
+    expect(listed.KeyCount).toBe(64);
+    const same = await (await s3().send(new GetObjectCommand({ Bucket, Key: 'same' }))).Body?.transformToString();
+    expect(same).toMatch(/^w\d+$/);
+
+    const { UploadId } = await s3().send(new CreateMultipartUploadCommand({ Bucket, Key: 'mp' }));
+    const bodies = Array.from({ length: 3 }, (_, i) => Buffer.alloc(i < 2 ? 5 * 1024 * 1024 : 10, i + 1));
+    const parts = await Promise.all(bodies.map((Body, i) => (clients[i] as S3Client).send(new UploadPartCommand({ Bucket, Key: 'mp', UploadId, PartNumber: i + 1, Body }))));
+    await s3().send(
+      new CompleteMultipartUploadCommand({ Bucket, Key: 'mp', UploadId, MultipartUpload: { Parts: parts.map((p, i) => ({ PartNumber: i + 1, ETag: p.ETag })) } }),
+    );
+    const whole = Buffer.from((await (await s3().send(new GetObjectCommand({ Bucket, Key: 'mp' }))).Body?.transformToByteArray()) ?? []);
+    expect(whole.equals(Buffer.concat(bodies))).toBe(true);
+  });
+});
