@@ -18,6 +18,7 @@ import {
   HttpResponse,
   isMutating,
   type ControlDefinition,
+  type EmulatorScope,
   type HttpRoute,
   type OperationContext,
   type OperationDefinition,
@@ -81,6 +82,13 @@ export class Emulator {
   readonly events: EventBus;
   readonly jobs: JobEngine;
   private readonly services = new Map<string, ServiceRuntime>();
+  private readonly sharedValues = new Map<string, unknown>();
+  private readonly scope: EmulatorScope = {
+    shared: <T>(key: string, create: () => T): T => {
+      if (!this.sharedValues.has(key)) this.sharedValues.set(key, create());
+      return this.sharedValues.get(key) as T;
+    },
+  };
   private readonly byTarget = new Map<string, ServiceRuntime>();
   private readonly restRoutes: RestRoute[] = [];
   readonly controlRoutes: ControlRoute[] = [];
@@ -107,7 +115,7 @@ export class Emulator {
 
   private register(def: ServiceDefinition<unknown>): void {
     if (this.services.has(def.name)) throw new Error(`service ${def.name} is defined twice`);
-    const runtime: ServiceRuntime = { def, state: def.createState() };
+    const runtime: ServiceRuntime = { def, state: def.createState(this.scope) };
     this.services.set(def.name, runtime);
     if (def.protocol === 'awsJson1_0' || def.protocol === 'awsJson1_1') {
       if (!def.targetPrefix) throw new Error(`service ${def.name}: awsJson services need a targetPrefix`);
@@ -142,7 +150,8 @@ export class Emulator {
 
   /** Forgets every resource, fault, journal entry, job, scenario and event; the clock keeps its time. */
   reset(): void {
-    for (const runtime of this.services.values()) runtime.state = runtime.def.createState();
+    this.sharedValues.clear();
+    for (const runtime of this.services.values()) runtime.state = runtime.def.createState(this.scope);
     this.faults.clear();
     this.journal.clear();
     this.jobs.reset();
@@ -171,11 +180,14 @@ export class Emulator {
     const runtime = this.services.get(service);
     return {
       service,
+      region: DEFAULT_REGION,
+      accountId: ACCOUNT_ID,
       state: runtime?.state,
       nowMs: () => this.clock.now(),
       publish: (event) => {
         this.events.publish(event);
       },
+      jobs: this.jobs.forService(service),
     };
   }
 

@@ -16,10 +16,14 @@ export interface Phase {
 
 export interface TransitionContext {
   readonly service: string;
+  readonly region: string;
+  readonly accountId: string;
   /** The service's current state (typed by the lifecycle's owner). */
   readonly state: unknown;
   nowMs(): number;
   publish(event: PublishedEvent): void;
+  /** The service's jobs, e.g. to start the next job when this one ends. */
+  readonly jobs: JobTracker;
 }
 
 export interface LifecycleDefinition {

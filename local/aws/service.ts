@@ -146,6 +146,16 @@ export interface ControlDefinition<S> {
   handler(req: ControlRequest, ctx: ServiceContext<S>): unknown;
 }
 
+/** What `createState` receives: the emulator instance's scope, for state that several services share. */
+export interface EmulatorScope {
+  /**
+   * One value per emulator instance under `key`, made by `create` for the first service that asks, and the same
+   * object for every later one (e.g. the EFS file trees that SageMaker, EFS and DataSync all touch). Reset makes
+   * fresh shared values before every service's `createState` runs again.
+   */
+  shared<T>(key: string, create: () => T): T;
+}
+
 export interface ServiceDefinition<S = unknown> {
   /** As the SDK package names it: `s3`, `sagemaker`, `datasync`, `sagemaker-featurestore-runtime`, ... */
   name: string;
@@ -163,7 +173,8 @@ export interface ServiceDefinition<S = unknown> {
   validationError?: { code: string; httpStatus?: number };
   /** The ARN service part (default `name`). */
   arnService?: string;
-  createState(): S;
+  /** Fresh in-memory state; called at start and on every reset, with the emulator's scope for shared values. */
+  createState(scope: EmulatorScope): S;
   operations: Readonly<Record<string, OperationDefinition<S>>>;
   control?: readonly ControlDefinition<S>[];
 }

@@ -6,7 +6,15 @@ function engine() {
   const clock = { now: 1_000_000 };
   const seen: string[] = [];
   const published: unknown[] = [];
-  const ctx = (service: string): TransitionContext => ({ service, state: undefined, nowMs: () => clock.now, publish: (e) => published.push(e) });
+  const ctx = (service: string): TransitionContext => ({
+    service,
+    region: 'us-east-1',
+    accountId: '123456789012',
+    state: undefined,
+    nowMs: () => clock.now,
+    publish: (e) => published.push(e),
+    jobs: jobs.forService(service),
+  });
   const jobs = new JobEngine(() => clock.now, ctx);
   const def: LifecycleDefinition = {
     kind: 'processing-job',
@@ -70,6 +78,24 @@ describe('job lifecycle', () => {
     jobs.setScenario({ service: 'sagemaker', kind: 'processing-job', resource: 'train-1', scenario: { failureReason: 'bad data', failAtStatus: 'Starting' } });
     // A rule for a running job recomputes it from its creation time: it failed after its first phase.
     expect(sagemaker.get('processing-job', 'train-1')).toMatchObject({ status: 'Failed', failureReason: 'bad data', statusSinceMs: sagemaker.get('processing-job', 'train-1')?.createdAtMs as number + 1_000 });
+  });
+
+  it('lets a transition start the next job', async () => {
+    const { clock, sagemaker, def } = engine();
+    const next: LifecycleDefinition = { kind: 'cleanup', phases: [{ status: 'Cleaning', durationMs: 100 }], succeeded: 'Clean', failed: 'Dirty' };
+    const chained: LifecycleDefinition = {
+      ...def,
+      kind: 'chained',
+      onTransition: (job, c) => {
+        if (job.status === 'Completed') c.jobs.start(next, job.id, {}, job.statusSinceMs);
+      },
+    };
+    sagemaker.start(chained, 'job-4');
+    clock.now += 13_050;
+    expect(sagemaker.get('chained', 'job-4')?.status).toBe('Completed');
+    expect(sagemaker.get('cleanup', 'job-4')?.status).toBe('Cleaning');
+    clock.now += 50;
+    expect(sagemaker.get('cleanup', 'job-4')?.status).toBe('Clean');
   });
 
   it('keeps services apart and removes jobs', async () => {

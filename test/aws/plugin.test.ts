@@ -14,6 +14,7 @@ import {
 import type { RunningEmulator } from '../../local/aws';
 import type { DeliveryRecord } from '../../local/aws/events';
 import { clientConfig, control, startTestEmulator } from './harness';
+import { defineService } from '../../local/aws/service';
 import { datasyncExample } from './fixtures/datasync-example';
 
 let emu: RunningEmulator;
@@ -150,5 +151,36 @@ describe('a service defined with defineService', () => {
     const missing = await control<{ message: string }>(emu.endpoint, 'GET', '/services/datasync/nope');
     expect(missing.status).toBe(404);
     expect(missing.body.message).toContain('GET /tasks');
+  });
+});
+
+describe('state shared between services', () => {
+  it('gives every service of one emulator the same shared value, a fresh one after reset, and none across emulators', async () => {
+    const seen: Record<string, object[]> = { a: [], b: [] };
+    const sharing = (name: string) =>
+      defineService<{ world: { files: string[] } }>({
+        name,
+        protocol: 'awsJson1_1',
+        targetPrefix: `Share${name}`,
+        createState: (scope) => {
+          const world = scope.shared('world', () => ({ files: [] as string[] }));
+          seen[name]?.push(world);
+          return { world };
+        },
+        operations: {},
+      });
+    const first = await startTestEmulator({ services: [sharing('a'), sharing('b')] });
+    const second = await startTestEmulator({ services: [sharing('a'), sharing('b')] });
+    try {
+      expect(seen.a?.[0]).toBe(seen.b?.[0]);
+      expect(seen.a?.[1]).toBe(seen.b?.[1]);
+      expect(seen.a?.[0]).not.toBe(seen.a?.[1]);
+      await control(first.endpoint, 'POST', '/reset');
+      expect(seen.a?.[2]).toBe(seen.b?.[2]);
+      expect(seen.a?.[2]).not.toBe(seen.a?.[0]);
+    } finally {
+      await first.close();
+      await second.close();
+    }
   });
 });
