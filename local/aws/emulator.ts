@@ -288,7 +288,11 @@ export class Emulator {
       });
       return outcome;
     };
-    const fail = (err: EmulatorError): Outcome => finish({ kind: 'respond', response: encodeError(protocolDef, err, requestId) }, err.code);
+    const fail = (err: EmulatorError): Outcome => {
+      // An after-commit fault loses the answer whatever it was: the client sees a reset, the journal the error.
+      if (fired.fault?.mode === 'after-commit') return finish({ kind: 'reset' }, `ConnectionReset (${err.code})`);
+      return finish({ kind: 'respond', response: encodeError(protocolDef, err, requestId) }, err.code);
+    };
 
     let body: Buffer;
     let headers: IncomingHttpHeaders = raw.headers;
@@ -333,7 +337,7 @@ export class Emulator {
 
     let input: Record<string, unknown>;
     try {
-      input = decodeInput(def, route, { body, headers, query, params: routed.params });
+      input = decodeInput(def, route, { body, headers, query, queryAll, params: routed.params });
     } catch (err) {
       if (err instanceof WireError) return fail(new EmulatorError(err.code, err.message, 400));
       throw err;

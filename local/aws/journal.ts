@@ -14,7 +14,7 @@ export interface JournalEntry {
   requestId: string;
   /** HTTP status, or 0 when the connection was reset. */
   status: number;
-  /** Error code answered, or `ConnectionReset`. */
+  /** Error code answered; `ConnectionReset`, or `ConnectionReset (<code>)` when the lost answer was an error. */
   error?: string;
   /** Id of the injected fault that fired, if any. */
   fault?: string;

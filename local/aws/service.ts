@@ -106,7 +106,10 @@ export interface HttpRoute {
   headersRequired?: readonly string[];
   /** Success status (default 200). */
   status?: number;
-  /** restJson1: query parameter -> input member, when the names differ (default: same name). */
+  /**
+   * restJson1: query parameter -> input member, when the names differ (default: same name); a member ending in
+   * `[]` collects repeated parameters into a list: `{ FeatureName: 'FeatureNames[]' }`.
+   */
   query?: Readonly<Record<string, string>>;
   /** restJson1: header (lower case) -> input member. */
   headers?: Readonly<Record<string, string>>;

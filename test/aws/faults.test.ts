@@ -143,6 +143,19 @@ describe('after-commit faults', () => {
   });
 });
 
+describe('after-commit on a failing call', () => {
+  it('still loses the answer: the client sees a reset, retries, and gets the error', async () => {
+    await inject({ service: 'datasync', operation: 'CreateTask', mode: 'after-commit', count: 1 });
+    const err = await caught(datasync(3).send(new CreateTaskCommand({ SourceLocationArn: 'arn:src' } as never)));
+    expect(err.name).toBe('InvalidRequestException');
+    expect(err.$metadata.attempts).toBe(2);
+    expect((await journal('datasync', 'CreateTask')).map((e) => [e.attempt, e.status, e.error])).toEqual([
+      [1, 0, 'ConnectionReset (InvalidRequestException)'],
+      [2, 400, 'InvalidRequestException'],
+    ]);
+  });
+});
+
 describe('the faults endpoint', () => {
   it('validates fault specs and deletes faults one by one or all at once', async () => {
     expect((await control(emu.endpoint, 'POST', '/faults', { service: 'nope' })).status).toBe(400);

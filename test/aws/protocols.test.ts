@@ -6,12 +6,13 @@ import { CreateFileSystemCommand, DeleteFileSystemCommand, DescribeFileSystemsCo
 import { CreateTopicCommand, GetTopicAttributesCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { RunningEmulator } from '../../local/aws';
 import { clientConfig, control, startTestEmulator } from './harness';
-import { ec2QueryFixture, jsonQueryCompatibleFixture, queryFixture, restJsonFixture } from './fixtures/protocol-services';
+import { ec2QueryFixture, featureStoreFixture, jsonQueryCompatibleFixture, queryFixture, restJsonFixture } from './fixtures/protocol-services';
+import { GetRecordCommand, PutRecordCommand, SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { JournalEntry } from '../../local/aws/journal';
 
 let emu: RunningEmulator;
 beforeAll(async () => {
-  emu = await startTestEmulator({ services: [restJsonFixture, queryFixture, ec2QueryFixture, jsonQueryCompatibleFixture] });
+  emu = await startTestEmulator({ services: [restJsonFixture, queryFixture, ec2QueryFixture, jsonQueryCompatibleFixture, featureStoreFixture] });
 });
 afterAll(async () => {
   await emu.close();
@@ -57,6 +58,27 @@ describe('restJson1 (EFS client)', () => {
     expect(err.message).toContain('GET /2015-02-01/mount-targets');
     expect(err.$metadata?.httpStatusCode).toBe(501);
     expect(err.$metadata?.attempts).toBe(1);
+  });
+});
+
+describe('restJson1 with query lists (Feature Store runtime client)', () => {
+  it('takes path members, query members and repeated query parameters', async () => {
+    const fs = new SageMakerFeatureStoreRuntimeClient(clientConfig(emu.endpoint));
+    const Record = [
+      { FeatureName: 'id', ValueAsString: 'r1' },
+      { FeatureName: 'a', ValueAsString: '1' },
+      { FeatureName: 'b', ValueAsString: '2' },
+    ];
+    await fs.send(new PutRecordCommand({ FeatureGroupName: 'fg', Record }));
+    const all = await fs.send(new GetRecordCommand({ FeatureGroupName: 'fg', RecordIdentifierValueAsString: 'r1' }));
+    expect(all.Record).toEqual(Record);
+    const some = await fs.send(new GetRecordCommand({ FeatureGroupName: 'fg', RecordIdentifierValueAsString: 'r1', FeatureNames: ['id', 'b'] }));
+    expect(some.Record?.map((f) => f.FeatureName)).toEqual(['id', 'b']);
+    const one = await fs.send(new GetRecordCommand({ FeatureGroupName: 'fg', RecordIdentifierValueAsString: 'r1', FeatureNames: ['a'] }));
+    expect(one.Record?.map((f) => f.FeatureName)).toEqual(['a']);
+    const missing = await caught(fs.send(new GetRecordCommand({ FeatureGroupName: 'nope', RecordIdentifierValueAsString: 'r1' })));
+    expect(missing.name).toBe('ResourceNotFound');
+    expect(missing.$metadata?.httpStatusCode).toBe(404);
   });
 });
 

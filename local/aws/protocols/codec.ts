@@ -11,6 +11,7 @@ export interface DecodedRequest {
   body: Buffer;
   headers: Record<string, string | string[] | undefined>;
   query: Record<string, string>;
+  queryAll: Record<string, string[]>;
   params: Record<string, string>;
 }
 
@@ -42,7 +43,12 @@ export function decodeInput(def: ServiceDefinition<unknown>, route: HttpRoute | 
     }
     case 'restJson1': {
       const input: Record<string, unknown> = { ...parseJsonBody(req.body) };
-      for (const [k, v] of Object.entries(req.query)) input[route?.query?.[k] ?? k] = v;
+      for (const [k, v] of Object.entries(req.query)) {
+        const member = route?.query?.[k] ?? k;
+        // `Member[]` collects a repeated query parameter (`FeatureName=a&FeatureName=b`) into a list.
+        if (member.endsWith('[]')) input[member.slice(0, -2)] = req.queryAll[k] ?? [v];
+        else input[member] = v;
+      }
       for (const [h, member] of Object.entries(route?.headers ?? {})) {
         const v = req.headers[h];
         if (v !== undefined) input[member] = Array.isArray(v) ? v.join(',') : v;
