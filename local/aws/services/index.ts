@@ -1,5 +1,9 @@
 /** Every emulated service; add yours here (one import, one entry). See ../SERVICES.md. */
 import type { ServiceDefinition } from '../service';
 import { s3 } from './s3';
+import { sagemaker } from './sagemaker';
+import { efs } from './efs';
+import { datasync } from './datasync';
+import { ec2 } from './ec2';
 
-export const allServices: readonly ServiceDefinition<unknown>[] = [s3];
+export const allServices: readonly ServiceDefinition<unknown>[] = [s3, sagemaker, efs, datasync, ec2];

@@ -1,0 +1,107 @@
+/** DataSync resources as the emulator keeps them: EFS locations, tasks, executions, tags and quota figures. */
+import type { World } from '../efs/world';
+import type { TransferFigures, TransferOptions, TransferPlan } from './transfer';
+
+export interface Tag {
+  Key: string;
+  Value?: string;
+}
+
+export interface EfsLocation {
+  arn: string;
+  region: string;
+  uri: string;
+  fileSystemId: string;
+  /** Normalised: `/` or `/200001`. */
+  subdirectory: string;
+  ec2Config: { SubnetArn: string; SecurityGroupArns: string[] };
+  securityGroupIds: string[];
+  accessPointArn?: string;
+  fileSystemAccessRoleArn?: string;
+  inTransitEncryption?: string;
+  createdAtMs: number;
+}
+
+export interface Task {
+  arn: string;
+  region: string;
+  name?: string;
+  sourceLocationArn: string;
+  destinationLocationArn: string;
+  options: TransferOptions;
+  excludes?: unknown[];
+  includes?: unknown[];
+  cloudWatchLogGroupArn?: string;
+  schedule?: unknown;
+  taskMode?: string;
+  createdAtMs: number;
+  sourceNetworkInterfaceArns: string[];
+  destinationNetworkInterfaceArns: string[];
+}
+
+export interface ExecutionFailure {
+  atMs: number;
+  phase: string;
+  code: string;
+  detail: string;
+}
+
+export interface Execution {
+  arn: string;
+  taskArn: string;
+  options: TransferOptions;
+  startedAtMs: number;
+  plan?: TransferPlan;
+  figures?: TransferFigures;
+  filesVerified?: number;
+  /** Set when the execution failed on its own (network, missing path, verification) rather than by a scenario. */
+  failure?: ExecutionFailure;
+  cancelled: boolean;
+}
+
+export interface DataSyncSettings {
+  /** Tasks per account and region (AWS: 100). */
+  tasksPerRegion: number;
+  /** Whether CreateLocationEfs refuses a location whose security groups cannot reach a mount target on NFS. */
+  checkNetworkAccess: boolean;
+}
+
+export interface DataSyncStats {
+  tasksCreated: number;
+  tasksDeleted: number;
+  /** Most tasks that existed at once since start (or the last stats reset). */
+  maxLiveTasks: number;
+  /** CreateTask calls refused by the tasks-per-region quota. */
+  tasksRefusedByQuota: number;
+  locationsCreated: number;
+  locationsDeleted: number;
+  maxLiveLocations: number;
+  executionsStarted: number;
+  maxRunningExecutions: number;
+}
+
+export interface DataSyncState {
+  world: World;
+  locations: Map<string, EfsLocation>;
+  tasks: Map<string, Task>;
+  executions: Map<string, Execution>;
+  tags: Map<string, Tag[]>;
+  settings: DataSyncSettings;
+  stats: DataSyncStats;
+}
+
+export const DEFAULT_SETTINGS: DataSyncSettings = { tasksPerRegion: 100, checkNetworkAccess: true };
+
+export function emptyStats(): DataSyncStats {
+  return {
+    tasksCreated: 0,
+    tasksDeleted: 0,
+    maxLiveTasks: 0,
+    tasksRefusedByQuota: 0,
+    locationsCreated: 0,
+    locationsDeleted: 0,
+    maxLiveLocations: 0,
+    executionsStarted: 0,
+    maxRunningExecutions: 0,
+  };
+}
