@@ -83,7 +83,7 @@ export async function handleControl(emulator: Emulator, method: string, url: URL
       const parsed = parseWith(clockAdvance, body);
       if (!parsed.ok) return parsed.answer;
       emulator.clock.advance((parsed.value.advanceMs ?? 0) + (parsed.value.advanceSeconds ?? 0) * 1000);
-      emulator.jobs.advance();
+      emulator.advanceJobs();
       return { status: 200, body: clockBody(emulator) };
     }
     case 'POST /reset':
@@ -137,7 +137,7 @@ async function serviceControl(
     if (service !== runtime || control.method !== method) continue;
     const params = matchPath(compiled, path);
     if (!params) continue;
-    emulator.jobs.advance();
+    emulator.advanceJobs();
     try {
       const result = await control.handler({ params, query, body }, emulator.serviceContext(runtime));
       return { status: 200, body: result ?? { ok: true } };

@@ -191,6 +191,15 @@ export class Emulator {
     };
   }
 
+  /** Observes job transitions; a failing transition hook is a service bug, logged, and must not fail the request. */
+  advanceJobs(): void {
+    try {
+      this.jobs.advance();
+    } catch (err) {
+      this.log?.error({ err }, 'a job transition hook failed');
+    }
+  }
+
   runtime(name: string): ServiceRuntime | undefined {
     return this.services.get(name);
   }
@@ -302,6 +311,13 @@ export class Emulator {
       if (Object.keys(decoded.trailers).length > 0) headers = { ...raw.headers, ...decoded.trailers };
     } catch (err) {
       const e = err instanceof WireError ? err : new WireError('InvalidRequest', String(err));
+      // Answer in the protocol of the service the request was meant for, so its client can read the error.
+      const guess = this.route(raw.method, path, query, raw.headers, raw.body);
+      if (guess.ok) {
+        serviceName = guess.service.def.name;
+        operation = guess.operation;
+        protocolDef = guess.service.def;
+      }
       return fail(new EmulatorError(e.code, e.message, 400));
     }
 
@@ -325,7 +341,7 @@ export class Emulator {
     protocolDef = def;
 
     // Jobs move with the clock: observe their transitions (and side effects) before answering.
-    this.jobs.advance();
+    this.advanceJobs();
 
     const fault = this.faults.take(def.name, operation);
     fired.fault = fault;

@@ -133,13 +133,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 
   // Jobs whose status changes while nobody asks still run their transitions (events, side effects).
-  const ticker = setInterval(() => {
-    try {
-      emulator.jobs.advance();
-    } catch (err) {
-      log?.error({ err }, 'job transition failed');
-    }
-  }, 100);
+  const ticker = setInterval(() => emulator.advanceJobs(), 100);
   ticker.unref();
 
   let closed: Promise<void> | undefined;

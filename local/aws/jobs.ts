@@ -94,7 +94,7 @@ interface Segment {
   failureReason?: string;
 }
 
-function timeline(job: Job): { segments: Segment[]; terminal: boolean } {
+function timeline(job: Job): Segment[] {
   const { def, scenario } = job;
   const segments: Segment[] = [];
   let t = job.createdAtMs;
@@ -107,7 +107,7 @@ function timeline(job: Job): { segments: Segment[]; terminal: boolean } {
     if (stopAt !== undefined && stopAt < t) break;
     if (failAt === phase.status) {
       segments.push({ status: def.failed, atMs: t, failureReason: scenario.failureReason });
-      return { segments, terminal: true };
+      return segments;
     }
   }
   if (stopAt !== undefined && stopAt < t) {
@@ -118,10 +118,10 @@ function timeline(job: Job): { segments: Segment[]; terminal: boolean } {
     }
     if (def.stopped) segments.push({ status: def.stopped, atMs: at });
     else segments.push({ status: def.failed, atMs: at, failureReason: 'Stopped by request' });
-    return { segments, terminal: true };
+    return segments;
   }
   segments.push({ status: def.succeeded, atMs: t });
-  return { segments, terminal: true };
+  return segments;
 }
 
 /** The job API a service's handlers see (`ctx.jobs`), bound to that service. */
@@ -237,7 +237,7 @@ export class JobEngine {
 
   private reached(job: Job): Segment[] {
     const now = this.clock();
-    return timeline(job).segments.filter((s) => s.atMs <= now);
+    return timeline(job).filter((s) => s.atMs <= now);
   }
 
   private observe(job: Job): void {

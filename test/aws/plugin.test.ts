@@ -15,6 +15,7 @@ import type { RunningEmulator } from '../../local/aws';
 import type { DeliveryRecord } from '../../local/aws/events';
 import { clientConfig, control, startTestEmulator } from './harness';
 import { defineService } from '../../local/aws/service';
+import { startEmulator } from '../../local/aws';
 import { datasyncExample } from './fixtures/datasync-example';
 
 let emu: RunningEmulator;
@@ -181,6 +182,52 @@ describe('state shared between services', () => {
     } finally {
       await first.close();
       await second.close();
+    }
+  });
+});
+
+describe('a failing transition hook', () => {
+  it('is logged and does not fail the request that observed it', async () => {
+    let now = 0;
+    const errors: unknown[] = [];
+    const log = { error: (obj: unknown) => errors.push(obj), child: () => log } as unknown as import('pino').Logger;
+    const fragile = defineService<Record<string, never>>({
+      name: 'fragile',
+      protocol: 'awsJson1_1',
+      targetPrefix: 'FmrsService',
+      createState: () => ({}),
+      operations: {
+        StartTaskExecution: {
+          handler(input, ctx) {
+            const job = ctx.jobs.start(
+              {
+                kind: 'k',
+                phases: [{ status: 'QUEUED', durationMs: 10 }],
+                succeeded: 'SUCCESS',
+                failed: 'ERROR',
+                onTransition: (j) => {
+                  if (j.status === 'SUCCESS') throw new Error('hook bug');
+                },
+              },
+              String(input.TaskArn),
+            );
+            return { TaskExecutionArn: job.id };
+          },
+        },
+        DescribeTaskExecution: {
+          handler: (input, ctx) => ({ Status: ctx.jobs.get('k', String(input.TaskExecutionArn))?.status }),
+        },
+      },
+    });
+    const emu2 = await startEmulator({ port: 0, services: [fragile], clock: { now: () => now }, log });
+    try {
+      const ds = new DataSyncClient(clientConfig(emu2.endpoint));
+      await ds.send(new StartTaskExecutionCommand({ TaskArn: 't' }));
+      now += 10;
+      expect((await ds.send(new DescribeTaskExecutionCommand({ TaskExecutionArn: 't' }))).Status).toBe('SUCCESS');
+      expect(errors.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await emu2.close();
     }
   });
 });
