@@ -40,11 +40,13 @@ export async function startStack(opts: { eventsTo?: string; eventsApiKey?: strin
   };
 }
 
-export async function caught(p: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number }; [k: string]: unknown }> {
+export type CaughtError = Error & { $metadata?: { httpStatusCode?: number }; [k: string]: unknown };
+
+export async function caught(p: Promise<unknown>): Promise<CaughtError> {
   try {
     await p;
   } catch (err) {
-    return err as Error;
+    return err as CaughtError;
   }
   throw new Error('expected the call to fail');
 }
