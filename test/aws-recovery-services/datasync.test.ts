@@ -219,8 +219,11 @@ describe('task executions', () => {
     expect(running.name).toBe('InvalidRequestException');
     expect(running.message).toMatch(/running/);
     expect((await s.ds.send(new DescribeTaskCommand({ TaskArn: failing.taskArn })))).toMatchObject({ Status: 'RUNNING', CurrentTaskExecutionArn: second.TaskExecutionArn });
-    const again = await caught(s.ds.send(new StartTaskExecutionCommand({ TaskArn: failing.taskArn })));
-    expect(again.name).toBe('InvalidRequestException');
+    const refused = await caught(s.ds.send(new StartTaskExecutionCommand({ TaskArn: failing.taskArn, OverrideOptions: { TaskQueueing: 'DISABLED' } })));
+    expect(refused.name).toBe('InvalidRequestException');
+    const third = await s.ds.send(new StartTaskExecutionCommand({ TaskArn: failing.taskArn }));
+    s.advance(10_000);
+    expect((await s.ds.send(new DescribeTaskExecutionCommand({ TaskExecutionArn: third.TaskExecutionArn }))).Status).toBe('QUEUED');
     await s.ds.send(new CancelTaskExecutionCommand({ TaskExecutionArn: second.TaskExecutionArn }));
     expect((await s.ds.send(new DescribeTaskExecutionCommand({ TaskExecutionArn: second.TaskExecutionArn }))).Status).toBe('CANCELLING');
     s.advance(10_000);
@@ -229,6 +232,10 @@ describe('task executions', () => {
     expect(await readFile(s, b.efsId, '/200002/f.txt')).toBeUndefined();
     const twice = await caught(s.ds.send(new CancelTaskExecutionCommand({ TaskExecutionArn: second.TaskExecutionArn })));
     expect(twice.name).toBe('InvalidRequestException');
+    // The queued execution starts when the cancelled one ends, and copies.
+    expect((await s.ds.send(new DescribeTaskExecutionCommand({ TaskExecutionArn: third.TaskExecutionArn }))).Status).toBe('LAUNCHING');
+    expect((await runToEnd(third.TaskExecutionArn as string)).Status).toBe('SUCCESS');
+    expect((await readFile(s, b.efsId, '/200002/f.txt'))?.text).toBe('x');
     await s.ds.send(new DeleteTaskCommand({ TaskArn: failing.taskArn }));
     await s.ds.send(new DeleteLocationCommand({ LocationArn: src }));
   });

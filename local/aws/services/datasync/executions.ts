@@ -4,7 +4,7 @@
  * `task-execution`). Side effects happen as each status is reached: the file systems are checked when it launches,
  * compared when it prepares, written when the transfer ends, verified when it ends.
  */
-import type { JobView, LifecycleDefinition, TransitionContext } from '../../jobs';
+import type { JobTracker, JobView, LifecycleDefinition, TransitionContext } from '../../jobs';
 import type { ServiceContext } from '../../service';
 import { PathError } from '../efs/file-tree';
 import type { DataSyncState, EfsLocation, Execution } from './state';
@@ -23,11 +23,30 @@ function fail(rec: Execution, job: JobView, code: string, detail: string): void 
   rec.failure = { atMs: job.statusSinceMs, phase: job.status, code, detail };
 }
 
+/** Starts the execution's job now (or at `atMs`), with phase durations for the data its source holds then. */
+export function beginExecution(state: DataSyncState, rec: Execution, jobs: JobTracker, atMs?: number): void {
+  const task = state.tasks.get(rec.taskArn);
+  const source = task ? state.locations.get(task.sourceLocationArn) : undefined;
+  const tree = source ? state.world.efs.fileSystems.get(source.fileSystemId)?.tree : undefined;
+  const entries = source && tree?.get(source.subdirectory) ? tree.walk(source.subdirectory) : [];
+  const bytes = entries.reduce((n, e) => n + (e.entry.type === 'file' ? e.entry.data.length : 0), 0);
+  rec.queued = false;
+  jobs.start(executionLifecycle(rec.options, bytes, entries.length), rec.arn, { taskArn: rec.taskArn }, atMs);
+}
+
+/** When an execution ends, the task's next queued execution starts (TaskQueueing ENABLED), from that moment. */
+function startNextQueued(state: DataSyncState, taskArn: string, atMs: number, jobs: JobTracker): void {
+  const next = [...state.executions.values()].find((e) => e.taskArn === taskArn && e.queued && !e.failure);
+  if (next) beginExecution(state, next, jobs, atMs);
+}
+
 function onTransition(job: JobView, ctx: TransitionContext): void {
   const state = ctx.state as DataSyncState;
   const rec = state.executions.get(job.id);
   if (!rec) return;
-  if (!rec.failure) advance(state, rec, job, ctx.nowMs());
+  const failedBefore = rec.failure !== undefined;
+  if (!failedBefore) advance(state, rec, job, ctx.nowMs());
+  if (!failedBefore && (rec.failure || job.ended)) startNextQueued(state, rec.taskArn, rec.failure?.atMs ?? job.statusSinceMs, ctx.jobs);
   ctx.publish({
     source: 'aws.datasync',
     detailType: 'DataSync Task Execution State Change',
@@ -116,7 +135,7 @@ export interface ExecutionView {
 
 /** The execution as DescribeTaskExecution reports it: the job's timeline, unless the execution failed on its own. */
 export function viewExecution(ctx: ServiceContext<DataSyncState>, rec: Execution): ExecutionView {
-  const job = ctx.jobs.get(EXECUTION_KIND, rec.arn);
+  const job = rec.queued ? undefined : ctx.jobs.get(EXECUTION_KIND, rec.arn);
   const now = ctx.nowMs();
   const history = (job?.history ?? []).filter((h) => !rec.failure || h.atMs <= rec.failure.atMs);
   const durations: Record<string, number> = {};

@@ -8,8 +8,8 @@ import { defineService, newId, operation, type OperationContext, type ServiceCon
 import { normalisePath, PathError } from '../efs/file-tree';
 import { paginate } from '../efs/pages';
 import { fileSystemArn, fileSystemIdFromArn } from '../efs/store';
-import { joinWorld } from '../efs/world';
-import { EXECUTION_KIND, executionLifecycle, viewExecution } from './executions';
+import { worldOf } from '../efs/world';
+import { beginExecution, EXECUTION_KIND, viewExecution } from './executions';
 import { DEFAULT_SETTINGS, emptyStats, type DataSyncState, type EfsLocation, type Execution, type Tag, type Task } from './state';
 import { DEFAULT_OPTIONS, type TransferOptions } from './transfer';
 
@@ -184,8 +184,8 @@ export const datasync = defineService<DataSyncState>({
   protocol: 'awsJson1_1',
   targetPrefix: 'FmrsService',
   validationError: { code: 'InvalidRequestException' },
-  createState: () => ({
-    world: joinWorld('datasync'),
+  createState: (scope) => ({
+    world: worldOf(scope),
     locations: new Map(),
     tasks: new Map(),
     executions: new Map(),
@@ -410,17 +410,14 @@ export const datasync = defineService<DataSyncState>({
         const t = task(ctx, input.TaskArn);
         const options = mergeOptions(ctx, t.options, input.OverrideOptions);
         const live = liveExecutionOf(ctx, t.arn);
-        if (live) {
-          throw invalid(ctx, `Task ${t.arn} already has an execution in progress (${live.arn}); start the next one when it ends.`);
+        if (live && options.TaskQueueing === 'DISABLED') {
+          throw invalid(ctx, `Task ${t.arn} already has an execution in progress (${live.arn}) and TaskQueueing is DISABLED.`);
         }
-        const source = state.locations.get(t.sourceLocationArn);
-        const tree = source ? state.world.efs.fileSystems.get(source.fileSystemId)?.tree : undefined;
-        const entries = source && tree && tree.get(source.subdirectory) ? tree.walk(source.subdirectory) : [];
-        const bytes = entries.reduce((n, e) => n + (e.entry.type === 'file' ? e.entry.data.length : 0), 0);
         const arn = `${t.arn}/execution/exec-${newId('', 17)}`;
-        const rec: Execution = { arn, taskArn: t.arn, options, startedAtMs: ctx.nowMs(), cancelled: false };
+        const rec: Execution = { arn, taskArn: t.arn, options, startedAtMs: ctx.nowMs(), cancelled: false, queued: live !== undefined };
         state.executions.set(arn, rec);
-        ctx.jobs.start(executionLifecycle(options, bytes, entries.length), arn, { taskArn: t.arn });
+        // With TaskQueueing ENABLED (the default) a second execution waits QUEUED until the running one ends.
+        if (!rec.queued) beginExecution(state, rec, ctx.jobs);
         setTags(ctx, arn, input.Tags);
         state.stats.executionsStarted += 1;
         const running = [...state.executions.values()].filter((e) => !viewExecution(ctx, e).ended).length;
@@ -502,7 +499,8 @@ export const datasync = defineService<DataSyncState>({
         if (v.ended) throw invalid(ctx, `Task execution ${rec.arn} has already finished (${v.status}) and cannot be cancelled.`);
         if (v.status === 'CANCELLING') throw invalid(ctx, `Task execution ${rec.arn} is already being cancelled.`);
         rec.cancelled = true;
-        ctx.jobs.stop(EXECUTION_KIND, rec.arn);
+        if (rec.queued) rec.failure = { atMs: ctx.nowMs(), phase: 'QUEUED', code: 'OperationCanceled', detail: 'The task execution was cancelled.' };
+        else ctx.jobs.stop(EXECUTION_KIND, rec.arn);
         return {};
       },
     }),

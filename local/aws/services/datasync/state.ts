@@ -57,6 +57,8 @@ export interface Execution {
   /** Set when the execution failed on its own (network, missing path, verification) rather than by a scenario. */
   failure?: ExecutionFailure;
   cancelled: boolean;
+  /** Waiting for the task's previous execution to end (TaskQueueing ENABLED): no job yet. */
+  queued: boolean;
 }
 
 export interface DataSyncSettings {

@@ -5,7 +5,7 @@
 import { defineService, type OperationContext } from '../../service';
 import { StoreError } from '../efs/errors';
 import { paginate } from '../efs/pages';
-import { joinWorld, type World } from '../efs/world';
+import { worldOf, type World } from '../efs/world';
 import type { PermissionInput, Rule, SecurityGroup, Subnet, Vpc } from './store';
 
 export interface Ec2State {
@@ -196,7 +196,7 @@ export const ec2 = defineService<Ec2State>({
   apiVersion: '2016-11-15',
   xmlNamespace: 'http://ec2.amazonaws.com/doc/2016-11-15/',
   validationError: { code: 'MissingParameter' },
-  createState: () => ({ world: joinWorld('ec2') }),
+  createState: (scope) => ({ world: worldOf(scope) }),
   operations: {
     DescribeSecurityGroups: {
       handler(input, ctx: Ctx) {

@@ -8,7 +8,7 @@ import { StoreError } from './errors';
 import { PathError, normalisePath, view } from './file-tree';
 import { paginate } from './pages';
 import { fileSystemArn, type FileSystem, type MountTarget } from './store';
-import { joinWorld, type World } from './world';
+import { worldOf, type World } from './world';
 
 export interface EfsState {
   world: World;
@@ -110,7 +110,7 @@ export const efs = defineService<EfsState>({
   signingName: 'elasticfilesystem',
   arnService: 'elasticfilesystem',
   validationError: { code: 'BadRequest' },
-  createState: () => ({ world: joinWorld('efs') }),
+  createState: (scope) => ({ world: worldOf(scope) }),
   operations: {
     CreateFileSystem: operation({
       http: { method: 'POST', path: '/2015-02-01/file-systems', status: 201 },

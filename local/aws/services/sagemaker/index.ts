@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { defineService, newId, operation, type OperationContext, type ServiceContext } from '../../service';
 import { DEFAULT_SUBNET_IDS, DEFAULT_VPC_ID, NFS_PORT } from '../ec2/store';
 import { paginate } from '../efs/pages';
-import { joinWorld } from '../efs/world';
+import { worldOf } from '../efs/world';
 import {
   appCreation,
   appDeletion,
@@ -180,7 +180,7 @@ export const sagemaker = defineService<SageMakerState>({
   name: 'sagemaker',
   protocol: 'awsJson1_1',
   targetPrefix: 'SageMaker',
-  createState: () => ({ world: joinWorld('sagemaker'), domains: new Map(), owners: new Map(), apps: new Map(), quotas: { ...DEFAULT_QUOTAS } }),
+  createState: (scope) => ({ world: worldOf(scope), domains: new Map(), owners: new Map(), apps: new Map(), quotas: { ...DEFAULT_QUOTAS } }),
   operations: {
     CreateDomain: operation({
       input: z.looseObject({
