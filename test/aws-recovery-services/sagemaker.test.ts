@@ -234,12 +234,21 @@ describe('apps', () => {
   it('follow scenario durations and failures set through the control API', async () => {
     const { domainId } = await createDomain(s, 'sc');
     await s.sm.send(new CreateUserProfileCommand({ DomainId: domainId, UserProfileName: 'dan' }));
-    await control(s.emu.endpoint, 'POST', '/scenarios', { service: 'sagemaker', kind: 'app', resource: '*', durationsMs: { Pending: 10 * 60_000 }, failureReason: 'Insufficient capacity' });
+    await s.sm.send(new CreateUserProfileCommand({ DomainId: domainId, UserProfileName: 'eve' }));
+    const rule = { service: 'sagemaker', kind: 'app', resource: `arn:aws:sagemaker:us-east-1:123456789012:app/${domainId}/dan/*` };
+    await control(s.emu.endpoint, 'POST', '/scenarios', { ...rule, durationsMs: { Pending: 10 * 60_000 }, failureReason: 'Insufficient capacity' });
     await s.sm.send(new CreateAppCommand({ DomainId: domainId, UserProfileName: 'dan', AppType: 'JupyterServer', AppName: 'default' }));
+    await s.sm.send(new CreateAppCommand({ DomainId: domainId, UserProfileName: 'eve', AppType: 'JupyterServer', AppName: 'default' }));
     s.advance(5 * 60_000);
+    expect((await s.sm.send(new DescribeAppCommand({ DomainId: domainId, UserProfileName: 'eve', AppType: 'JupyterServer', AppName: 'default' }))).Status).toBe('InService');
     expect((await s.sm.send(new DescribeAppCommand({ DomainId: domainId, UserProfileName: 'dan', AppType: 'JupyterServer', AppName: 'default' }))).Status).toBe('Pending');
     s.advance(6 * 60_000);
     const failed = await s.sm.send(new DescribeAppCommand({ DomainId: domainId, UserProfileName: 'dan', AppType: 'JupyterServer', AppName: 'default' }));
     expect(failed).toMatchObject({ Status: 'Failed', FailureReason: 'Insufficient capacity' });
+    // A failed app can be created again; without the scenario it comes InService.
+    await control(s.emu.endpoint, 'DELETE', '/scenarios');
+    await s.sm.send(new CreateAppCommand({ DomainId: domainId, UserProfileName: 'dan', AppType: 'JupyterServer', AppName: 'default' }));
+    s.advance(2 * 60_000);
+    expect((await s.sm.send(new DescribeAppCommand({ DomainId: domainId, UserProfileName: 'dan', AppType: 'JupyterServer', AppName: 'default' }))).Status).toBe('InService');
   });
 });

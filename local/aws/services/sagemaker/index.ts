@@ -1,7 +1,7 @@
 /**
  * Amazon SageMaker (awsJson1_1, `SageMaker.*`), Studio part: domains (each with its own EFS home file system, mount
  * targets and NFS security groups), user profiles and spaces (a new HomeEfsFileSystemUid at every creation) and
- * apps (the owner's home directory appears on the file system when its app comes InService). See CONTROL.md.
+ * apps (the owner's home directory appears on the file system when its app comes InService). See ../efs/CONTROL.md.
  */
 import { z } from 'zod';
 import { defineService, newId, operation, type OperationContext, type ServiceContext } from '../../service';
@@ -112,7 +112,7 @@ function createOwner(ctx: Ctx, kind: OwnerKind, input: { DomainId: string; Name:
   }
   const now = ctx.nowMs();
   const owner: HomeOwner = {
-    rid: newId('', 16),
+    rid: arn,
     kind,
     domainId: domain.domainId,
     name: input.Name,
@@ -126,6 +126,8 @@ function createOwner(ctx: Ctx, kind: OwnerKind, input: { DomainId: string; Name:
   };
   domain.nextUid += 1;
   ctx.state.owners.set(key, owner);
+  // Jobs are named by ARN, so scenarios can target a profile, space or app by name; a recreation starts afresh.
+  ctx.jobs.remove(kind === 'user-profile' ? userProfileDeletion.kind : spaceDeletion.kind, owner.rid);
   ctx.jobs.start(kind === 'user-profile' ? userProfileCreation : spaceCreation, owner.rid, { key });
   return owner;
 }
@@ -229,7 +231,7 @@ export const sagemaker = defineService<SageMakerState>({
           world.efs.createMountTarget({ fileSystemId: fs.fileSystemId, subnetId, securityGroups: [inbound.groupId] });
         }
         const domain: Domain = {
-          rid: newId('', 16),
+          rid: id,
           domainId: id,
           domainName: input.DomainName,
           arn,
@@ -498,7 +500,7 @@ export const sagemaker = defineService<SageMakerState>({
         const running = [...ctx.state.apps.values()].filter((a) => a.domainId === input.DomainId && a.ownerKind === who.kind && a.ownerName.toLowerCase() === who.name.toLowerCase() && liveApp(ctx, a)).length;
         if (running >= ctx.state.quotas.appsPerOwner) throw quotaExceeded(ctx, 'Maximum number of running apps per user profile or space', ctx.state.quotas.appsPerOwner, running, 'Apps');
         const app: App = {
-          rid: newId('', 16),
+          rid: arn,
           domainId: input.DomainId,
           ownerKind: who.kind,
           ownerName: owner.name,
@@ -513,6 +515,7 @@ export const sagemaker = defineService<SageMakerState>({
           deleting: false,
         };
         ctx.state.apps.set(key, app);
+        ctx.jobs.remove(appDeletion.kind, app.rid);
         ctx.jobs.start(appCreation, app.rid, { appKey: key });
         return { AppArn: arn };
       },

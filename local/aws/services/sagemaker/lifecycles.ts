@@ -1,6 +1,6 @@
 /**
  * Status lifecycles of Studio resources (default durations close to what AWS shows; scenarios override them per
- * resource id, see CONTROL.md) and their side effects: an app that comes InService creates its owner's home
+ * resource id, see ../efs/CONTROL.md) and their side effects: an app that comes InService creates its owner's home
  * directory on the domain's file system; a finished deletion forgets the resource, and a domain deleted with
  * `RetentionPolicy.HomeEfsFileSystem = Delete` takes its file system, mount targets and security groups with it.
  */

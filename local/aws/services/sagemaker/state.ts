@@ -2,7 +2,7 @@
 import type { World } from '../efs/world';
 
 export interface Domain {
-  /** Record id: names the domain's jobs. */
+  /** Names the domain's jobs: its id. */
   rid: string;
   domainId: string;
   domainName: string;
@@ -31,6 +31,7 @@ export type OwnerKind = 'user-profile' | 'space';
 
 /** A user profile or a space: both own a home directory on the domain's file system. */
 export interface HomeOwner {
+  /** Names its jobs (scenarios match it): the ARN. */
   rid: string;
   kind: OwnerKind;
   domainId: string;
@@ -50,6 +51,7 @@ export interface HomeOwner {
 }
 
 export interface App {
+  /** Names its jobs (scenarios match it): the ARN. */
   rid: string;
   domainId: string;
   ownerKind: OwnerKind;
