@@ -159,6 +159,9 @@ describe('task executions', () => {
 
     expect((await s.ds.send(new ListTaskExecutionsCommand({ TaskArn: taskArn }))).TaskExecutions).toEqual([{ TaskExecutionArn: executionArn, Status: 'SUCCESS', TaskMode: 'BASIC' }]);
     expect((await s.ds.send(new DescribeTaskCommand({ TaskArn: taskArn }))).Status).toBe('AVAILABLE');
+    await s.ds.send(new DeleteTaskCommand({ TaskArn: taskArn }));
+    expect((await caught(s.ds.send(new DescribeTaskExecutionCommand({ TaskExecutionArn: executionArn })))).name).toBe('InvalidRequestException');
+    expect((await caught(s.ds.send(new DescribeTaskCommand({ TaskArn: taskArn })))).name).toBe('InvalidRequestException');
   });
 
   it('honour OverwriteMode NEVER, TransferMode CHANGED and ALL, and PreserveDeletedFiles REMOVE', async () => {

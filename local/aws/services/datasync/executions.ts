@@ -36,7 +36,7 @@ export function beginExecution(state: DataSyncState, rec: Execution, jobs: JobTr
 
 /** When an execution ends, the task's next queued execution starts (TaskQueueing ENABLED), from that moment. */
 function startNextQueued(state: DataSyncState, taskArn: string, atMs: number, jobs: JobTracker): void {
-  const next = [...state.executions.values()].find((e) => e.taskArn === taskArn && e.queued && !e.failure);
+  const next = (state.tasks.get(taskArn)?.executionArns ?? []).map((arn) => state.executions.get(arn)).find((e) => e?.queued && !e.failure);
   if (next) beginExecution(state, next, jobs, atMs);
 }
 

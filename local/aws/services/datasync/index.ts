@@ -82,7 +82,11 @@ function execution(ctx: Ctx, arn: string): Execution {
 }
 
 function liveExecutionOf(ctx: ServiceContext<DataSyncState>, taskArn: string): Execution | undefined {
-  return [...ctx.state.executions.values()].find((e) => e.taskArn === taskArn && !viewExecution(ctx, e).ended);
+  for (const arn of ctx.state.tasks.get(taskArn)?.executionArns ?? []) {
+    const e = ctx.state.executions.get(arn);
+    if (e && !viewExecution(ctx, e).ended) return e;
+  }
+  return undefined;
 }
 
 function taskStatus(ctx: ServiceContext<DataSyncState>, t: Task): { status: string; current?: Execution } {
@@ -350,6 +354,7 @@ export const datasync = defineService<DataSyncState>({
           createdAtMs: ctx.nowMs(),
           sourceNetworkInterfaceArns: networkInterfaces(ctx, 4),
           destinationNetworkInterfaceArns: networkInterfaces(ctx, 4),
+          executionArns: [],
         });
         setTags(ctx, arn, input.Tags);
         state.stats.tasksCreated += 1;
@@ -393,6 +398,12 @@ export const datasync = defineService<DataSyncState>({
         if (live) throw invalid(ctx, `Task ${t.arn} cannot be deleted while its execution ${live.arn} is running (${viewExecution(ctx, live).status}); cancel it first.`);
         ctx.state.tasks.delete(t.arn);
         ctx.state.tags.delete(t.arn);
+        // Its executions go with it, as in DataSync.
+        for (const arn of t.executionArns) {
+          ctx.state.executions.delete(arn);
+          ctx.state.tags.delete(arn);
+          ctx.jobs.remove(EXECUTION_KIND, arn);
+        }
         ctx.state.stats.tasksDeleted += 1;
         return {};
       },
@@ -416,6 +427,7 @@ export const datasync = defineService<DataSyncState>({
         const arn = `${t.arn}/execution/exec-${newId('', 17)}`;
         const rec: Execution = { arn, taskArn: t.arn, options, startedAtMs: ctx.nowMs(), cancelled: false, queued: live !== undefined };
         state.executions.set(arn, rec);
+        t.executionArns.push(arn);
         // With TaskQueueing ENABLED (the default) a second execution waits QUEUED until the running one ends.
         if (!rec.queued) beginExecution(state, rec, ctx.jobs);
         setTags(ctx, arn, input.Tags);
@@ -482,8 +494,10 @@ export const datasync = defineService<DataSyncState>({
     ListTaskExecutions: operation({
       input: z.object({ TaskArn: pattern(TASK_ARN).optional(), ...listInput }),
       handler(input, ctx: Ctx) {
-        if (input.TaskArn !== undefined) task(ctx, input.TaskArn);
-        const all = [...ctx.state.executions.values()].filter((e) => input.TaskArn === undefined || e.taskArn === input.TaskArn);
+        const all =
+          input.TaskArn !== undefined
+            ? task(ctx, input.TaskArn).executionArns.map((arn) => ctx.state.executions.get(arn) as Execution)
+            : [...ctx.state.executions.values()];
         const page = paginate(all, input.NextToken, input.MaxResults || 100, () => invalid(ctx, 'Invalid NextToken.'));
         return {
           TaskExecutions: page.items.map((e) => ({ TaskExecutionArn: e.arn, Status: viewExecution(ctx, e).status, TaskMode: 'BASIC' })),

@@ -37,6 +37,8 @@ export interface Task {
   createdAtMs: number;
   sourceNetworkInterfaceArns: string[];
   destinationNetworkInterfaceArns: string[];
+  /** Its executions, oldest first. */
+  executionArns: string[];
 }
 
 export interface ExecutionFailure {

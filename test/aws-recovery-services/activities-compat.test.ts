@@ -1,0 +1,93 @@
+/**
+ * The recovery activities (activities/recovery) against these emulated services, outside Temporal: the calls they
+ * make, the fields they read and the error names they branch on must all be what the services answer. One restore
+ * step by step: grant NFS access, wait for the new home, start the transfer (twice: idempotent), follow it, clean up.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ApplicationFailure } from '@temporalio/activity';
+import { DescribeMountTargetsCommand, DescribeMountTargetSecurityGroupsCommand } from '@aws-sdk/client-efs';
+import { CreateUserProfileCommand, CreateAppCommand } from '@aws-sdk/client-sagemaker';
+import { createRecoveryActivities } from '../../activities/recovery/activities';
+import { RecoveryFailure } from '../../workflows/recovery/failures';
+import { caught, control, createDomain, createHome, readFile, startStack, writeFile, type TestStack } from './support';
+
+let s: TestStack;
+beforeEach(async () => {
+  s = await startStack();
+});
+afterEach(async () => {
+  await s.close();
+});
+
+function activities() {
+  return createRecoveryActivities({ sagemaker: s.sm, datasync: s.ds, efs: s.efs, ec2: s.ec2, temporal: () => {
+    throw new Error('no Temporal in this test');
+  } });
+}
+
+async function mountTargetGroup(efsId: string): Promise<string> {
+  const mts = await s.efs.send(new DescribeMountTargetsCommand({ FileSystemId: efsId }));
+  const sgs = await s.efs.send(new DescribeMountTargetSecurityGroupsCommand({ MountTargetId: mts.MountTargets?.[0]?.MountTargetId }));
+  return sgs.SecurityGroups?.[0] as string;
+}
+
+describe('recovery activities against the emulated services', () => {
+  it('restore a home directory across domains and leave no DataSync task or location behind', async () => {
+    const acts = activities();
+    const oldDomain = await createDomain(s, 'research');
+    const newDomain = await createDomain(s, 'research-v2');
+    const oldUid = await createHome(s, oldDomain.domainId, 'user-profile', 'alice');
+    await writeFile(s, oldDomain.efsId, `/${oldUid}/results/model.pkl`, 'weights', { uid: Number(oldUid), gid: 1001 });
+
+    // The new profile exists but its app has not started: no home directory yet.
+    await s.sm.send(new CreateUserProfileCommand({ DomainId: newDomain.domainId, UserProfileName: 'alice' }));
+    await s.sm.send(new CreateAppCommand({ DomainId: newDomain.domainId, UserProfileName: 'alice', AppType: 'JupyterServer', AppName: 'default' }));
+    const key = { domainName: 'research-v2', kind: 'user-profile' as const, name: 'alice' };
+    const [lookup] = await acts.describeProfiles([key]);
+    expect(lookup?.home).toEqual({ domainId: newDomain.domainId, efsId: newDomain.efsId, homeUid: '200001' });
+    const to = lookup?.home as { domainId: string; efsId: string; homeUid: string };
+    const notYet = await caught(acts.waitForHomeDirectory(key, to));
+    expect(notYet).toBeInstanceOf(ApplicationFailure);
+    expect((notYet as unknown as ApplicationFailure).type).toBe(RecoveryFailure.HomeNotReady);
+    s.advance(3 * 60_000);
+    await acts.waitForHomeDirectory(key, to);
+
+    const req = { restoreId: 'recovery/research-v2/user-profile/alice/restore/1', from: { domainId: oldDomain.domainId, efsId: oldDomain.efsId, homeUid: oldUid }, to };
+    // Studio's NFS groups do not let the mount target's own group in: the restore is refused until access is granted.
+    const refused = await caught(acts.startTransfer(req));
+    expect((refused as unknown as ApplicationFailure).type).toBe(RecoveryFailure.InvalidRequest);
+    expect(refused.message).toContain('location access test failed');
+    for (const d of [oldDomain, newDomain]) {
+      const group = await mountTargetGroup(d.efsId);
+      expect(await acts.allowNfsFromSecurityGroup(d.efsId, group)).toEqual({ efsId: d.efsId, mountTargets: 3, rulesAdded: 1, rulesAlreadyPresent: 0 });
+      expect(await acts.allowNfsFromSecurityGroup(d.efsId, group)).toEqual({ efsId: d.efsId, mountTargets: 3, rulesAdded: 0, rulesAlreadyPresent: 1 });
+    }
+    // Idempotent: a second call finds the locations, the task and its execution by name and tags.
+    const started = await acts.startTransfer(req);
+    expect(await acts.startTransfer(req)).toEqual(started);
+    const running = await caught(acts.followTransfer(started.taskExecutionArn));
+    expect((running as unknown as ApplicationFailure).type).toBe(RecoveryFailure.TransferInProgress);
+    s.advance(10 * 60_000);
+    const figures = await acts.followTransfer(started.taskExecutionArn);
+    expect(figures).toMatchObject({ bytesWritten: 7, filesTransferred: 1, taskExecutionArn: started.taskExecutionArn });
+    expect(figures.transferDurationMs).toBeGreaterThan(60_000);
+    expect(await readFile(s, newDomain.efsId, '/200001/results/model.pkl')).toMatchObject({ text: 'weights', uid: 200001 });
+
+    expect(await acts.deleteTransferResources(req)).toEqual({ tasksDeleted: 1, locationsDeleted: 2 });
+    const stats = await control<{ liveTasks: number; liveLocations: number; maxLiveTasks: number }>(s.emu.endpoint, 'GET', '/services/datasync/stats');
+    expect(stats.body).toMatchObject({ liveTasks: 0, liveLocations: 0, maxLiveTasks: 1 });
+  });
+
+  it('see a profile created again as a new home (a new HomeEfsFileSystemUid on the same file system)', async () => {
+    const acts = activities();
+    const d = await createDomain(s, 'lab');
+    await createHome(s, d.domainId, 'space', 'team');
+    const key = { domainName: 'lab', kind: 'space' as const, name: 'team' };
+    const before = await acts.describeProfiles([key]);
+    const homes = await acts.listCurrentHomes();
+    expect(homes).toEqual([{ key, home: { domainId: d.domainId, efsId: d.efsId, homeUid: '200001' } }]);
+    expect(before[0]?.home?.homeUid).toBe('200001');
+    const missing = await acts.describeProfiles([{ domainName: 'nope', kind: 'space', name: 'team' }]);
+    expect(missing).toEqual([{ key: { domainName: 'nope', kind: 'space', name: 'team' } }]);
+  });
+});
