@@ -44,6 +44,7 @@ describe('EFS API', () => {
     const dup = await caught(s.efs.send(new CreateFileSystemCommand({ CreationToken: 'tok-1' })));
     expect(dup.name).toBe('FileSystemAlreadyExists');
     expect(dup.$metadata?.httpStatusCode).toBe(409);
+    expect(dup.FileSystemId).toBe(fs.FileSystemId);
 
     const [subnetA, subnetB] = await defaultSubnets();
     const mt = await s.efs.send(new CreateMountTargetCommand({ FileSystemId: fs.FileSystemId, SubnetId: subnetA }));

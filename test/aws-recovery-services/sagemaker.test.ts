@@ -151,6 +151,8 @@ describe('user profiles and spaces', () => {
     expect(second.UserProfiles?.map((p) => p.UserProfileName)).toEqual(['p1']);
     expect(second.NextToken).toBeUndefined();
     expect((await s.sm.send(new ListUserProfilesCommand({ UserProfileNameContains: 'oth' }))).UserProfiles?.map((p) => p.DomainId)).toEqual([b.domainId]);
+    const ascending = await s.sm.send(new ListUserProfilesCommand({ DomainIdEquals: a.domainId }));
+    expect(ascending.UserProfiles?.map((p) => p.UserProfileName)).toEqual(['p1', 'p2', 'p3']);
     const spaces = await s.sm.send(new ListSpacesCommand({ DomainIdEquals: a.domainId }));
     expect(spaces.Spaces).toEqual([
       expect.objectContaining({ SpaceName: 'shared', OwnershipSettingsSummary: { OwnerUserProfileName: 'p1' }, SpaceSharingSettingsSummary: { SharingType: 'Private' } }),

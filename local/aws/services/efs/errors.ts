@@ -8,6 +8,8 @@ export class StoreError extends Error {
     readonly code: string,
     message: string,
     readonly httpStatus = 400,
+    /** Extra members of the error body (EFS FileSystemAlreadyExists carries the FileSystemId). */
+    readonly fields: Readonly<Record<string, unknown>> = {},
   ) {
     super(message);
   }

@@ -21,7 +21,7 @@ function efsCall<T>(ctx: Ctx, call: () => T): T {
   try {
     return call();
   } catch (err) {
-    if (err instanceof StoreError) throw ctx.error(err.code, err.message, { httpStatus: err.httpStatus, fields: { ErrorCode: err.code, Message: err.message } });
+    if (err instanceof StoreError) throw ctx.error(err.code, err.message, { httpStatus: err.httpStatus, fields: { ErrorCode: err.code, Message: err.message, ...err.fields } });
     if (err instanceof PathError) throw ctx.error(err.code === 'NotFound' ? 'NotFound' : 'BadRequest', err.message, { httpStatus: err.code === 'NotFound' ? 404 : 400 });
     throw err;
   }

@@ -59,7 +59,7 @@ export class EfsStore {
   ): FileSystem {
     for (const fs of this.fileSystems.values()) {
       if (fs.creationToken === input.creationToken) {
-        throw new StoreError('FileSystemAlreadyExists', `File system '${fs.fileSystemId}' already exists with creation token '${input.creationToken}'`, 409);
+        throw new StoreError('FileSystemAlreadyExists', `File system '${fs.fileSystemId}' already exists with creation token '${input.creationToken}'`, 409, { FileSystemId: fs.fileSystemId });
       }
     }
     const fs: FileSystem = {

@@ -556,7 +556,7 @@ export const sagemaker = defineService<SageMakerState>({
             (input.UserProfileNameEquals === undefined || (a.ownerKind === 'user-profile' && a.ownerName.toLowerCase() === input.UserProfileNameEquals.toLowerCase())) &&
             (input.SpaceNameEquals === undefined || (a.ownerKind === 'space' && a.ownerName.toLowerCase() === input.SpaceNameEquals.toLowerCase())),
         );
-        const page = pageOf(ctx, all, { ...input, SortOrder: input.SortOrder ?? 'Descending' });
+        const page = pageOf(ctx, all, input);
         return {
           Apps: page.items.map((a) => ({
             DomainId: a.domainId,
