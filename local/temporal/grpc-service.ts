@@ -24,7 +24,14 @@ function waitBudgetMs(call: grpc.ServerUnaryCall<unknown, unknown>): number {
 }
 
 function toGrpcError(err: unknown, method: string, log?: Logger): Partial<grpc.StatusObject> {
-  if (err instanceof ServiceError) return { code: err.code, details: err.message, metadata: err.metadata() };
+  if (err instanceof ServiceError) {
+    try {
+      return { code: err.code, details: err.message, metadata: err.metadata() };
+    } catch (detailErr) {
+      log?.error({ err: detailErr, method }, 'could not encode error details');
+      return { code: err.code, details: err.message };
+    }
+  }
   log?.error({ err, method }, 'unexpected error in handler');
   return { code: grpc.status.INTERNAL, details: `${method}: ${err instanceof Error ? err.message : String(err)}` };
 }

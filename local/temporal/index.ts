@@ -10,6 +10,7 @@ import { addService } from './grpc-service';
 import { testServiceHandlers } from './test-service';
 import { TimeSource } from './time-source';
 import { workflowServiceHandlers } from './workflow-service';
+import type { SearchAttributeType } from './visibility/types';
 
 export interface TemporalServerOptions {
   /** 0 = an ephemeral port */
@@ -27,6 +28,10 @@ export interface TemporalServerOptions {
   startLocked?: boolean;
   /** Serve the TestService too (default: when timeSkipping). */
   testService?: boolean;
+  /** more namespaces to register at start */
+  extraNamespaces?: string[];
+  /** custom search attributes registered in every namespace created at start */
+  customSearchAttributes?: ReadonlyMap<string, SearchAttributeType>;
   /** how long closed workflows stay visible; default 24 h */
   retentionMs?: number;
   /** events per page in workflow task responses */
@@ -54,7 +59,10 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
   const ip = opts.ip ?? '127.0.0.1';
   const time = new TimeSource(opts.timeSkipping ?? false, (opts.timeSkipping ?? false) && (opts.startLocked ?? false));
   const engine = new Engine({ time, retentionMs: opts.retentionMs ?? DAY_MS, log: opts.log, historyPageSize: opts.historyPageSize });
-  engine.namespaces.register(opts.namespace ?? 'default');
+  for (const name of [opts.namespace ?? 'default', ...(opts.extraNamespaces ?? [])]) {
+    const ns = engine.namespaces.register(name);
+    for (const [attr, type] of opts.customSearchAttributes ?? []) ns.customSearchAttributes.set(attr, type);
+  }
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 128 * 1024 * 1024,
     'grpc.max_send_message_length': 128 * 1024 * 1024,

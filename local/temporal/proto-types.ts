@@ -101,7 +101,7 @@ export interface ProtocolMessage {
   protocolInstanceId?: string;
   eventId?: number;
   commandIndex?: number;
-  body?: { typeUrl?: string; value?: Buffer };
+  body?: { type_url?: string; typeUrl?: string; value?: Buffer };
 }
 
 export interface WorkflowQuery {

@@ -13,7 +13,13 @@ const PROTO_ROOT = join(
   'sdk-core/crates/protos/protos',
 );
 const INCLUDE_DIRS = [join(PROTO_ROOT, 'api_upstream'), join(PROTO_ROOT, 'testsrv_upstream')];
-const FILES = ['temporal/api/workflowservice/v1/service.proto', 'temporal/api/testservice/v1/service.proto'];
+const FILES = [
+  'temporal/api/workflowservice/v1/service.proto',
+  'temporal/api/operatorservice/v1/service.proto',
+  'temporal/api/testservice/v1/service.proto',
+  // Not imported by the services, but their messages travel as error details.
+  'temporal/api/errordetails/v1/message.proto',
+];
 
 /** Field shapes as our handlers see them: camelCase, enums as strings, int64 as number, bytes as Buffer. */
 export const CONVERSION = { keepCase: false, enums: String, longs: Number, bytes: Buffer, oneofs: true, defaults: false } as const;
@@ -70,18 +76,25 @@ export function decodeMessage<T>(typeName: string, bytes: Uint8Array): T {
   return type.toObject(type.decode(bytes), CONVERSION) as T;
 }
 
+/**
+ * protobufjs keeps `type_url` snake-cased inside google.protobuf.Any whatever the case option (its well-known-type
+ * wrapper), while our own root names it `typeUrl`; an Any we build carries both so every encoder finds it.
+ */
 export interface AnyMessage {
+  type_url?: string;
   typeUrl?: string;
   value?: Buffer;
 }
 
 export function packAny(typeName: string, value: object): AnyMessage {
-  return { typeUrl: `type.googleapis.com/${typeName}`, value: encodeMessage(typeName, value) };
+  const url = `type.googleapis.com/${typeName}`;
+  return { type_url: url, typeUrl: url, value: encodeMessage(typeName, value) };
 }
 
 export function unpackAny<T>(any: AnyMessage | undefined): { typeName: string; value: T } | undefined {
-  if (!any?.typeUrl) return undefined;
-  const typeName = any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1);
+  const url = any?.type_url ?? any?.typeUrl;
+  if (!any || !url) return undefined;
+  const typeName = url.slice(url.lastIndexOf('/') + 1);
   return { typeName, value: decodeMessage<T>(typeName, any.value ?? Buffer.alloc(0)) };
 }
 

@@ -10,12 +10,12 @@ export const MLOPS_BIN = join(ROOT, 'bin', 'mlops');
 export const TEST_SERVER_BIN = join(ROOT, 'bin', 'temporal-test-server');
 
 let runtimeInstalled = false;
-/** Core's logs go nowhere unless a test needs them: WARN keeps failures visible without flooding the output. */
+/** Activity failures are expected in these tests; only errors are worth printing. */
 export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     // already installed by another file in the same worker
   }

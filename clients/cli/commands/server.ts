@@ -1,13 +1,83 @@
 import type { Command } from 'commander';
+import { UsageError } from '../usage-error';
 
-// Owned by the embedded Temporal server work (issue 3): `mlops server start-dev ...` mirrors the temporal CLI.
+interface StartDevOptions {
+  port: string;
+  ip: string;
+  namespace: string[];
+  retention?: string;
+  logLevel?: string;
+  searchAttribute: string[];
+  timeSkipping?: boolean;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+// `mlops server start-dev ...` mirrors `temporal server start-dev`, so @temporalio/testing's createLocal can spawn it.
 export function registerServer(program: Command): void {
   const server = program.command('server').description('the embedded Temporal-compatible server');
   server
     .command('start-dev')
-    .description('run the embedded Temporal-compatible server (flags as the temporal CLI)')
+    .description('run the embedded Temporal-compatible server (flags as the temporal CLI; unused ones are accepted and ignored)')
+    .option('-p, --port <port>', 'gRPC port', '7233')
+    .option('--ip <ip>', 'address to listen on', '127.0.0.1')
+    .option('-n, --namespace <name>', 'namespace to register (repeatable)', collect, [])
+    .option('--retention <duration>', 'how long closed workflows stay (ms, or 10s, 5m, 24h, 7d)')
+    .option('--search-attribute <Name=Type>', 'custom search attribute to register (repeatable)', collect, [])
+    .option('--time-skipping', 'virtual time that jumps ahead whenever nothing is in flight')
+    .option('--log-level <level>', 'debug, info, warn or error')
+    .option('--log-format <format>', 'accepted for compatibility')
+    .option('--headless', 'accepted for compatibility (there is no UI)')
+    .option('--ui-port <port>', 'accepted for compatibility')
+    .option('--ui-ip <ip>', 'accepted for compatibility')
+    .option('--db-filename <file>', 'accepted for compatibility (state is in memory)')
+    .option('--dynamic-config-value <K=V>', 'accepted for compatibility (repeatable)', collect, [])
+    .option('--log-config', 'accepted for compatibility')
     .allowUnknownOption(true)
-    .action(async () => {
-      throw new Error('the embedded Temporal server is not built yet (issue 3); set TEMPORAL_ADDRESS to a running Temporal service');
+    .action(async (opts: StartDevOptions) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid --port ${opts.port}`);
+      // Loaded only here: `mlops server start-dev` must accept connections within seconds of being spawned.
+      const { startTemporalServer } = await import('../../../local/temporal');
+      const { parseDurationFlag } = await import('../../../local/temporal/duration-flag');
+      const { parseSearchAttributeFlag } = await import('../../../local/temporal/visibility/search-attributes');
+      const { createLogger } = await import('../../../common/logger');
+      let retentionMs: number | undefined;
+      let searchAttributes: [string, import('../../../local/temporal/visibility/types').SearchAttributeType][];
+      try {
+        retentionMs = opts.retention ? parseDurationFlag(opts.retention) : undefined;
+        searchAttributes = opts.searchAttribute.map(parseSearchAttributeFlag);
+      } catch (err) {
+        throw new UsageError(err instanceof Error ? err.message : String(err));
+      }
+      const { keepServingOnUncaughtErrors } = await import('../../../local/temporal/crash-guard');
+      const log = createLogger(normalizeLevel(opts.logLevel), 'temporal');
+      keepServingOnUncaughtErrors((err) => log.error({ err }, 'internal error; still serving'));
+      const [first = 'default', ...more] = opts.namespace;
+      const running = await startTemporalServer({
+        port,
+        ip: opts.ip,
+        namespace: first,
+        extraNamespaces: more,
+        retentionMs,
+        timeSkipping: Boolean(opts.timeSkipping),
+        customSearchAttributes: new Map(searchAttributes),
+        log,
+      });
+      process.stdout.write(`Temporal server (embedded) is running\n  gRPC: ${running.address}\n  namespace: ${[first, ...more].join(', ')}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await running.close();
     });
+}
+
+/** The temporal CLI's levels include `never`; pino knows `silent`. */
+function normalizeLevel(level: string | undefined): string {
+  if (!level) return 'warn';
+  const l = level.toLowerCase();
+  if (l === 'never' || l === 'off') return 'silent';
+  return ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(l) ? l : 'warn';
 }

@@ -140,9 +140,9 @@ export async function startToCloseTimeout(): Promise<string> {
 }
 
 export async function scheduleToCloseTimeout(): Promise<string> {
-  const { failTimes } = proxyActivities<Activities>({ scheduleToCloseTimeout: '2s', retry: { initialInterval: '500ms', backoffCoefficient: 1 } });
+  const { sleepFor } = proxyActivities<Activities>({ scheduleToCloseTimeout: '1s', startToCloseTimeout: '5s' });
   try {
-    await failTimes(1000);
+    await sleepFor(3000);
     return 'unexpected';
   } catch (err) {
     const cause = (err as { cause?: { timeoutType?: unknown } }).cause;
@@ -150,10 +150,22 @@ export async function scheduleToCloseTimeout(): Promise<string> {
   }
 }
 
+/** Retrying would outlast schedule-to-close: the server gives up with the last failure and retry state TIMEOUT. */
+export async function retriesOutlastDeadline(): Promise<string> {
+  const { failTimes } = proxyActivities<Activities>({ scheduleToCloseTimeout: '1s', retry: { initialInterval: '300ms', backoffCoefficient: 1 } });
+  try {
+    await failTimes(1000);
+    return 'unexpected';
+  } catch (err) {
+    const e = err as { cause?: { message?: string }; retryState?: unknown };
+    return `${e.cause?.message}|${String(e.retryState)}`;
+  }
+}
+
 export async function cancelActivity(): Promise<string> {
   const { waitForCancel } = proxyActivities<Activities>({
     startToCloseTimeout: '30s',
-    heartbeatTimeout: '5s',
+    heartbeatTimeout: '1s',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
   try {
@@ -224,7 +236,7 @@ export async function child(name: string): Promise<string> {
 }
 
 export async function failingChild(): Promise<string> {
-  throw new Error('child failed on purpose');
+  throw ApplicationFailure.create({ message: 'child failed on purpose', nonRetryable: true });
 }
 
 export async function parent(): Promise<string[]> {

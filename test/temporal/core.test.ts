@@ -1,0 +1,287 @@
+/**
+ * Conformance: the official SDK worker and client against `bin/mlops server start-dev`, spawned the way
+ * TestWorkflowEnvironment.createLocal spawns the temporal CLI. Every history is replayed at the end.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import {
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, NamespaceNotFoundError, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { MLOPS_BIN, bundle, quietRuntime, replayAll, startWorker, type WorkerHandle } from './helpers';
+
+let env: TestWorkflowEnvironment;
+let workflowBundle: WorkflowBundleWithSourceMap;
+let w: WorkerHandle;
+const handles: WorkflowHandle[] = [];
+
+function id(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+async function start(workflow: string, args: unknown[], extra: Record<string, unknown> = {}): Promise<WorkflowHandle> {
+  const h = await env.client.workflow.start(workflow, { taskQueue: w.taskQueue, workflowId: id(workflow), args, ...extra });
+  handles.push(h);
+  return h;
+}
+
+beforeAll(async () => {
+  quietRuntime();
+  [env, workflowBundle] = await Promise.all([
+    TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: MLOPS_BIN } } }),
+    bundle(),
+  ]);
+  w = await startWorker(env.nativeConnection, workflowBundle);
+}, 60_000);
+
+afterAll(async () => {
+  await w?.stop();
+  await env?.teardown();
+});
+
+describe('workflows, activities, timers, signals, queries', () => {
+  it('runs an activity, a timer and signals, and answers queries', async () => {
+    const h = await start('activityTimerSignal', ['Ada']);
+    await h.signal('add', 2);
+    await h.signal('add', 40);
+    expect(await h.query('total')).toBe(42);
+    await h.signal('finish');
+    expect(await h.result()).toBe('Hello, Ada! total=42');
+    const desc = await h.describe();
+    expect(desc.status.name).toBe('COMPLETED');
+  });
+
+  it('keeps every signal of a burst, even those arriving while a workflow task runs', async () => {
+    const h = await start('counter', []);
+    await Promise.all(Array.from({ length: 30 }, (_, i) => h.signal('add', i + 1)));
+    await h.signal('finish');
+    expect(await h.result()).toBe((30 * 31) / 2);
+  });
+
+  it('signal-with-start starts once and signals the running workflow after', async () => {
+    const workflowId = id('sws');
+    const first = await env.client.workflow.signalWithStart('counter', { taskQueue: w.taskQueue, workflowId, signal: 'add', signalArgs: [5] });
+    const second = await env.client.workflow.signalWithStart('counter', { taskQueue: w.taskQueue, workflowId, signal: 'add', signalArgs: [6] });
+    handles.push(first);
+    expect(second.signaledRunId).toBe(first.signaledRunId);
+    await first.signal('finish');
+    expect(await first.result()).toBe(11);
+  });
+
+  it('cancels and fires timers', async () => {
+    expect(await (await start('cancelTimerWorkflow', [])).result()).toBe('timer cancelled');
+    expect(await (await start('sleeper', [200])).result()).toBeGreaterThanOrEqual(200);
+  });
+
+  it('pages long histories to the worker and the client', async () => {
+    const h = await start('manyEvents', [60]);
+    expect(await h.result()).toBeGreaterThan(0);
+    const history = await h.fetchHistory();
+    expect(history.events?.length).toBeGreaterThan(300);
+  });
+});
+
+describe('activity retries and timeouts', () => {
+  it('retries a failing activity with the server-side policy until it succeeds', async () => {
+    const before = w.log.calls.filter((c) => c.startsWith('failTimes')).length;
+    expect(await (await start('retries', [2])).result()).toBe(3);
+    expect(w.log.calls.filter((c) => c.startsWith('failTimes')).length - before).toBe(3);
+  });
+
+  it('stops at maximum attempts and reports the last failure', async () => {
+    const out = await (await start('retriesExhausted', [])).result();
+    expect(out).toContain('attempt 3 failed');
+    expect(out).toMatch(/MAXIMUM_ATTEMPTS_REACHED|3|4/);
+  });
+
+  it('does not retry non-retryable failures, by flag or by type', async () => {
+    const before = w.log.calls.length;
+    expect(await (await start('nonRetryable', ['flag'])).result()).toBe('no point retrying');
+    expect(await (await start('nonRetryable', ['type'])).result()).toBe('typed failure');
+    const calls = w.log.calls.slice(before);
+    expect(calls.filter((c) => c === 'failNonRetryable')).toHaveLength(1);
+    expect(calls.filter((c) => c.startsWith('failWithType'))).toHaveLength(1);
+  });
+
+  it('hands heartbeat details to the next attempt', async () => {
+    expect(await (await start('heartbeatResume', [])).result()).toEqual([2, 5]);
+  });
+
+  it('times out activities: start-to-close, heartbeat, schedule-to-close', async () => {
+    const [a, b, c, d] = await Promise.all([
+      start('startToCloseTimeout', []).then((h) => h.result()),
+      start('heartbeatTimeout', []).then((h) => h.result()),
+      start('scheduleToCloseTimeout', []).then((h) => h.result()),
+      start('retriesOutlastDeadline', []).then((h) => h.result()),
+    ]);
+    expect(a).toBe('timeout:START_TO_CLOSE');
+    expect(b).toBe('timeout:HEARTBEAT');
+    expect(c).toBe('timeout:SCHEDULE_TO_CLOSE');
+    expect(d).toMatch(/^attempt \d failed\|(TIMEOUT|3)$/);
+  });
+
+  it('delivers cancellation to a heartbeating activity', async () => {
+    expect(await (await start('cancelActivity', [])).result()).toBe('cancelled');
+    expect(w.log.calls).toContain('cancelled');
+  });
+});
+
+describe('closing workflows', () => {
+  it('fails a workflow with the application failure', async () => {
+    const h = await start('failing', ['it broke']);
+    const err = await h.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(ApplicationFailure);
+    expect((err as WorkflowFailedError).cause?.message).toBe('it broke');
+  });
+
+  it('cancels a workflow, which runs its cleanup', async () => {
+    const h = await start('waitForCancellation', []);
+    await new Promise((r) => setTimeout(r, 200));
+    await h.cancel();
+    const err = await h.result().catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(w.log.calls).toContain('greet:cleanup');
+  });
+
+  it('terminates a workflow', async () => {
+    const h = await start('longRunner', []);
+    await h.terminate('enough');
+    const err = await h.result().catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(TerminatedFailure);
+    expect((await h.describe()).status.name).toBe('TERMINATED');
+  });
+
+  it('times out a workflow run', async () => {
+    const h = await start('longRunner', [], { workflowExecutionTimeout: '1s' });
+    const err = await h.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(TimeoutFailure);
+    expect((await h.describe()).status.name).toBe('TIMED_OUT');
+  });
+
+  it('continues as new and result() follows the chain', async () => {
+    const h = await start('continuing', [3]);
+    expect(await h.result()).toBe(42);
+    const latest = await env.client.workflow.getHandle(h.workflowId).describe();
+    expect(latest.runId).not.toBe(h.firstExecutionRunId);
+  });
+});
+
+describe('updates, children, local activities, patching', () => {
+  it('runs updates and rejects them in the validator', async () => {
+    const h = await start('counter', []);
+    await h.signal('add', 7);
+    expect(await h.executeUpdate('set', { args: [100] })).toBe(7);
+    const rejected = await h.executeUpdate('set', { args: [-1] }).catch((e: unknown) => e);
+    expect(rejected).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((rejected as WorkflowUpdateFailedError).cause?.message).toContain('negative');
+    const started = await h.startUpdate('set', { args: [3], waitForStage: 'ACCEPTED' });
+    expect(await started.result()).toBe(100);
+    await h.signal('finish');
+    expect(await h.result()).toBe(3);
+  });
+
+  it('runs child workflows and reports their failures', async () => {
+    expect(await (await start('parent', [])).result()).toEqual(['child a', 'failed:child failed on purpose']);
+  });
+
+  it('applies the parent close policy', async () => {
+    const terminated = id('child-t');
+    const abandoned = id('child-a');
+    await (await start('abandoningParent', [terminated, 'TERMINATE'])).result();
+    await (await start('abandoningParent', [abandoned, 'ABANDON'])).result();
+    handles.push(env.client.workflow.getHandle(terminated), env.client.workflow.getHandle(abandoned));
+    await expect.poll(async () => (await env.client.workflow.getHandle(terminated).describe()).status.name).toBe('TERMINATED');
+    expect((await env.client.workflow.getHandle(abandoned).describe()).status.name).toBe('RUNNING');
+    await env.client.workflow.getHandle(abandoned).terminate();
+  });
+
+  it('records local activities and patches as markers', async () => {
+    const la = await start('localActivities', []);
+    expect(await la.result()).toEqual(['Hello, local1!', 'Hello, local2!']);
+    const p = await start('patchedWorkflow', []);
+    expect(await p.result()).toBe('new');
+    const markers = (await la.fetchHistory()).events?.filter((e) => e.markerRecordedEventAttributes) ?? [];
+    expect(markers.length).toBe(2);
+  });
+});
+
+describe('workflow ids, errors, descriptions', () => {
+  it('refuses a second start of a running workflow id, and honours the conflict policy', async () => {
+    const h = await start('counter', []);
+    const err = await env.client.workflow.start('counter', { taskQueue: w.taskQueue, workflowId: h.workflowId }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
+    const same = await env.client.workflow.start('counter', { taskQueue: w.taskQueue, workflowId: h.workflowId, workflowIdConflictPolicy: 'USE_EXISTING' });
+    expect(same.firstExecutionRunId).toBe(h.firstExecutionRunId);
+    await h.signal('finish');
+    await h.result();
+    const rejected = await env.client.workflow
+      .start('counter', { taskQueue: w.taskQueue, workflowId: h.workflowId, workflowIdReusePolicy: 'REJECT_DUPLICATE' })
+      .catch((e: unknown) => e);
+    expect(rejected).toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
+  });
+
+  it('de-duplicates starts by request id', async () => {
+    const workflowId = id('dedup');
+    const req = {
+      namespace: 'default',
+      workflowId,
+      workflowType: { name: 'longRunner' },
+      taskQueue: { name: w.taskQueue },
+      requestId: randomUUID(),
+    };
+    const a = await env.connection.workflowService.startWorkflowExecution(req);
+    const b = await env.connection.workflowService.startWorkflowExecution(req);
+    expect(b.runId).toBe(a.runId);
+    await env.client.workflow.getHandle(workflowId).terminate();
+  });
+
+  it('answers NOT_FOUND for unknown workflows and namespaces, INVALID_ARGUMENT for bad requests', async () => {
+    const err = await env.client.workflow.getHandle('no-such-workflow').describe().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowNotFoundError);
+    const otherNamespace = new Client({ connection: env.connection, namespace: 'no-such-namespace' });
+    const nsErr = await otherNamespace.workflow.start('greeting', { taskQueue: w.taskQueue, workflowId: id('ns'), args: ['x'] }).catch((e: unknown) => e);
+    expect(nsErr).toBeInstanceOf(NamespaceNotFoundError);
+    const bad = await env.connection.workflowService.startWorkflowExecution({ namespace: 'default', workflowId: '' }).catch((e: { code?: number }) => e);
+    expect((bad as { code?: number }).code).toBe(3);
+    const staleToken = await env.connection.workflowService
+      .respondActivityTaskCompleted({ namespace: 'default', taskToken: Buffer.from('garbage') })
+      .catch((e: { code?: number }) => e);
+    expect((staleToken as { code?: number }).code).toBe(3);
+  });
+
+  it('describes a running workflow with its pending activity', async () => {
+    const h = await start('cancelActivity', []);
+    await expect.poll(async () => (await h.describe()).raw.pendingActivities?.length ?? 0).toBe(1);
+    const d = await h.describe();
+    expect(d.status.name).toBe('RUNNING');
+    expect(d.taskQueue).toBe(w.taskQueue);
+    expect(d.type).toBe('cancelActivity');
+    await h.result();
+  });
+
+  it('retries failed workflow tasks and times out unanswered ones', async () => {
+    const h = await start('explodesOnSignal', [], { workflowTaskTimeout: '1s' });
+    await h.signal('explode');
+    await expect
+      .poll(async () => ((await h.fetchHistory()).events ?? []).filter((e) => e.workflowTaskTimedOutEventAttributes).length, { timeout: 10_000 })
+      .toBeGreaterThan(0);
+    const events = (await h.fetchHistory()).events ?? [];
+    expect(events.some((e) => e.workflowTaskFailedEventAttributes)).toBe(true);
+    await h.terminate();
+  });
+});
+
+describe('replay', () => {
+  it('replays every history of this file without nondeterminism', async () => {
+    await replayAll(env.client, workflowBundle, handles);
+  });
+});
