@@ -187,10 +187,17 @@ describe('task executions', () => {
     expect((await readFile(s, b.efsId, '/200001/extra.txt'))?.text).toBe('only at the destination');
     await s.ds.send(new DeleteTaskCommand({ TaskArn: changed.taskArn }));
 
-    const all = await transfer(src, dst, { TransferMode: 'ALL', PreserveDeletedFiles: 'REMOVE', VerifyMode: 'NONE' });
-    const e3 = await runToEnd(all.executionArn);
-    expect(e3).toMatchObject({ Status: 'SUCCESS', FilesTransferred: 2, BytesWritten: 12, FilesDeleted: 1, FilesVerified: 0 });
+    const refused = await caught(s.ds.send(new CreateTaskCommand({ SourceLocationArn: src, DestinationLocationArn: dst, Options: { TransferMode: 'ALL', PreserveDeletedFiles: 'REMOVE' } })));
+    expect(refused.name).toBe('InvalidRequestException');
+    const remove = await transfer(src, dst, { PreserveDeletedFiles: 'REMOVE' });
+    const e3 = await runToEnd(remove.executionArn);
+    expect(e3).toMatchObject({ Status: 'SUCCESS', FilesTransferred: 0, FilesDeleted: 1, EstimatedFilesToDelete: 1, FilesVerified: 2 });
     expect(await readFile(s, b.efsId, '/200001/extra.txt')).toBeUndefined();
+    await s.ds.send(new DeleteTaskCommand({ TaskArn: remove.taskArn }));
+
+    const all = await transfer(src, dst, { TransferMode: 'ALL', VerifyMode: 'NONE' });
+    const e4 = await runToEnd(all.executionArn);
+    expect(e4).toMatchObject({ Status: 'SUCCESS', FilesTransferred: 2, BytesWritten: 12, FilesSkipped: 0, FilesVerified: 0 });
   });
 
   it('fail verification in POINT_IN_TIME_CONSISTENT mode when NEVER left a different file at the destination', async () => {

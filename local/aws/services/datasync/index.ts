@@ -57,6 +57,11 @@ function mergeOptions(ctx: Ctx, base: TransferOptions, given: OptionsInput | und
   const o: TransferOptions = { ...base, ...(given ?? {}) };
   if (o.Atime === 'BEST_EFFORT' && o.Mtime === 'NONE') throw invalid(ctx, 'Atime BEST_EFFORT requires Mtime PRESERVE.');
   if (o.Atime === 'NONE' && o.Mtime === 'PRESERVE') throw invalid(ctx, 'Atime NONE requires Mtime NONE.');
+  if (o.PreserveDeletedFiles === 'REMOVE' && o.TransferMode === 'ALL') {
+    throw invalid(ctx, 'PreserveDeletedFiles REMOVE cannot be used with TransferMode ALL: a transfer of all data does not scan the destination.');
+  }
+  // Every location here is EFS, where DataSync cannot recreate devices.
+  if (o.PreserveDevices === 'PRESERVE') throw invalid(ctx, 'PreserveDevices PRESERVE is not supported for Amazon EFS locations.');
   if (o.BytesPerSecond === 0 || (o.BytesPerSecond > 0 && o.BytesPerSecond < 1_048_576)) {
     throw invalid(ctx, 'BytesPerSecond must be -1 (no limit) or at least 1048576.');
   }
