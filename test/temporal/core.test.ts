@@ -11,6 +11,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, NamespaceNotFoundError, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -26,7 +27,7 @@ function id(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-async function start(workflow: string, args: unknown[], extra: Record<string, unknown> = {}): Promise<WorkflowHandle> {
+async function start(workflow: string, args: unknown[], extra: Record<string, unknown> = {}): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const h = await env.client.workflow.start(workflow, { taskQueue: w.taskQueue, workflowId: id(workflow), args, ...extra });
   handles.push(h);
   return h;
