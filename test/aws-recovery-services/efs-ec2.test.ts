@@ -128,6 +128,19 @@ describe('EFS file-tree control API', () => {
   });
 });
 
+describe('reset', () => {
+  it('forgets every file system, domain and security group, and keeps the default VPC', async () => {
+    const { FileSystemId } = await s.efs.send(new CreateFileSystemCommand({ CreationToken: 'gone-after-reset' }));
+    await writeFile(s, FileSystemId as string, '/x', 'x');
+    await s.ec2.send(new CreateSecurityGroupCommand({ GroupName: 'temp', Description: 'temp' }));
+    expect((await control(s.emu.endpoint, 'POST', '/reset')).status).toBe(200);
+    expect((await s.efs.send(new DescribeFileSystemsCommand({}))).FileSystems).toEqual([]);
+    expect((await caught(s.efs.send(new DescribeFileSystemsCommand({ FileSystemId })))).name).toBe('FileSystemNotFound');
+    expect((await s.ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups?.map((g) => g.GroupName)).toEqual(['default']);
+    expect(await defaultSubnets()).toHaveLength(3);
+  });
+});
+
 describe('EC2 security groups', () => {
   it('add an NFS rule once: the same rule again is InvalidPermission.Duplicate; revoke removes it', async () => {
     const { GroupId: efsGroup } = await s.ec2.send(new CreateSecurityGroupCommand({ GroupName: 'efs', Description: 'mount targets' }));
