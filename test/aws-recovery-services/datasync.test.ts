@@ -244,7 +244,11 @@ describe('task executions', () => {
     expect(twice.name).toBe('InvalidRequestException');
     // The queued execution starts when the cancelled one ends, and copies.
     expect((await s.ds.send(new DescribeTaskExecutionCommand({ TaskExecutionArn: third.TaskExecutionArn }))).Status).toBe('LAUNCHING');
-    expect((await runToEnd(third.TaskExecutionArn as string)).Status).toBe('SUCCESS');
+    const done = await runToEnd(third.TaskExecutionArn as string);
+    expect(done.Status).toBe('SUCCESS');
+    // It waited in the queue: it launched later than it was started, and ran from its launch.
+    expect(done.LaunchTime?.getTime()).toBeGreaterThan(done.StartTime?.getTime() ?? Infinity);
+    expect(done.Result?.TotalDuration).toBe((done.EndTime?.getTime() ?? 0) - (done.LaunchTime?.getTime() ?? 0));
     expect((await readFile(s, b.efsId, '/200002/f.txt'))?.text).toBe('x');
     await s.ds.send(new DeleteTaskCommand({ TaskArn: failing.taskArn }));
     await s.ds.send(new DeleteLocationCommand({ LocationArn: src }));

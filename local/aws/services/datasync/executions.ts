@@ -125,6 +125,7 @@ export interface ExecutionView {
   status: string;
   ended: boolean;
   endedAtMs?: number;
+  /** When it left the task's queue and began (its job's start). */
   launchedAtMs?: number;
   errorCode?: string;
   errorDetail?: string;
@@ -177,7 +178,8 @@ export function viewExecution(ctx: ServiceContext<DataSyncState>, rec: Execution
     status,
     ended,
     ...(endedAtMs !== undefined ? { endedAtMs } : {}),
-    ...(history.find((h) => h.status === 'LAUNCHING') ? { launchedAtMs: history.find((h) => h.status === 'LAUNCHING')?.atMs } : {}),
+    // LaunchTime: when the execution actually began, i.e. left the task's queue (StartTime when it never waited).
+    ...(job ? { launchedAtMs: job.createdAtMs } : {}),
     ...(errorCode !== undefined ? { errorCode, errorDetail } : {}),
     durations,
     phaseStatus: { prepare: phase('PREPARING', 'TRANSFERRING'), transfer: phase('TRANSFERRING', 'VERIFYING'), verify: phase('VERIFYING', 'SUCCESS') },

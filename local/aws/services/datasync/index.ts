@@ -450,7 +450,8 @@ export const datasync = defineService<DataSyncState>({
         const plan = rec.plan;
         const figures = rec.figures;
         const d = (status: string) => v.durations[status] ?? 0;
-        const total = (v.endedAtMs ?? ctx.nowMs()) - rec.startedAtMs;
+        // TotalDuration is how long it ran: from LaunchTime, so time spent queued behind another execution is not counted.
+        const total = v.launchedAtMs === undefined ? 0 : (v.endedAtMs ?? ctx.nowMs()) - v.launchedAtMs;
         return {
           TaskExecutionArn: rec.arn,
           Status: v.status,
