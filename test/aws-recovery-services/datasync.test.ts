@@ -22,9 +22,20 @@ import {
   UntagResourceCommand,
   type Options,
 } from '@aws-sdk/client-datasync';
-import { DescribeFileSystemsCommand, DescribeMountTargetsCommand, DescribeMountTargetSecurityGroupsCommand } from '@aws-sdk/client-efs';
-import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
-import { caught, control, createDomain, createHome, readFile, startStack, tree, writeFile, type DomainInfo, type TestStack } from './support';
+import {
+  allowNfsFromItself as allowNfs,
+  caught,
+  control,
+  createDomain,
+  createHome,
+  efsLocationConfig,
+  readFile,
+  startStack,
+  tree,
+  writeFile,
+  type DomainInfo,
+  type TestStack,
+} from './support';
 
 let s: TestStack;
 beforeEach(async () => {
@@ -34,27 +45,12 @@ afterEach(async () => {
   await s.close();
 });
 
-/** What the recovery activities pass to CreateLocationEfs: the file system ARN, a mount target's subnet and groups. */
-async function locationConfig(efsId: string) {
-  const fs = await s.efs.send(new DescribeFileSystemsCommand({ FileSystemId: efsId }));
-  const mts = await s.efs.send(new DescribeMountTargetsCommand({ FileSystemId: efsId }));
-  const mt = mts.MountTargets?.[0];
-  const sgs = await s.efs.send(new DescribeMountTargetSecurityGroupsCommand({ MountTargetId: mt?.MountTargetId }));
-  return {
-    EfsFilesystemArn: fs.FileSystems?.[0]?.FileSystemArn as string,
-    Ec2Config: {
-      SubnetArn: `arn:aws:ec2:us-east-1:123456789012:subnet/${mt?.SubnetId}`,
-      SecurityGroupArns: (sgs.SecurityGroups ?? []).map((g) => `arn:aws:ec2:us-east-1:123456789012:security-group/${g}`),
-    },
-    groups: sgs.SecurityGroups ?? [],
-  };
+function locationConfig(efsId: string) {
+  return efsLocationConfig(s, efsId);
 }
 
-/** The grant-access step: NFS from the mount targets' own group (the one DataSync's interfaces get). */
-async function allowNfsFromItself(groups: string[]) {
-  for (const g of groups) {
-    await s.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: g, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049, UserIdGroupPairs: [{ GroupId: g }] }] }));
-  }
+function allowNfsFromItself(groups: string[]) {
+  return allowNfs(s, groups);
 }
 
 async function location(d: DomainInfo, subdirectory: string): Promise<string> {

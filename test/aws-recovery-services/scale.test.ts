@@ -5,9 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CreateLocationEfsCommand, CreateTaskCommand, DeleteLocationCommand, DeleteTaskCommand, DescribeTaskExecutionCommand, StartTaskExecutionCommand } from '@aws-sdk/client-datasync';
-import { DescribeFileSystemsCommand, DescribeMountTargetsCommand, DescribeMountTargetSecurityGroupsCommand } from '@aws-sdk/client-efs';
-import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
-import { control, createDomain, readFile, startStack, writeFile, type TestStack } from './support';
+import { allowNfsFromItself, control, createDomain, efsLocationConfig, readFile, startStack, writeFile, type TestStack } from './support';
 
 let s: TestStack;
 beforeEach(async () => {
@@ -18,16 +16,9 @@ afterEach(async () => {
 });
 
 async function locationConfig(efsId: string) {
-  const fs = await s.efs.send(new DescribeFileSystemsCommand({ FileSystemId: efsId }));
-  const mt = (await s.efs.send(new DescribeMountTargetsCommand({ FileSystemId: efsId }))).MountTargets?.[0];
-  const groups = (await s.efs.send(new DescribeMountTargetSecurityGroupsCommand({ MountTargetId: mt?.MountTargetId }))).SecurityGroups ?? [];
-  for (const g of groups) {
-    await s.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: g, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049, UserIdGroupPairs: [{ GroupId: g }] }] }));
-  }
-  return {
-    EfsFilesystemArn: fs.FileSystems?.[0]?.FileSystemArn as string,
-    Ec2Config: { SubnetArn: `arn:aws:ec2:us-east-1:123456789012:subnet/${mt?.SubnetId}`, SecurityGroupArns: groups.map((g) => `arn:aws:ec2:us-east-1:123456789012:security-group/${g}`) },
-  };
+  const { groups, ...cfg } = await efsLocationConfig(s, efsId);
+  await allowNfsFromItself(s, groups);
+  return cfg;
 }
 
 describe('150 simultaneous restores under a 90-task cap', () => {

@@ -4,8 +4,8 @@
  */
 import { CreateAppCommand, CreateDomainCommand, CreateSpaceCommand, CreateUserProfileCommand, DescribeDomainCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DataSyncClient } from '@aws-sdk/client-datasync';
-import { EFSClient } from '@aws-sdk/client-efs';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeFileSystemsCommand, DescribeMountTargetsCommand, DescribeMountTargetSecurityGroupsCommand, EFSClient } from '@aws-sdk/client-efs';
+import { AuthorizeSecurityGroupIngressCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { RunningEmulator } from '../../local/aws';
 import { clientConfig, control, startTestEmulator } from '../aws/harness';
 
@@ -111,6 +111,28 @@ export async function tree(s: TestStack, efsId: string, prefix = '/'): Promise<{
     `/services/efs/file-systems/${efsId}/tree?prefix=${encodeURIComponent(prefix)}`,
   );
   return res.body.entries;
+}
+
+/** What the recovery activities pass to CreateLocationEfs: the file system ARN, a mount target's subnet and groups. */
+export async function efsLocationConfig(s: TestStack, efsId: string) {
+  const fs = await s.efs.send(new DescribeFileSystemsCommand({ FileSystemId: efsId }));
+  const mt = (await s.efs.send(new DescribeMountTargetsCommand({ FileSystemId: efsId }))).MountTargets?.[0];
+  const groups = (await s.efs.send(new DescribeMountTargetSecurityGroupsCommand({ MountTargetId: mt?.MountTargetId }))).SecurityGroups ?? [];
+  return {
+    EfsFilesystemArn: fs.FileSystems?.[0]?.FileSystemArn as string,
+    Ec2Config: {
+      SubnetArn: `arn:aws:ec2:us-east-1:123456789012:subnet/${mt?.SubnetId}`,
+      SecurityGroupArns: groups.map((g) => `arn:aws:ec2:us-east-1:123456789012:security-group/${g}`),
+    },
+    groups,
+  };
+}
+
+/** The grant-access step: NFS from each group to itself (the mount targets' group is the one DataSync's interfaces get). */
+export async function allowNfsFromItself(s: TestStack, groups: readonly string[]): Promise<void> {
+  for (const g of groups) {
+    await s.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: g, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049, UserIdGroupPairs: [{ GroupId: g }] }] }));
+  }
 }
 
 export { control };

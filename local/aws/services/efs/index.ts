@@ -3,7 +3,7 @@
  * file system holding a real file tree that the control API reads and writes (CONTROL.md) and DataSync copies.
  */
 import { z } from 'zod';
-import { defineService, operation, type OperationContext, type ServiceContext } from '../../service';
+import { defineService, operation, type ControlRequest, type OperationContext, type ServiceContext } from '../../service';
 import { StoreError } from './errors';
 import { PathError, normalisePath, view } from './file-tree';
 import { paginate } from './pages';
@@ -71,18 +71,29 @@ function invalidMarker(ctx: Ctx): () => Error {
   return () => ctx.error('BadRequest', 'The marker is not valid.', { fields: { ErrorCode: 'BadRequest' } });
 }
 
+const ownerFields = {
+  mode: z.union([z.number().int(), z.string().regex(/^0?[0-7]{3,4}$/)]).optional(),
+  uid: z.number().int().nonnegative().optional(),
+  gid: z.number().int().nonnegative().optional(),
+};
+
 /** Control API: body of a file write. */
 const fileWrite = z
-  .object({
-    contentBase64: z.string().optional(),
-    text: z.string().optional(),
-    mode: z.union([z.number().int(), z.string().regex(/^0?[0-7]{3,4}$/)]).optional(),
-    uid: z.number().int().nonnegative().optional(),
-    gid: z.number().int().nonnegative().optional(),
-    mtime: z.string().datetime().optional(),
-  })
+  .object({ contentBase64: z.string().optional(), text: z.string().optional(), ...ownerFields, mtime: z.string().datetime().optional() })
   .strict()
   .refine((b) => (b.contentBase64 === undefined) !== (b.text === undefined), { message: 'give exactly one of contentBase64 and text' });
+
+/** Control API: body of a directory creation. */
+const directoryWrite = z.object(ownerFields).strict();
+
+/** The file system, the normalised ?path= and the parsed body of a control request, or a 400 / 404 answer. */
+function controlTarget<T>(ctx: Ctx, req: ControlRequest, body: z.ZodType<T>): { fs: FileSystem; path: string; body: T } {
+  const fs = controlFileSystem(ctx, req.params.FileSystemId);
+  const path = requiredPath(ctx, req.query.path);
+  const parsed = body.safeParse(req.body ?? {});
+  if (!parsed.success) throw ctx.error('BadRequest', parsed.error.issues[0]?.message ?? 'invalid body');
+  return { fs, path, body: parsed.data };
+}
 
 function parseMode(mode: number | string | undefined, fallback: number): number {
   if (mode === undefined) return fallback;
@@ -297,11 +308,7 @@ export const efs = defineService<EfsState>({
       path: '/file-systems/{FileSystemId}/files',
       description: 'writes a file at ?path= from { text | contentBase64, mode?, uid?, gid?, mtime? }; missing parents are created',
       handler: (req, ctx) => {
-        const fs = controlFileSystem(ctx, req.params.FileSystemId);
-        const path = requiredPath(ctx, req.query.path);
-        const parsed = fileWrite.safeParse(req.body ?? {});
-        if (!parsed.success) throw ctx.error('BadRequest', parsed.error.issues[0]?.message ?? 'invalid body');
-        const b = parsed.data;
+        const { fs, path, body: b } = controlTarget(ctx, req, fileWrite);
         const data = b.text !== undefined ? Buffer.from(b.text, 'utf8') : Buffer.from(b.contentBase64 as string, 'base64');
         const entry = efsCall(ctx, () =>
           fs.tree.writeFile(path, data, {
@@ -319,14 +326,8 @@ export const efs = defineService<EfsState>({
       path: '/file-systems/{FileSystemId}/directories',
       description: 'creates the directory ?path= and missing parents from { mode?, uid?, gid? }',
       handler: (req, ctx) => {
-        const fs = controlFileSystem(ctx, req.params.FileSystemId);
-        const path = requiredPath(ctx, req.query.path);
-        const parsed = z
-          .object({ mode: z.union([z.number().int(), z.string().regex(/^0?[0-7]{3,4}$/)]).optional(), uid: z.number().int().nonnegative().optional(), gid: z.number().int().nonnegative().optional() })
-          .strict()
-          .safeParse(req.body ?? {});
-        if (!parsed.success) throw ctx.error('BadRequest', parsed.error.issues[0]?.message ?? 'invalid body');
-        const entry = efsCall(ctx, () => fs.tree.mkdirp(path, { uid: parsed.data.uid ?? 0, gid: parsed.data.gid ?? 0, mode: parseMode(parsed.data.mode, 0o755) }, ctx.nowMs()));
+        const { fs, path, body: b } = controlTarget(ctx, req, directoryWrite);
+        const entry = efsCall(ctx, () => fs.tree.mkdirp(path, { uid: b.uid ?? 0, gid: b.gid ?? 0, mode: parseMode(b.mode, 0o755) }, ctx.nowMs()));
         return view(path, entry);
       },
     },

@@ -149,6 +149,17 @@ function deleteOwner(ctx: Ctx, domainId: string, kind: OwnerKind, ownerName: str
   ctx.jobs.start(kind === 'user-profile' ? userProfileDeletion : spaceDeletion, owner.rid, { key: ownerKey(domainId, kind, owner.name) });
 }
 
+/** ListUserProfiles / ListSpaces: one page of the domain's profiles or spaces whose name contains `contains`. */
+function ownersPage(ctx: Ctx, kind: OwnerKind, domainIdEquals: string | undefined, contains: string | undefined, input: { NextToken?: string; MaxResults?: number; SortOrder?: string; SortBy?: string }) {
+  const all = [...ctx.state.owners.values()].filter(
+    (o) =>
+      o.kind === kind &&
+      (domainIdEquals === undefined || o.domainId === domainIdEquals) &&
+      (contains === undefined || o.name.toLowerCase().includes(contains.toLowerCase())),
+  );
+  return pageOf(ctx, all, input, (o) => o.lastModifiedMs);
+}
+
 function appKey(domainId: string, kind: OwnerKind, ownerName: string, appType: string, appName: string): string {
   return `${domainId}/${kind}/${ownerName.toLowerCase()}/${appType}/${appName.toLowerCase()}`;
 }
@@ -363,13 +374,7 @@ export const sagemaker = defineService<SageMakerState>({
         UserProfileNameContains: z.string().optional(),
       }),
       handler(input, ctx: Ctx) {
-        const all = [...ctx.state.owners.values()].filter(
-          (o) =>
-            o.kind === 'user-profile' &&
-            (input.DomainIdEquals === undefined || o.domainId === input.DomainIdEquals) &&
-            (input.UserProfileNameContains === undefined || o.name.toLowerCase().includes(input.UserProfileNameContains.toLowerCase())),
-        );
-        const page = pageOf(ctx, all, input, (o) => o.lastModifiedMs);
+        const page = ownersPage(ctx, 'user-profile', input.DomainIdEquals, input.UserProfileNameContains, input);
         return {
           UserProfiles: page.items.map((o) => ({
             DomainId: o.domainId,
@@ -444,13 +449,7 @@ export const sagemaker = defineService<SageMakerState>({
         SpaceNameContains: z.string().optional(),
       }),
       handler(input, ctx: Ctx) {
-        const all = [...ctx.state.owners.values()].filter(
-          (o) =>
-            o.kind === 'space' &&
-            (input.DomainIdEquals === undefined || o.domainId === input.DomainIdEquals) &&
-            (input.SpaceNameContains === undefined || o.name.toLowerCase().includes(input.SpaceNameContains.toLowerCase())),
-        );
-        const page = pageOf(ctx, all, input, (o) => o.lastModifiedMs);
+        const page = ownersPage(ctx, 'space', input.DomainIdEquals, input.SpaceNameContains, input);
         return {
           Spaces: page.items.map((o) => {
             const settings = (o.settings ?? {}) as { AppType?: string };
