@@ -9,7 +9,8 @@ import { activityById, activityForToken, cancelledActivity, completeActivity, fa
 import { attributesOf, decodePageToken, encodePageToken } from './history';
 import type { LongPoll } from './long-poll';
 import { NamespaceState, Namespaces } from './namespaces';
-import type { Failure, HistoryEvent, Message, Payloads, StartWorkflowRequest, UpdateRequest, WorkflowExecution, WorkflowQuery } from './proto-types';
+import type { Failure, HistoryEvent, Message, Payloads, SearchAttributes, StartWorkflowRequest, UpdateRequest, WorkflowExecution, WorkflowQuery } from './proto-types';
+import { encodedSearchAttributes, validatedSearchValues } from './visibility-store';
 import { completeRetryPolicy, decideRetry, retryPolicyMessage, type CompleteRetryPolicy } from './retry-policy';
 import { TaskQueues } from './task-queues';
 import { decodeTaskToken } from './task-token';
@@ -147,6 +148,7 @@ export class Engine implements CompletionHost {
   /** Applies the workflow-id reuse and conflict policies and request-id de-duplication, then creates the run. */
   private startRun(ns: NamespaceState, req: StartWorkflowRequest, origin: RunOrigin): { run: WorkflowRun; started: boolean } {
     this.validateStart(req);
+    validatedSearchValues(ns, req.searchAttributes);
     const workflowId = req.workflowId as string;
     const latest = ns.latestRun.get(workflowId);
     if (latest) {
@@ -177,6 +179,7 @@ export class Engine implements CompletionHost {
   }
 
   private createRun(ns: NamespaceState, req: StartWorkflowRequest, origin: RunOrigin): WorkflowRun {
+    const searchValues = validatedSearchValues(ns, req.searchAttributes);
     const now = this.time.now();
     const runId = randomUUID();
     const prev = origin.continuedFrom;
@@ -213,6 +216,7 @@ export class Engine implements CompletionHost {
         historyPageSize: this.historyPageSize,
       },
     );
+    run.searchValues = searchValues;
     ns.runs.set(runId, run);
     ns.latestRun.set(run.workflowId, run);
     const backoffMs = origin.firstWorkflowTaskBackoffMs ?? msFromDuration(req.workflowStartDelay);
@@ -495,7 +499,7 @@ export class Engine implements CompletionHost {
             lastCompletionResult: a.lastCompletionResult,
             header: a.header,
             memo: a.memo ?? run.memo,
-            searchAttributes: a.searchAttributes ?? run.searchAttributes,
+            searchAttributes: a.searchAttributes ?? encodedSearchAttributes(ns, run),
           },
           true,
         ),
@@ -510,7 +514,7 @@ export class Engine implements CompletionHost {
         workflowTaskTimeout: taskTimeout,
         header: a.header,
         memo: a.memo ?? run.memo,
-        searchAttributes: a.searchAttributes ?? run.searchAttributes,
+        searchAttributes: a.searchAttributes ?? encodedSearchAttributes(ns, run),
         retryPolicy: a.retryPolicy ?? (run.config.retryPolicy ? retryPolicyMessage(run.config.retryPolicy) : undefined),
       },
       { initiator: 'CONTINUE_AS_NEW_INITIATOR_WORKFLOW', firstWorkflowTaskBackoffMs: backoffMs, lastCompletionResult: a.lastCompletionResult },
@@ -566,15 +570,19 @@ export class Engine implements CompletionHost {
         workflowTaskTimeout: durationFromMs(run.config.workflowTaskTimeoutMs),
         header: started.header,
         memo: run.memo,
-        searchAttributes: run.searchAttributes,
+        searchAttributes: encodedSearchAttributes(ns, run),
         retryPolicy: retryPolicyMessage(policy),
       },
       { initiator: 'CONTINUE_AS_NEW_INITIATOR_RETRY', continuedFailure: failure, firstWorkflowTaskBackoffMs: decision.delayMs, attempt: run.config.attempt + 1 },
     );
   }
 
-  visibilityChanged(): void {
-    // Visibility records are computed from runs when listed; nothing to maintain.
+  reportError(err: unknown): void {
+    this.log?.error({ err }, 'error applying the effects of a workflow task');
+  }
+
+  searchValues(run: WorkflowRun, attrs: SearchAttributes | undefined): Record<string, unknown> {
+    return validatedSearchValues(this.namespaces.get(run.namespace), attrs);
   }
 
   // ---- workflow tasks ---------------------------------------------------------------------------------------------
@@ -821,7 +829,7 @@ export class Engine implements CompletionHost {
     return { history: { events }, nextPageToken: to > 1 ? encodePageToken({ runId: run.runId, next: to - 1 }) : undefined };
   }
 
-  describeWorkflowExecution(req: { namespace?: string; execution?: WorkflowExecution }, typedSearchAttributes: (run: WorkflowRun) => object | undefined): object {
+  describeWorkflowExecution(req: { namespace?: string; execution?: WorkflowExecution }): object {
     const run = this.findRun(req.namespace, req.execution);
     const ns = this.namespaces.get(req.namespace);
     const parent = run.config.parent;
@@ -843,7 +851,7 @@ export class Engine implements CompletionHost {
         parentExecution: parent ? { workflowId: parent.workflowId, runId: parent.runId } : undefined,
         executionTime: timestampFromMs(run.executionTime),
         memo: run.memo,
-        searchAttributes: typedSearchAttributes(run),
+        searchAttributes: encodedSearchAttributes(ns, run),
         taskQueue: run.config.taskQueue,
         stateTransitionCount: run.lastEventId,
         historySizeBytes: run.lastEventId * 200,

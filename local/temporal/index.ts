@@ -9,7 +9,7 @@ import { Engine } from './engine';
 import { addService } from './grpc-service';
 import { testServiceHandlers } from './test-service';
 import { TimeSource } from './time-source';
-import { workflowServiceHandlers } from './workflow-service';
+import { operatorServiceHandlers, workflowServiceHandlers } from './workflow-service';
 import type { SearchAttributeType } from './visibility/types';
 
 export interface TemporalServerOptions {
@@ -68,6 +68,7 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
     'grpc.max_send_message_length': 128 * 1024 * 1024,
   });
   addService(server, 'temporal.api.workflowservice.v1.WorkflowService', workflowServiceHandlers(engine), opts.log);
+  addService(server, 'temporal.api.operatorservice.v1.OperatorService', operatorServiceHandlers(engine), opts.log);
   if (opts.testService ?? opts.timeSkipping) addService(server, 'temporal.api.testservice.v1.TestService', testServiceHandlers(time), opts.log);
   const host = ip.includes(':') ? `[${ip}]` : ip;
   const port = await new Promise<number>((resolve, reject) => {

@@ -191,6 +191,8 @@ export class WorkflowRun {
   nextRunId?: string;
   memo?: Memo;
   searchAttributes?: SearchAttributes;
+  /** Decoded custom search attribute values, as visibility queries see them. */
+  searchValues: Record<string, unknown> = {};
 
   constructor(
     readonly config: RunConfig,

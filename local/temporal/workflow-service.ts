@@ -3,6 +3,7 @@ import type { Engine } from './engine';
 import { invalidArgument } from './errors';
 import type { Handler } from './grpc-service';
 import type { LongPoll } from './long-poll';
+import { addSearchAttributes, countWorkflowExecutions, listSearchAttributes, listWorkflowExecutions, removeSearchAttributes } from './visibility-store';
 import { msFromDuration } from './time-format';
 
 export const SERVER_VERSION = '1.27.0';
@@ -70,7 +71,10 @@ export function workflowServiceHandlers(engine: Engine): Record<string, Handler>
     RespondQueryTaskCompleted: h((req: Parameters<Engine['respondQueryTaskCompleted']>[0]) => e.respondQueryTaskCompleted(req)),
     UpdateWorkflowExecution: h((req: Parameters<Engine['updateWorkflowExecution']>[0], poll) => e.updateWorkflowExecution(req, poll)),
     PollWorkflowExecutionUpdate: h((req: Parameters<Engine['pollWorkflowExecutionUpdate']>[0], poll) => e.pollWorkflowExecutionUpdate(req, poll)),
-    DescribeWorkflowExecution: h((req: Parameters<Engine['describeWorkflowExecution']>[0]) => e.describeWorkflowExecution(req, (run) => run.searchAttributes)),
+    DescribeWorkflowExecution: h((req: Parameters<Engine['describeWorkflowExecution']>[0]) => e.describeWorkflowExecution(req)),
+    ListWorkflowExecutions: h((req: Req & { pageSize?: number; nextPageToken?: Buffer; query?: string }) => listWorkflowExecutions(e.namespaces.get(req.namespace), req)),
+    ScanWorkflowExecutions: h((req: Req & { pageSize?: number; nextPageToken?: Buffer; query?: string }) => listWorkflowExecutions(e.namespaces.get(req.namespace), req)),
+    CountWorkflowExecutions: h((req: Req & { query?: string }) => countWorkflowExecutions(e.namespaces.get(req.namespace), req)),
     ShutdownWorker: h((req: Parameters<Engine['shutdownWorker']>[0]) => e.shutdownWorker(req)),
     DescribeTaskQueue: h((req: Req & { taskQueue?: { name?: string } }) => {
       e.namespaces.get(req.namespace);
@@ -78,7 +82,20 @@ export function workflowServiceHandlers(engine: Engine): Record<string, Handler>
       return { pollers: [] };
     }),
     ResetStickyTaskQueue: h(() => ({})),
-    GetSearchAttributes: h(() => ({ keys: {} })),
+    GetSearchAttributes: h(() => {
+      const keys: Record<string, string> = {};
+      for (const ns of e.namespaces.all()) Object.assign(keys, (listSearchAttributes(ns) as { customAttributes: Record<string, string> }).customAttributes);
+      return { keys };
+    }),
+  };
+}
+
+export function operatorServiceHandlers(engine: Engine): Record<string, Handler> {
+  const h = <T>(fn: (req: T) => unknown): Handler => fn as unknown as Handler;
+  return {
+    AddSearchAttributes: h((req: Req & { searchAttributes?: Record<string, string> }) => addSearchAttributes(engine.namespaces.get(req.namespace), req.searchAttributes)),
+    RemoveSearchAttributes: h((req: Req & { searchAttributes?: string[] }) => removeSearchAttributes(engine.namespaces.get(req.namespace), req.searchAttributes)),
+    ListSearchAttributes: h((req: Req) => listSearchAttributes(engine.namespaces.get(req.namespace))),
   };
 }
 

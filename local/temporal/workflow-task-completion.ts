@@ -20,8 +20,9 @@ export interface CompletionHost {
   continueAsNew(run: WorkflowRun, attrs: Message, workflowTaskCompletedEventId: number): void;
   /** Closes `run` as failed, or continues it as a retry if its retry policy allows. */
   failWorkflow(run: WorkflowRun, failure: Failure, workflowTaskCompletedEventId: number): void;
-  /** A closed or upserted run's visibility record changed. */
-  visibilityChanged(run: WorkflowRun): void;
+  /** Decodes and checks upserted search attributes against the namespace's registered ones; throws if they do not fit. */
+  searchValues(run: WorkflowRun, attrs: SearchAttributes | undefined): Record<string, unknown>;
+  reportError(err: unknown): void;
 }
 
 export interface CompletionRequest {
@@ -59,7 +60,7 @@ class BadCommand extends Error {
 }
 
 /** Rejects what the real server rejects before anything is written, so a bad task leaves no partial events. */
-function validate(run: WorkflowRun, commands: Command[]): void {
+function validate(host: CompletionHost, run: WorkflowRun, commands: Command[]): void {
   const timerIds = new Set(run.timers.keys());
   const activityIds = new Set([...run.activities.values()].map((a) => a.activityId));
   commands.forEach((c, i) => {
@@ -85,9 +86,21 @@ function validate(run: WorkflowRun, commands: Command[]): void {
         timerIds.add(t.timerId);
         break;
       }
+      case 'COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES':
+        try {
+          host.searchValues(run, commandAttributes<{ searchAttributes?: SearchAttributes }>(c).searchAttributes);
+        } catch (err) {
+          throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES', err instanceof Error ? err.message : String(err));
+        }
+        break;
       case 'COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION': {
-        const a = commandAttributes<{ workflowId?: string; workflowType?: { name?: string } }>(c);
+        const a = commandAttributes<{ workflowId?: string; workflowType?: { name?: string }; searchAttributes?: SearchAttributes }>(c);
         if (!a.workflowId || !a.workflowType?.name) throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES', 'WorkflowId or WorkflowType is not set on command.');
+        try {
+          host.searchValues(run, a.searchAttributes);
+        } catch (err) {
+          throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES', err instanceof Error ? err.message : String(err));
+        }
         break;
       }
       default:
@@ -118,7 +131,7 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
     throw invalidArgument('UnhandledCommand');
   }
   try {
-    validate(run, commands);
+    validate(host, run, commands);
   } catch (err) {
     if (!(err instanceof BadCommand)) throw err;
     run.failWorkflowTask(err.failureCause, { message: err.message, source: 'Server', serverFailureInfo: {} }, identity);
@@ -166,7 +179,14 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
   }
   run.needsWorkflowTask = false;
   run.dispatchQueuedQueries();
-  for (const f of after) f();
+  // Effects on other runs (children, external signals) happen after this run's state is settled.
+  for (const f of after) {
+    try {
+      f();
+    } catch (err) {
+      host.reportError(err);
+    }
+  }
 }
 
 function applyCommand(host: CompletionHost, run: WorkflowRun, c: Command, wtCompletedId: number, after: (() => void)[]): void {
@@ -270,7 +290,10 @@ function applyCommand(host: CompletionHost, run: WorkflowRun, c: Command, wtComp
       const a = commandAttributes<{ searchAttributes?: SearchAttributes }>(c);
       run.append('UpsertWorkflowSearchAttributes', { searchAttributes: a.searchAttributes, workflowTaskCompletedEventId: wtCompletedId });
       run.searchAttributes = mergeIndexed(run.searchAttributes, a.searchAttributes);
-      host.visibilityChanged(run);
+      for (const [k, v] of Object.entries(host.searchValues(run, a.searchAttributes))) {
+        if (v === null || v === undefined) delete run.searchValues[k];
+        else run.searchValues[k] = v;
+      }
       return;
     }
     case 'COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES': {

@@ -290,3 +290,9 @@ export async function explodesOnSignal(): Promise<void> {
   });
   await condition(() => false);
 }
+
+/** The activity asks to be retried in an hour; with time skipping that hour passes at once. */
+export async function retriesWithLongBackoff(): Promise<number> {
+  const { failWithNextDelay } = proxyActivities<Activities>({ startToCloseTimeout: '10s' });
+  return await failWithNextDelay(60 * 60 * 1000);
+}

@@ -1,0 +1,138 @@
+/**
+ * The in-process server as the pipeline test harness uses it: plain Client and Worker, automatic time skipping
+ * whenever nothing is in flight, the virtual clock shared through `clock`. Also namespaces, search attributes,
+ * visibility queries and retention.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
+import { startTemporalServer, type TemporalServer } from '../../local/temporal';
+import { bundle, quietRuntime, replayAll, startWorker, type WorkerHandle } from './helpers';
+
+const DAY = 24 * 60 * 60 * 1000;
+let server: TemporalServer;
+let connection: Connection;
+let nativeConnection: NativeConnection;
+let client: Client;
+let workflowBundle: WorkflowBundleWithSourceMap;
+let w: WorkerHandle;
+const handles: WorkflowHandleWithFirstExecutionRunId[] = [];
+
+async function start(workflow: string, args: unknown[], extra: Record<string, unknown> = {}): Promise<WorkflowHandleWithFirstExecutionRunId> {
+  const h = await client.workflow.start(workflow, { taskQueue: w.taskQueue, workflowId: `${workflow}-${randomUUID().slice(0, 8)}`, args, ...extra });
+  handles.push(h);
+  return h;
+}
+
+beforeAll(async () => {
+  quietRuntime();
+  [server, workflowBundle] = await Promise.all([startTemporalServer({ port: 0, timeSkipping: true }), bundle()]);
+  connection = await Connection.connect({ address: server.address });
+  nativeConnection = await NativeConnection.connect({ address: server.address });
+  client = new Client({ connection });
+  w = await startWorker(nativeConnection, workflowBundle);
+}, 60_000);
+
+afterAll(async () => {
+  await w?.stop();
+  await connection?.close();
+  await nativeConnection?.close();
+  await server?.close();
+});
+
+describe('automatic time skipping with a plain client', () => {
+  it('jumps over a day-long timer and moves the shared clock', async () => {
+    const before = server.clock.now();
+    const realStart = Date.now();
+    expect(await (await start('sleeper', [DAY])).result()).toBeGreaterThanOrEqual(DAY);
+    expect(Date.now() - realStart).toBeLessThan(5000);
+    expect(server.clock.now() - before).toBeGreaterThanOrEqual(DAY);
+  });
+
+  it('does not skip while an activity runs', async () => {
+    const before = server.clock.now();
+    await (await start('startToCloseTimeout', [])).result();
+    // Two 300 ms attempts ran in real time; nothing was skipped past them.
+    expect(server.clock.now() - before).toBeLessThan(60_000);
+  });
+
+  it('skips retry backoff and workflow timeouts', async () => {
+    expect(await (await start('retriesWithLongBackoff', [])).result()).toBe(2);
+    const err = await (await start('longRunner', [], { workflowRunTimeout: '2 days' })).result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+  });
+});
+
+describe('namespaces', () => {
+  it('registers, describes and lists namespaces', async () => {
+    await connection.workflowService.registerNamespace({ namespace: 'ns-extra', workflowExecutionRetentionPeriod: { seconds: 3600 }, description: 'extra' });
+    const d = await connection.workflowService.describeNamespace({ namespace: 'ns-extra' });
+    expect(d.namespaceInfo?.description).toBe('extra');
+    expect(Number(d.config?.workflowExecutionRetentionTtl?.seconds)).toBe(3600);
+    const list = await connection.workflowService.listNamespaces({});
+    expect(list.namespaces?.map((n) => n.namespaceInfo?.name)).toEqual(expect.arrayContaining(['default', 'ns-extra']));
+    const again = await connection.workflowService.registerNamespace({ namespace: 'ns-extra' }).catch((e: { code?: number }) => e);
+    expect((again as { code?: number }).code).toBe(6);
+  });
+});
+
+describe('search attributes and visibility', () => {
+  const stage = defineSearchAttributeKey('Stage', SearchAttributeType.KEYWORD);
+
+  it('registers custom attributes, lists and counts with the query language', async () => {
+    await connection.operatorService.addSearchAttributes({ namespace: 'default', searchAttributes: { Stage: 2, Size: 3 } as never });
+    const listed = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+    expect(Object.keys(listed.customAttributes ?? {})).toEqual(expect.arrayContaining(['Stage', 'Size']));
+    const tq = w.taskQueue;
+    const a = await start('counter', [], { typedSearchAttributes: [{ key: stage, value: 'train' }] });
+    const b = await start('counter', [], { typedSearchAttributes: [{ key: stage, value: 'deploy' }] });
+    await b.signal('finish');
+    await b.result();
+    const running: string[] = [];
+    for await (const wf of client.workflow.list({ query: `TaskQueue = '${tq}' AND ExecutionStatus = 'Running' AND Stage = 'train'` })) running.push(wf.workflowId);
+    expect(running).toEqual([a.workflowId]);
+    const all: string[] = [];
+    for await (const wf of client.workflow.list({ query: `TaskQueue = '${tq}' AND Stage IN ('train', 'deploy') ORDER BY StartTime ASC` })) all.push(wf.workflowId);
+    expect(all).toEqual([a.workflowId, b.workflowId]);
+    const count = await client.workflow.count(`TaskQueue = '${tq}' AND WorkflowType = 'counter'`);
+    expect(count.count).toBe(2);
+    const desc = await a.describe();
+    expect(desc.typedSearchAttributes.get(stage)).toBe('train');
+    await a.signal('finish');
+    await a.result();
+  });
+
+  it('rejects unknown search attributes and malformed queries with INVALID_ARGUMENT', async () => {
+    const unknown = defineSearchAttributeKey('NotRegistered', SearchAttributeType.KEYWORD);
+    const err = await start('counter', [], { typedSearchAttributes: [{ key: unknown, value: 'x' }] }).catch((e: unknown) => e);
+    expect((err as { cause?: { code?: number } }).cause?.code ?? (err as { code?: number }).code).toBe(3);
+    handles.pop();
+    const bad = await connection.workflowService.listWorkflowExecutions({ namespace: 'default', query: 'WorkflowId = ' }).catch((e: { code?: number }) => e);
+    expect((bad as { code?: number }).code).toBe(3);
+  });
+});
+
+describe('retention', () => {
+  it('drops closed workflows after the retention period', async () => {
+    const short = await startTemporalServer({ port: 0, retentionMs: 300 });
+    const conn = await Connection.connect({ address: short.address });
+    try {
+      const c = new Client({ connection: conn });
+      const h = await c.workflow.start('greeting', { taskQueue: 'nobody-polls', workflowId: 'kept-then-dropped', args: ['x'] });
+      await h.terminate();
+      expect((await h.describe()).status.name).toBe('TERMINATED');
+      await expect.poll(async () => (await h.describe().catch((e: Error) => e)) instanceof Error, { timeout: 3000 }).toBe(true);
+    } finally {
+      await conn.close();
+      await short.close();
+    }
+  });
+});
+
+describe('replay', () => {
+  it('replays every history of this file', async () => {
+    await replayAll(client, workflowBundle, handles);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Conformance: `bin/temporal-test-server`, spawned by TestWorkflowEnvironment.createTimeSkipping. Time is locked
+ * until the test client awaits a result (or env.sleep() is called), then jumps to the next timer, backoff or timeout.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { TimeoutFailure } from '@temporalio/common';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { TEST_SERVER_BIN, bundle, quietRuntime, replayAll, startWorker, type WorkerHandle } from './helpers';
+
+const DAY = 24 * 60 * 60 * 1000;
+let env: TestWorkflowEnvironment;
+let workflowBundle: WorkflowBundleWithSourceMap;
+let w: WorkerHandle;
+const handles: WorkflowHandleWithFirstExecutionRunId[] = [];
+
+async function start(workflow: string, args: unknown[], extra: Record<string, unknown> = {}): Promise<WorkflowHandleWithFirstExecutionRunId> {
+  const h = await env.client.workflow.start(workflow, { taskQueue: w.taskQueue, workflowId: `${workflow}-${randomUUID().slice(0, 8)}`, args, ...extra });
+  handles.push(h);
+  return h;
+}
+
+beforeAll(async () => {
+  quietRuntime();
+  [env, workflowBundle] = await Promise.all([
+    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEST_SERVER_BIN } } }),
+    bundle(),
+  ]);
+  w = await startWorker(env.nativeConnection, workflowBundle);
+}, 60_000);
+
+afterAll(async () => {
+  await w?.stop();
+  await env?.teardown();
+});
+
+describe('time skipping test server', () => {
+  it('skips a day-long timer while the client awaits the result', async () => {
+    const before = await env.currentTimeMs();
+    const realStart = Date.now();
+    const h = await start('sleeper', [DAY]);
+    expect(await h.result()).toBeGreaterThanOrEqual(DAY);
+    expect(Date.now() - realStart).toBeLessThan(5000);
+    expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(DAY);
+  });
+
+  it('keeps time locked until something waits on it, and env.sleep() moves it', async () => {
+    const h = await start('sleeper', [2 * 60 * 60 * 1000]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await h.describe()).status.name).toBe('RUNNING');
+    const before = await env.currentTimeMs();
+    await env.sleep(3 * 60 * 60 * 1000);
+    expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(3 * 60 * 60 * 1000);
+    await expect.poll(async () => (await h.describe()).status.name).toBe('COMPLETED');
+  });
+
+  it('skips activity retry backoff', async () => {
+    const realStart = Date.now();
+    const h = await start('retriesWithLongBackoff', []);
+    expect(await h.result()).toBe(2);
+    expect(Date.now() - realStart).toBeLessThan(5000);
+  });
+
+  it('times out a workflow by its execution timeout in virtual time', async () => {
+    const h = await start('longRunner', [], { workflowExecutionTimeout: '1 day' });
+    const err = await h.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(TimeoutFailure);
+  });
+
+  it('answers queries and signals while time is skipped', async () => {
+    const h = await start('activityTimerSignal', ['Time']);
+    await h.signal('add', 1);
+    expect(await h.query('total')).toBe(1);
+    await h.signal('finish');
+    expect(await h.result()).toBe('Hello, Time! total=1');
+  });
+
+  it('replays every history of this file', async () => {
+    await replayAll(env.client, workflowBundle, handles);
+  });
+});
