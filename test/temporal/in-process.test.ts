@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { msToTs } from '@temporalio/common/lib/time';
 import { randomUUID } from 'node:crypto';
 import { startTemporalServer, type TemporalServer } from '../../local/temporal';
 import { bundle, quietRuntime, replayAll, startWorker, type WorkerHandle } from './helpers';
@@ -67,7 +68,7 @@ describe('automatic time skipping with a plain client', () => {
 
 describe('namespaces', () => {
   it('registers, describes and lists namespaces', async () => {
-    await connection.workflowService.registerNamespace({ namespace: 'ns-extra', workflowExecutionRetentionPeriod: { seconds: 3600 }, description: 'extra' });
+    await connection.workflowService.registerNamespace({ namespace: 'ns-extra', workflowExecutionRetentionPeriod: msToTs(3_600_000), description: 'extra' });
     const d = await connection.workflowService.describeNamespace({ namespace: 'ns-extra' });
     expect(d.namespaceInfo?.description).toBe('extra');
     expect(Number(d.config?.workflowExecutionRetentionTtl?.seconds)).toBe(3600);
