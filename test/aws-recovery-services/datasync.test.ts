@@ -101,6 +101,17 @@ describe('EFS locations', () => {
     expect(gone.message).toContain('not found');
   });
 
+  it("are accepted without any new rule when they use the domain's outbound NFS group, which the mount targets admit", async () => {
+    const d = await createDomain(s, 'outbound');
+    const cfg = await locationConfig(d.efsId);
+    const { body } = await control<{ domains: { domainId: string; outboundNfsSecurityGroupId: string }[] }>(s.emu.endpoint, 'GET', '/services/sagemaker/domains');
+    const outbound = body.domains.find((x) => x.domainId === d.domainId)?.outboundNfsSecurityGroupId as string;
+    const { LocationArn } = await s.ds.send(
+      new CreateLocationEfsCommand({ EfsFilesystemArn: cfg.EfsFilesystemArn, Ec2Config: { ...cfg.Ec2Config, SecurityGroupArns: [`arn:aws:ec2:us-east-1:123456789012:security-group/${outbound}`] } }),
+    );
+    expect(LocationArn).toMatch(/location\/loc-/);
+  });
+
   it('refuse an unknown file system, subnet or security group', async () => {
     const d = await createDomain(s, 'bad');
     const cfg = await locationConfig(d.efsId);
