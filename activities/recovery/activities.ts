@@ -470,13 +470,13 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     },
 
     /** Queues `holder` for a DataSync slot; the slots workflow answers with the slotGranted signal. */
-    async requestDataSyncSlot(holder: string): Promise<void> {
-      await temporal().workflow.signalWithStart<typeof dataSyncSlots, [{ holder: string; capacity?: number }]>('dataSyncSlots', {
+    async requestDataSyncSlot(holder: string, transfer?: TransferRequest): Promise<void> {
+      await temporal().workflow.signalWithStart<typeof dataSyncSlots, [{ holder: string; capacity?: number; transfer?: TransferRequest }]>('dataSyncSlots', {
         workflowId: DATASYNC_SLOTS_WORKFLOW_ID,
         taskQueue: RECOVERY_TASK_QUEUE,
         args: [{}],
         signal: requestSlotSignal,
-        signalArgs: [{ holder, capacity: cap }],
+        signalArgs: [{ holder, capacity: cap, ...(transfer ? { transfer } : {}) }],
       });
     },
 

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CopyRequest, HomeReport, ProfileStatus, ReplicationChange } from './model';
-import type { SlotsState } from './slots';
+import type { SlotTransfer, SlotsState } from './slots';
 
 /** A home directory was created (CloudTrail event through the gateway) or found (seed). */
 export const homeReportedSignal = defineSignal<[HomeReport]>('homeReported');
@@ -14,7 +14,7 @@ export const requestCopyUpdate = defineUpdate<{ pending: boolean; restoreId?: nu
 export const statusQuery = defineQuery<ProfileStatus>('status');
 
 /** Restore -> slots workflow (sent by an activity with signal-with-start, so the semaphore exists on first use). */
-export const requestSlotSignal = defineSignal<[{ holder: string; capacity?: number }]>('requestSlot');
+export const requestSlotSignal = defineSignal<[{ holder: string; capacity?: number; transfer?: SlotTransfer }]>('requestSlot');
 export const releaseSlotSignal = defineSignal<[{ holder: string }]>('releaseSlot');
 /** Slots workflow -> restore. */
 export const slotGrantedSignal = defineSignal('slotGranted');

@@ -4,11 +4,21 @@
  * closed) and its slot reclaimed.
  */
 
+import type { HomeDirectory } from './model';
+
 export const DEFAULT_DATASYNC_TASK_CAP = 90;
+
+/** What a holder copies: enough to find and delete its DataSync resources if it dies holding the slot. */
+export interface SlotTransfer {
+  restoreId: string;
+  from: HomeDirectory;
+  to: HomeDirectory;
+}
 
 export interface SlotHolder {
   holder: string;
   since: string;
+  transfer?: SlotTransfer;
 }
 
 export interface SlotsState {
@@ -26,13 +36,13 @@ export function initialSlots(capacity = DEFAULT_DATASYNC_TASK_CAP): SlotsState {
   return { capacity, holders: [], waiting: [], regrant: [], grantedEver: 0, reclaimedEver: 0 };
 }
 
-export function requestSlot(state: SlotsState, holder: string, now: string, capacity?: number): SlotsState {
+export function requestSlot(state: SlotsState, holder: string, now: string, capacity?: number, transfer?: SlotTransfer): SlotsState {
   const next = capacity !== undefined && capacity > 0 ? { ...state, capacity } : state;
   if (next.holders.some((h) => h.holder === holder)) {
     return next.regrant.includes(holder) ? next : { ...next, regrant: [...next.regrant, holder] };
   }
   if (next.waiting.some((h) => h.holder === holder)) return next;
-  return { ...next, waiting: [...next.waiting, { holder, since: now }] };
+  return { ...next, waiting: [...next.waiting, { holder, since: now, ...(transfer ? { transfer } : {}) }] };
 }
 
 /** Releasing a slot one does not hold (a retried release, a holder already reclaimed) changes nothing. */
@@ -66,7 +76,7 @@ export function hasGrantsToSend(state: SlotsState): boolean {
 /** Moves waiters into free slots, oldest first; returns the holders whose grant must be delivered. */
 export function grantSlots(state: SlotsState, now: string): { state: SlotsState; grants: string[] } {
   const n = Math.min(freeSlots(state), state.waiting.length);
-  const promoted = state.waiting.slice(0, n).map((w) => ({ holder: w.holder, since: now }));
+  const promoted = state.waiting.slice(0, n).map((w) => ({ ...w, since: now }));
   const grants = [...state.regrant, ...promoted.map((p) => p.holder)];
   return {
     state: {

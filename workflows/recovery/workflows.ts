@@ -187,7 +187,7 @@ export async function restoreHomeDirectory(input: RestoreInput): Promise<Restore
   });
   const transfer = { restoreId, from: input.from, to: input.to };
   try {
-    await acts.requestDataSyncSlot(restoreId);
+    await acts.requestDataSyncSlot(restoreId, transfer);
     await condition(() => granted);
     const { taskExecutionArn } = await acts.startTransfer(transfer);
     const figures = await followTransfer(taskExecutionArn);
@@ -215,8 +215,8 @@ export async function dataSyncSlots(input: DataSyncSlotsInput): Promise<void> {
   let state = input.state ?? initialSlots();
   const limit = input.continueAsNewAfterEvents ?? 5000;
   const now = () => new Date().toISOString();
-  setHandler(requestSlotSignal, ({ holder, capacity }) => {
-    state = requestSlot(state, holder, now(), capacity);
+  setHandler(requestSlotSignal, ({ holder, capacity, transfer }) => {
+    state = requestSlot(state, holder, now(), capacity, transfer);
   });
   setHandler(releaseSlotSignal, ({ holder }) => {
     state = releaseSlot(state, holder);
@@ -224,7 +224,8 @@ export async function dataSyncSlots(input: DataSyncSlotsInput): Promise<void> {
   setHandler(slotsQuery, () => state);
 
   // A holder that died without releasing (terminated, reset) would keep its slot for ever: when waiters find the
-  // semaphore full for a whole audit interval, closed holders are found and their slots reclaimed.
+  // semaphore full for a whole audit interval, closed holders are found, what they left in DataSync is deleted,
+  // and only then are their slots reclaimed (the cap counts live tasks, not live workflows).
   let auditing = false;
   const audit = async () => {
     for (;;) {
@@ -234,6 +235,10 @@ export async function dataSyncSlots(input: DataSyncSlotsInput): Promise<void> {
       auditing = true;
       try {
         const closed = await acts.findClosedWorkflows(state.holders.map((h) => h.holder));
+        for (const holder of closed) {
+          const transfer = state.holders.find((h) => h.holder === holder)?.transfer;
+          if (transfer) await deleteTransferResources(transfer);
+        }
         state = reclaimSlots(state, closed);
       } finally {
         auditing = false;

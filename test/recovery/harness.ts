@@ -1,0 +1,149 @@
+/**
+ * The whole recovery stack in this process: the embedded Temporal server (time skipping), optionally the AWS
+ * emulator on the server's virtual clock, a Temporal client, and a worker on the recovery task queue whose
+ * activities are the real ones (against the emulator) or a test's own. Workflow code is bundled once per process.
+ */
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DataSyncClient } from '@aws-sdk/client-datasync';
+import { EFSClient } from '@aws-sdk/client-efs';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { startTemporalServer } from '../../local/temporal';
+import type { Clock } from '../../local/clock';
+import { createRecoveryActivities, type RecoveryActivities } from '../../activities/recovery/activities';
+import { RECOVERY_TASK_QUEUE } from '../../workflows/recovery/model';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+function recoveryBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: join(__dirname, '../../workflows/recovery/workflows.ts'), logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  // "Activity failed" warnings are the expected polling of not-yet activities.
+  warn: () => undefined,
+  error: (m: string, meta?: unknown) => console.error(m, meta ?? ''),
+};
+
+let runtimeInstalled = false;
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: quietLogger, telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+  runtimeInstalled = true;
+}
+
+export interface AwsClients {
+  sagemaker: SageMakerClient;
+  datasync: DataSyncClient;
+  efs: EFSClient;
+  ec2: EC2Client;
+}
+
+/** Fresh SDK clients on an endpoint, without back-off delays (the retry budget belongs to the client). */
+export function awsClients(endpoint: string): AwsClients {
+  const opts = {
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' },
+    retryStrategy: new ConfiguredRetryStrategy(3, () => 0),
+  };
+  return { sagemaker: new SageMakerClient(opts), datasync: new DataSyncClient(opts), efs: new EFSClient(opts), ec2: new EC2Client(opts) };
+}
+
+export interface StackOptions {
+  /** Start the AWS emulator on the server's clock (needs the emulated SageMaker, EFS, DataSync and EC2). */
+  emulator?: boolean;
+  /** The worker's activities; default: the real ones against the emulator. */
+  activities?: (ctx: { client: Client; clock: Clock; aws?: AwsClients }) => RecoveryActivities;
+  dataSyncTaskCap?: number;
+  /** Events delivered by the emulator go here (the gateway under test). */
+  eventsTo?: string;
+  eventsApiKey?: string;
+}
+
+export interface RecoveryStack {
+  client: Client;
+  clock: Clock;
+  address: string;
+  endpoint?: string;
+  aws?: AwsClients;
+  /** Stops the worker (in-flight activities are abandoned to their timeouts), as a crash would. */
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startRecoveryStack(opts: StackOptions = {}): Promise<RecoveryStack> {
+  installRuntime();
+  const server = await startTemporalServer({ port: 0, timeSkipping: true });
+  const closers: (() => Promise<void>)[] = [() => server.close()];
+  try {
+    let endpoint: string | undefined;
+    let aws: AwsClients | undefined;
+    if (opts.emulator) {
+      const { startEmulator } = await import('../../local/aws');
+      const emulator = await startEmulator({ port: 0, clock: server.clock, eventsTo: opts.eventsTo, eventsApiKey: opts.eventsApiKey, eventRetryBaseMs: 20 });
+      closers.push(() => emulator.close());
+      endpoint = emulator.endpoint;
+      aws = awsClients(endpoint);
+    }
+    const connection = await Connection.connect({ address: server.address });
+    closers.push(() => connection.close());
+    const client = new Client({ connection });
+    const native = await NativeConnection.connect({ address: server.address });
+    closers.push(() => native.close());
+    const workflowBundle = await recoveryBundle();
+
+    const makeActivities = (): RecoveryActivities => {
+      if (opts.activities) return opts.activities({ client, clock: server.clock, aws });
+      if (!aws) throw new Error('the real activities need the emulator: pass emulator: true');
+      return createRecoveryActivities({ ...aws, temporal: () => client, dataSyncTaskCap: opts.dataSyncTaskCap });
+    };
+
+    let worker: Worker | undefined;
+    let running: Promise<void> | undefined;
+    const startWorker = async () => {
+      worker = await Worker.create({
+        connection: native,
+        taskQueue: RECOVERY_TASK_QUEUE,
+        workflowBundle,
+        activities: makeActivities(),
+        shutdownGraceTime: '100 ms',
+        maxConcurrentActivityTaskExecutions: 200,
+        maxCachedWorkflows: 1000,
+      });
+      running = worker.run();
+    };
+    const stopWorker = async () => {
+      if (!worker) return;
+      worker.shutdown();
+      await running;
+      worker = undefined;
+    };
+    await startWorker();
+    closers.push(stopWorker);
+
+    return {
+      client,
+      clock: server.clock,
+      address: server.address,
+      endpoint,
+      aws,
+      startWorker,
+      stopWorker,
+      close: async () => {
+        for (const c of closers.reverse()) await c().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    throw err;
+  }
+}

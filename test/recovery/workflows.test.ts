@@ -1,0 +1,152 @@
+/**
+ * The recovery workflows on the embedded Temporal server with time skipping, the AWS side replaced by FakeCloud at
+ * activity granularity; events enter through the real gateway. Pins the decisions, the DataSync cap and cleanup.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { buildGateway } from '../../clients/gateway/server';
+import { DATASYNC_SLOTS_WORKFLOW_ID, profileWorkflowId, type ProfileKey, type ProfileKind } from '../../workflows/recovery/model';
+import { slotsQuery } from '../../workflows/recovery/messages';
+import * as cli from '../../clients/cli/commands/recovery';
+import { UsageError } from '../../clients/cli/usage-error';
+import { FakeCloud } from './fake-cloud';
+import { startRecoveryStack, type RecoveryStack } from './harness';
+import { driver, eventually } from './drive';
+
+const KEY = 'test-key';
+let stack: RecoveryStack;
+let cloud: FakeCloud;
+let gateway: FastifyInstance;
+
+beforeAll(async () => {
+  let c: FakeCloud | undefined;
+  stack = await startRecoveryStack({
+    activities: ({ client, clock }) => {
+      c ??= new FakeCloud(clock);
+      return c.activities(client);
+    },
+  });
+  cloud = c!;
+  gateway = buildGateway({ client: stack.client, log: pino({ level: 'silent' }), apiKey: KEY });
+  d = driver(stack, gateway, KEY);
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.close();
+  await stack?.close();
+});
+
+let d: ReturnType<typeof driver>;
+const { deliver, statusOf, homesSeen, restoreEnded } = {
+  deliver: (e: unknown) => d.deliver(e),
+  statusOf: (k: ProfileKey) => d.statusOf(k),
+  homesSeen: (k: ProfileKey, n: number) => d.homesSeen(k, n),
+  restoreEnded: (k: ProfileKey, id: number) => d.restoreEnded(k, id),
+};
+const cloudTrailEvent = (domainId: string, kind: ProfileKind, name: string) => d.event(domainId, kind, name);
+
+/** Creates (or recreates) the profile in the fake cloud and delivers its CloudTrail event through the gateway. */
+async function create(domainId: string, kind: ProfileKind, name: string): Promise<string> {
+  const uid = cloud.createProfile(domainId, kind, name);
+  await deliver(cloudTrailEvent(domainId, kind, name));
+  return uid;
+}
+
+describe('profile recovery workflows', () => {
+  it('a recreated user profile and space each get their own old files back; the copy is cleaned up', async () => {
+    cloud.addDomain('d-aaaa', 'research', 'fs-aaaa');
+    const alice: ProfileKey = { domainName: 'research', kind: 'user-profile', name: 'alice' };
+    const team: ProfileKey = { domainName: 'research', kind: 'space', name: 'team' };
+    const aliceOld = await create('d-aaaa', 'user-profile', 'alice');
+    const teamOld = await create('d-aaaa', 'space', 'team');
+    cloud.write('fs-aaaa', aliceOld, 'notebook.ipynb', 'alice work');
+    cloud.write('fs-aaaa', teamOld, 'shared.csv', 'team data');
+    await homesSeen(alice, 1);
+    await homesSeen(team, 1);
+
+    const aliceNew = await create('d-aaaa', 'user-profile', 'alice');
+    const teamNew = await create('d-aaaa', 'space', 'team');
+    const ra = await restoreEnded(alice, 1);
+    const rt = await restoreEnded(team, 1);
+    expect(ra).toMatchObject({ status: 'succeeded', reason: 'recreated', figures: { filesTransferred: 1, bytesWritten: 'alice work'.length } });
+    expect(rt.status).toBe('succeeded');
+    expect(cloud.read('fs-aaaa', aliceNew)).toEqual({ 'notebook.ipynb': 'alice work' });
+    expect(cloud.read('fs-aaaa', teamNew)).toEqual({ 'shared.csv': 'team data' });
+    // Waited for the app (3 min) and the transfer (10 min), in virtual time.
+    expect(ra.figures!.durationMs).toBeGreaterThanOrEqual(13 * 60_000);
+    expect(cloud.liveTasks.size).toBe(0);
+  });
+
+  it('a duplicated CloudTrail event gives one restore; disable prevents one; enable restores again', async () => {
+    cloud.addDomain('d-bbbb', 'ops', 'fs-bbbb');
+    const bob: ProfileKey = { domainName: 'ops', kind: 'user-profile', name: 'bob' };
+    await create('d-bbbb', 'user-profile', 'bob');
+    await homesSeen(bob, 1);
+    cloud.createProfile('d-bbbb', 'user-profile', 'bob');
+    const ev = cloudTrailEvent('d-bbbb', 'user-profile', 'bob');
+    expect(await deliver(ev)).toBe('accepted');
+    expect(await deliver(ev)).toBe('duplicate');
+    await restoreEnded(bob, 1);
+    expect((await statusOf(bob)).restoresEver).toBe(1);
+
+    expect(await cli.setReplication(stack.client, 'ops/bob', false)).toMatchObject({ replication: false, changed: true });
+    await create('d-bbbb', 'user-profile', 'bob');
+    await homesSeen(bob, 3);
+    const s = await statusOf(bob);
+    expect(s.restoresEver).toBe(1);
+    expect(s.audit.map((a) => a.action)).toEqual(['disable']);
+
+    await cli.setReplication(stack.client, 'ops/bob', true);
+    await create('d-bbbb', 'user-profile', 'bob');
+    expect((await restoreEnded(bob, 2)).status).toBe('succeeded');
+  });
+
+  it('operator mistakes are one clear line and change nothing', async () => {
+    await expect(cli.setReplication(stack.client, 'nowhere/nobody', false)).rejects.toThrow(UsageError);
+    await expect(cli.status(stack.client, 'nowhere/nobody')).rejects.toThrow(/unknown user profile nobody in domain nowhere/);
+    await expect(stack.client.workflow.getHandle(profileWorkflowId({ domainName: 'nowhere', kind: 'user-profile', name: 'nobody' })).describe()).rejects.toThrow();
+  });
+
+  it('a failed transfer is recorded as failed and still leaves no DataSync task behind', async () => {
+    cloud.addDomain('d-cccc', 'fails', 'fs-cccc');
+    const carol: ProfileKey = { domainName: 'fails', kind: 'user-profile', name: 'carol' };
+    await create('d-cccc', 'user-profile', 'carol');
+    await homesSeen(carol, 1);
+    cloud.failing.add(`${profileWorkflowId(carol)}/restore/1`);
+    await create('d-cccc', 'user-profile', 'carol');
+    const r = await restoreEnded(carol, 1);
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatch(/injected/);
+    expect(cloud.liveTasks.size).toBe(0);
+  });
+
+  it('150 profiles recreated at once all recover and never hold more live tasks than the cap', async () => {
+    cloud.addDomain('d-many', 'many', 'fs-many');
+    const names = Array.from({ length: 150 }, (_, i) => `user-${i}`);
+    const keys = names.map((name): ProfileKey => ({ domainName: 'many', kind: 'user-profile', name }));
+    await Promise.all(names.map((n) => create('d-many', 'user-profile', n)));
+    await Promise.all(keys.map((k) => homesSeen(k, 1)));
+    cloud.maxLiveTasks = 0;
+    const startVirtual = stack.clock.now();
+    const startWall = Date.now();
+    await Promise.all(names.map((n) => create('d-many', 'user-profile', n)));
+    // Watch the fake cloud rather than 150 pollers: each query costs a workflow task.
+    const deletedBefore = cloud.tasksDeleted;
+    await eventually('150 copies to finish and be cleaned up', async () => (cloud.tasksDeleted - deletedBefore >= 150 ? true : undefined), 100_000, 500);
+    const restores = [];
+    for (const k of keys) restores.push(await restoreEnded(k, 1));
+    expect(restores.every((r) => r.status === 'succeeded')).toBe(true);
+    expect(cloud.maxLiveTasks).toBeLessThanOrEqual(90);
+    expect(cloud.maxLiveTasks).toBeGreaterThan(45);
+    expect(cloud.liveTasks.size).toBe(0);
+
+    const lengths = await Promise.all(restores.map(async (r) => (await stack.client.workflow.getHandle(r.workflowId).fetchHistory()).events?.length ?? 0));
+    const virtualMin = (stack.clock.now() - startVirtual) / 60_000;
+    // Two waves of 10-minute copies after a 3-minute app start: the quota-bound minimum is 23 minutes.
+    console.log(`150 restores: ${virtualMin.toFixed(1)} virtual min (minimum 23), max ${Math.max(...lengths)} history events per restore, ${Date.now() - startWall} ms wall, max live tasks ${cloud.maxLiveTasks}`);
+    expect(Math.max(...lengths)).toBeLessThanOrEqual(60);
+    const slots = await stack.client.workflow.getHandle(DATASYNC_SLOTS_WORKFLOW_ID).query(slotsQuery);
+    expect(slots.holders).toEqual([]);
+  }, 120_000);
+});
