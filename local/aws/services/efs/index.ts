@@ -216,10 +216,14 @@ export const efs = defineService<EfsState>({
           const id = input.AccessPointId;
           throw ctx.error('AccessPointNotFound', `Access point '${id}' does not exist.`, { httpStatus: 404, fields: { ErrorCode: 'AccessPointNotFound' } });
         }
-        const all =
-          input.MountTargetId !== undefined
-            ? [efsCall(ctx, () => store.mountTarget(input.MountTargetId as string))]
-            : (efsCall(ctx, () => store.fileSystem(input.FileSystemId as string)), store.mountTargetsOf(input.FileSystemId as string));
+        const { MountTargetId, FileSystemId } = input;
+        let all: MountTarget[];
+        if (MountTargetId !== undefined) {
+          all = [efsCall(ctx, () => store.mountTarget(MountTargetId))];
+        } else {
+          const fs = efsCall(ctx, () => store.fileSystem(FileSystemId as string));
+          all = store.mountTargetsOf(fs.fileSystemId);
+        }
         const page = paginate(all, input.Marker, input.MaxItems ?? 10, invalidMarker(ctx));
         return {
           ...(input.Marker ? { Marker: input.Marker } : {}),
