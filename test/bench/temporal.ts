@@ -1,0 +1,87 @@
+/**
+ * `npm run bench -- temporal [--workflows=N] [--open=N]`: the embedded Temporal server under the real SDK.
+ * Prints workflows/second (start, one activity, complete) with 50 concurrent starts, history events/second, and
+ * resident memory per 1,000 open workflows.
+ */
+import { randomUUID } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { startTemporalServer } from '../../local/temporal';
+import { createActivities } from '../temporal/workflows/activities';
+
+/** `--name=value` (the bench runner takes bare words for benchmark names). */
+function flag(args: string[], name: string, fallback: number): number {
+  const arg = args.find((a) => a.startsWith(`${name}=`));
+  const v = arg ? Number(arg.slice(name.length + 1)) : NaN;
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+async function runConcurrently(total: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) await task(next++);
+    }),
+  );
+}
+
+/** A full collection before each memory reading, so garbage does not count as held memory. */
+function gc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+export default async function bench(args: string[]): Promise<void> {
+  const workflows = flag(args, '--workflows', 500);
+  const open = flag(args, '--open', 5000);
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const server = await startTemporalServer({ port: 0 });
+  const connection = await Connection.connect({ address: server.address });
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const taskQueue = `bench-${randomUUID().slice(0, 8)}`;
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../temporal/workflows/index.ts'), logger: new DefaultLogger('ERROR') });
+  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle, activities: createActivities() });
+  const running = worker.run();
+  try {
+    // Warm-up: the first workflows pay for isolate creation and connection set-up.
+    await runConcurrently(20, 10, async (i) => {
+      await client.workflow.execute('greeting', { taskQueue, workflowId: `warm-${i}-${taskQueue}`, args: ['warm'] });
+    });
+    const eventsBefore = countEvents(server);
+    const t0 = process.hrtime.bigint();
+    await runConcurrently(workflows, 50, async (i) => {
+      await client.workflow.execute('greeting', { taskQueue, workflowId: `wf-${i}-${taskQueue}`, args: ['bench'] });
+    });
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const events = countEvents(server) - eventsBefore;
+    process.stdout.write(`workflows/second (start + 1 activity + complete, 50 concurrent): ${(workflows / seconds).toFixed(1)}  (${workflows} in ${seconds.toFixed(2)} s)\n`);
+    process.stdout.write(`history events/second: ${(events / seconds).toFixed(0)}  (${events} events)\n`);
+  } finally {
+    worker.shutdown();
+    await running;
+    await nativeConnection.close();
+  }
+
+  // Open workflows that no worker polls: what the server itself holds per run (history, task, timers).
+  gc();
+  const before = process.memoryUsage();
+  const idle = `idle-${randomUUID().slice(0, 8)}`;
+  await runConcurrently(open, 50, async (i) => {
+    await client.workflow.start('activityTimerSignal', { taskQueue: idle, workflowId: `open-${i}-${idle}`, args: ['memory'] });
+  });
+  gc();
+  const after = process.memoryUsage();
+  const per1000 = (bytes: number): string => `${((bytes / open) * 1000 / 1024 / 1024).toFixed(2)} MiB`;
+  process.stdout.write(`resident memory per 1,000 open workflows: ${per1000(after.rss - before.rss)} (heap ${per1000(after.heapUsed - before.heapUsed)}; ${open} open)\n`);
+  await connection.close();
+  await server.close();
+}
+
+function countEvents(server: Awaited<ReturnType<typeof startTemporalServer>>): number {
+  let total = 0;
+  for (const ns of server.engine.namespaces.all()) for (const run of ns.runs.values()) total += run.history.length;
+  return total;
+}
