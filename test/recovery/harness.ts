@@ -74,6 +74,8 @@ export interface RecoveryStack {
   address: string;
   endpoint?: string;
   aws?: AwsClients;
+  /** Lets `ms` of virtual time pass (jobs in the emulator move with it); returns once the clock got there. */
+  sleep(ms: number): Promise<void>;
   /** Stops the worker (in-flight activities are abandoned to their timeouts), as a crash would. */
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
@@ -136,6 +138,7 @@ export async function startRecoveryStack(opts: StackOptions = {}): Promise<Recov
       address: server.address,
       endpoint,
       aws,
+      sleep: (ms) => server.time.sleep(ms),
       startWorker,
       stopWorker,
       close: async () => {

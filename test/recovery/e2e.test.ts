@@ -1,0 +1,148 @@
+/**
+ * Issue 5's "Done when", end to end: the real SDK clients, the embedded Temporal server with time skipping, the AWS
+ * emulator on the server's virtual clock delivering CloudTrail events to the real gateway over HTTP, the real
+ * activities on a worker, the CLI's operations. Nothing is stubbed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import type { Client } from '@temporalio/client';
+import { startGateway, type RunningGateway } from '../../clients/gateway/server';
+import * as cli from '../../clients/cli/commands/recovery';
+import { UsageError } from '../../clients/cli/usage-error';
+import type { ProfileKey } from '../../workflows/recovery/model';
+import { startRecoveryStack, type RecoveryStack } from './harness';
+import { driver } from './drive';
+import { studio, type Domain } from './studio';
+
+const KEY = 'e2e-key';
+let stack: RecoveryStack;
+let gateway: RunningGateway;
+let d: ReturnType<typeof driver>;
+let s: ReturnType<typeof studio>;
+
+beforeAll(async () => {
+  // The gateway must listen before the emulator starts delivering to it; it reaches the client once it exists.
+  let client: Client | undefined;
+  gateway = await startGateway({
+    client: { workflow: { start: ((...args: Parameters<Client['workflow']['start']>) => client!.workflow.start(...args)) as Client['workflow']['start'] } },
+    log: pino({ level: 'silent' }),
+    apiKey: KEY,
+    port: 0,
+  });
+  stack = await startRecoveryStack({ emulator: true, eventsTo: `${gateway.url}/events/eventbridge`, eventsApiKey: KEY });
+  client = stack.client;
+  d = driver(stack, { inject: () => Promise.reject(new Error('events arrive from the emulator')) } as never, KEY);
+  s = studio(stack);
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.close();
+  await gateway?.close();
+});
+
+const key = (domainName: string, kind: ProfileKey['kind'], name: string): ProfileKey => ({ domainName, kind, name });
+
+/** A domain whose file system DataSync may reach: `mlops recovery grant-access`, through the worker. */
+async function domainWithAccess(name: string): Promise<Domain> {
+  const dom = await s.createDomain(name);
+  const sg = await s.mountTargetGroup(dom.efsId);
+  const grant = await cli.grantAccess(stack.client, dom.efsId, sg);
+  expect(grant.rulesAdded + grant.rulesAlreadyPresent).toBeGreaterThan(0);
+  return dom;
+}
+
+describe('profile recovery end to end', () => {
+  it('a user profile and a space each get their own file back after being deleted and recreated', async () => {
+    const dom = await domainWithAccess('studio');
+    const alice = key('studio', 'user-profile', 'alice');
+    const team = key('studio', 'space', 'team');
+    await s.create(dom, 'user-profile', 'alice');
+    await s.create(dom, 'space', 'team');
+    await d.homesSeen(alice, 1);
+    await d.homesSeen(team, 1);
+    await stack.sleep(3 * 60_000);
+    const aliceOld = await s.homeUid(dom, 'user-profile', 'alice');
+    const teamOld = await s.homeUid(dom, 'space', 'team');
+    await s.writeFile(dom.efsId, `/${aliceOld}/notebooks/alice.ipynb`, 'alice notebook', Number(aliceOld));
+    await s.writeFile(dom.efsId, `/${teamOld}/data/team.csv`, 'team,data', Number(teamOld));
+
+    await s.remove(dom, 'user-profile', 'alice');
+    await s.remove(dom, 'space', 'team');
+    await s.create(dom, 'user-profile', 'alice');
+    await s.create(dom, 'space', 'team');
+
+    const ra = await d.restoreEnded(alice, 1, 60_000);
+    const rt = await d.restoreEnded(team, 1, 60_000);
+    expect(ra).toMatchObject({ status: 'succeeded', figures: { filesTransferred: expect.any(Number) } });
+    expect(rt.status).toBe('succeeded');
+    const aliceNew = await s.homeUid(dom, 'user-profile', 'alice');
+    const teamNew = await s.homeUid(dom, 'space', 'team');
+    expect(aliceNew).not.toBe(aliceOld);
+    expect(await s.homeFiles(dom.efsId, aliceNew)).toEqual({ 'notebooks/alice.ipynb': 'alice notebook' });
+    expect(await s.homeFiles(dom.efsId, teamNew)).toEqual({ 'data/team.csv': 'team,data' });
+    expect(ra.figures!.bytesWritten).toBeGreaterThanOrEqual('alice notebook'.length);
+    expect(await s.dataSyncStats()).toMatchObject({ liveTasks: 0, liveLocations: 0 });
+  }, 120_000);
+
+  it('a domain deleted (retain) and recreated under the same name: the files move across file systems', async () => {
+    const first = await domainWithAccess('lab');
+    const bob = key('lab', 'user-profile', 'bob');
+    await s.create(first, 'user-profile', 'bob');
+    await d.homesSeen(bob, 1);
+    await stack.sleep(3 * 60_000);
+    const oldUid = await s.homeUid(first, 'user-profile', 'bob');
+    await s.writeFile(first.efsId, `/${oldUid}/model.pkl`, 'weights', Number(oldUid));
+    await s.remove(first, 'user-profile', 'bob');
+    await s.deleteDomainRetainingHomes(first);
+
+    const second = await domainWithAccess('lab');
+    expect(second.efsId).not.toBe(first.efsId);
+    await s.create(second, 'user-profile', 'bob');
+    const r = await d.restoreEnded(bob, 1, 60_000);
+    expect(r).toMatchObject({ status: 'succeeded', from: { efsId: first.efsId }, to: { efsId: second.efsId, domainId: second.domainId } });
+    expect(await s.homeFiles(second.efsId, await s.homeUid(second, 'user-profile', 'bob'))).toEqual({ 'model.pkl': 'weights' });
+  }, 120_000);
+
+  it('copy to a profile that does not exist yet runs when it is created; disable prevents a restore; a duplicated event gives one restore', async () => {
+    const dom = await domainWithAccess('team');
+    const carol = key('team', 'user-profile', 'carol');
+    await s.create(dom, 'user-profile', 'carol');
+    await d.homesSeen(carol, 1);
+    await stack.sleep(3 * 60_000);
+    const carolUid = await s.homeUid(dom, 'user-profile', 'carol');
+    await s.writeFile(dom.efsId, `/${carolUid}/handover.md`, 'for dave', Number(carolUid));
+
+    // dave does not exist yet: the copy waits for him.
+    const copy = await cli.copy(stack.client, 'team/carol', 'team/dave');
+    expect(copy).toMatchObject({ pending: true, sourceHome: { homeUid: carolUid } });
+    await expect(cli.copy(stack.client, 'team/carol', 'nowhere/dave')).rejects.toThrow(/unknown domain nowhere/);
+    await expect(cli.copy(stack.client, 'team/nobody', 'team/dave')).rejects.toThrow(UsageError);
+    const dave = key('team', 'user-profile', 'dave');
+    await s.create(dom, 'user-profile', 'dave');
+    const rc = await d.restoreEnded(dave, 1, 60_000);
+    expect(rc).toMatchObject({ status: 'succeeded', reason: 'copy', source: carol });
+    expect(await s.homeFiles(dom.efsId, await s.homeUid(dom, 'user-profile', 'dave'))).toEqual({ 'handover.md': 'for dave' });
+
+    // disable: carol recreated, no restore.
+    expect(await cli.setReplication(stack.client, 'team/carol', false)).toMatchObject({ replication: false, changed: true });
+    await s.remove(dom, 'user-profile', 'carol');
+    await s.create(dom, 'user-profile', 'carol');
+    await d.homesSeen(carol, 2);
+    await stack.sleep(10 * 60_000);
+    expect((await d.statusOf(carol)).restoresEver).toBe(0);
+
+    // The CloudTrail event of that creation, delivered again: refused as a duplicate, nothing changes.
+    const events = await s.control<{ events: { event: { detail: { eventName: string; requestParameters: { userProfileName?: string } } } }[] }>(
+      'GET',
+      '/events?source=aws.sagemaker',
+    );
+    const last = events.body.events.filter((e) => e.event.detail.eventName === 'CreateUserProfile' && e.event.detail.requestParameters.userProfileName === 'carol').pop();
+    expect(last).toBeDefined();
+    const again = await fetch(`${gateway.url}/events/eventbridge`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY }, body: JSON.stringify(last!.event) });
+    expect(await again.json()).toMatchObject({ status: 'duplicate' });
+    await cli.setReplication(stack.client, 'team/carol', true);
+    const st = await d.statusOf(carol);
+    expect(st).toMatchObject({ restoresEver: 0, replication: true });
+    expect(st.homes).toHaveLength(2);
+  }, 120_000);
+});
