@@ -261,6 +261,25 @@ describe('task executions', () => {
     await s.ds.send(new DeleteLocationCommand({ LocationArn: src }));
   });
 
+  it('copy only what the include and exclude filters cover, the execution overriding the task', async () => {
+    const { a, b } = await twoDomains();
+    for (const f of ['work/a.py', 'work/cache/x.tmp', 'data/big.csv', 'notes.md', '.git/config']) await writeFile(s, a.efsId, `/200001/${f}`, f);
+    const src = await location(a, '/200001');
+    const dst = await location(b, '/200001');
+    const { TaskArn } = await s.ds.send(
+      new CreateTaskCommand({ SourceLocationArn: src, DestinationLocationArn: dst, Excludes: [{ FilterType: 'SIMPLE_PATTERN', Value: '/data|*.tmp|*/.git' }] }),
+    );
+    const first = await s.ds.send(new StartTaskExecutionCommand({ TaskArn }));
+    const e1 = await runToEnd(first.TaskExecutionArn as string);
+    expect(e1).toMatchObject({ Status: 'SUCCESS', FilesTransferred: 2, Excludes: [{ FilterType: 'SIMPLE_PATTERN', Value: '/data|*.tmp|*/.git' }] });
+    expect((await tree(s, b.efsId, '/200001/')).filter((e) => e.type === 'file').map((e) => e.path)).toEqual(['/200001/notes.md', '/200001/work/a.py']);
+    const second = await s.ds.send(new StartTaskExecutionCommand({ TaskArn, Includes: [{ FilterType: 'SIMPLE_PATTERN', Value: '/data' }], Excludes: [] }));
+    const e2 = await runToEnd(second.TaskExecutionArn as string);
+    expect(e2).toMatchObject({ Status: 'SUCCESS', FilesTransferred: 1, BytesWritten: 'data/big.csv'.length });
+    expect((await readFile(s, b.efsId, '/200001/data/big.csv'))?.text).toBe('data/big.csv');
+    expect(await readFile(s, b.efsId, '/200001/.git/config')).toBeUndefined();
+  });
+
   it('fail when the source directory does not exist', async () => {
     const { a, b } = await twoDomains();
     const { executionArn } = await transfer(await location(a, '/200077'), await location(b, '/200001'));

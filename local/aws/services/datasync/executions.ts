@@ -8,7 +8,7 @@ import type { JobTracker, JobView, LifecycleDefinition, TransitionContext } from
 import type { ServiceContext } from '../../service';
 import { PathError } from '../efs/file-tree';
 import type { DataSyncState, EfsLocation, Execution } from './state';
-import { applyTransfer, differingFiles, planTransfer, type Side, type TransferOptions } from './transfer';
+import { applyTransfer, differingFiles, pathFilter, planTransfer, type Side, type TransferOptions } from './transfer';
 
 export const EXECUTION_KIND = 'task-execution';
 const DEFAULT_RATE_BYTES_PER_SECOND = 100 * 1024 * 1024;
@@ -68,7 +68,7 @@ function advance(state: DataSyncState, rec: Execution, job: JobView, nowMs: numb
       if (source.tree.get(source.dir)?.type !== 'directory') {
         return fail(rec, job, 'PathNotFound', `The source location path ${source.dir} does not exist.`);
       }
-      rec.plan = planTransfer(source, destination, rec.options);
+      rec.plan = planTransfer(source, destination, rec.options, pathFilter(rec.includes, rec.excludes));
       return;
     case 'VERIFYING':
       if (!source || !destination || !rec.plan) return fail(rec, job, 'InvalidLocation', 'DataSync lost access to a location during the transfer.');
@@ -84,7 +84,7 @@ function advance(state: DataSyncState, rec: Execution, job: JobView, nowMs: numb
       if (!source || !destination || !rec.plan || !rec.figures) return;
       const o = rec.options;
       if (o.VerifyMode === 'POINT_IN_TIME_CONSISTENT') {
-        const differing = differingFiles(source, destination);
+        const differing = differingFiles(source, destination, pathFilter(rec.includes, rec.excludes));
         rec.filesVerified = rec.plan.filesAtSource - differing.length;
         if (differing.length > 0) {
           return fail(rec, job, 'VerificationFailed', `Verification failed: ${differing.length} file(s) differ between source and destination, e.g. ${differing[0] as string}.`);

@@ -24,6 +24,7 @@ const SECURITY_GROUP_ARN = /^arn:aws[a-z-]*:ec2:[a-z0-9-]+:\d{12}:security-group
 const pattern = (re: RegExp) => z.string().max(128).regex(re, { message: `Member must satisfy regular expression pattern: ${re.source}` });
 const tagList = z.array(z.object({ Key: z.string().min(1).max(256), Value: z.string().max(256).optional() })).max(50).optional();
 const listInput = { MaxResults: z.number().int().min(0).max(100).optional(), NextToken: z.string().max(65535).optional() };
+const filterRules = z.array(z.object({ FilterType: z.enum(['SIMPLE_PATTERN']).optional(), Value: z.string().max(102400).optional() })).max(1).optional();
 const filters = z.array(z.object({ Name: z.string(), Values: z.array(z.string()), Operator: z.string() })).optional();
 
 const optionsSchema = z
@@ -326,10 +327,10 @@ export const datasync = defineService<DataSyncState>({
         CloudWatchLogGroupArn: z.string().max(562).optional(),
         Name: z.string().min(1).max(256).regex(/^[a-zA-Z0-9\s+=._:@/-]+$/, { message: 'Member must satisfy regular expression pattern: ^[a-zA-Z0-9\\s+=._:@/-]+$' }).optional(),
         Options: optionsSchema.optional(),
-        Excludes: z.array(z.unknown()).max(1).optional(),
+        Excludes: filterRules,
         Schedule: z.looseObject({ ScheduleExpression: z.string() }).optional(),
         Tags: tagList,
-        Includes: z.array(z.unknown()).max(1).optional(),
+        Includes: filterRules,
         TaskMode: z.enum(['BASIC', 'ENHANCED']).optional(),
       }),
       handler(input, ctx: Ctx) {
@@ -417,8 +418,8 @@ export const datasync = defineService<DataSyncState>({
       input: z.object({
         TaskArn: pattern(TASK_ARN),
         OverrideOptions: optionsSchema.optional(),
-        Includes: z.array(z.unknown()).max(1).optional(),
-        Excludes: z.array(z.unknown()).max(1).optional(),
+        Includes: filterRules,
+        Excludes: filterRules,
         Tags: tagList,
       }),
       handler(input, ctx: Ctx) {
@@ -430,7 +431,16 @@ export const datasync = defineService<DataSyncState>({
           throw invalid(ctx, `Task ${t.arn} already has an execution in progress (${live.arn}) and TaskQueueing is DISABLED.`);
         }
         const arn = `${t.arn}/execution/exec-${newId('', 17)}`;
-        const rec: Execution = { arn, taskArn: t.arn, options, startedAtMs: ctx.nowMs(), cancelled: false, queued: live !== undefined };
+        const rec: Execution = {
+          arn,
+          taskArn: t.arn,
+          options,
+          includes: input.Includes ?? t.includes ?? [],
+          excludes: input.Excludes ?? t.excludes ?? [],
+          startedAtMs: ctx.nowMs(),
+          cancelled: false,
+          queued: live !== undefined,
+        };
         state.executions.set(arn, rec);
         t.executionArns.push(arn);
         // With TaskQueueing ENABLED (the default) a second execution waits QUEUED until the running one ends.
@@ -456,8 +466,8 @@ export const datasync = defineService<DataSyncState>({
           TaskExecutionArn: rec.arn,
           Status: v.status,
           Options: rec.options,
-          Excludes: [],
-          Includes: [],
+          Excludes: rec.excludes,
+          Includes: rec.includes,
           StartTime: new Date(rec.startedAtMs),
           EstimatedFilesToTransfer: plan ? plan.copies.filter((c) => c.type === 'file').length : 0,
           EstimatedBytesToTransfer: plan ? plan.copies.reduce((n, c) => n + (c.withData ? c.size : 0), 0) : 0,

@@ -1,6 +1,6 @@
 /** DataSync resources as the emulator keeps them: EFS locations, tasks, executions, tags and quota figures. */
 import type { World } from '../efs/world';
-import type { TransferFigures, TransferOptions, TransferPlan } from './transfer';
+import type { FilterRule, TransferFigures, TransferOptions, TransferPlan } from './transfer';
 
 export interface Tag {
   Key: string;
@@ -29,8 +29,8 @@ export interface Task {
   sourceLocationArn: string;
   destinationLocationArn: string;
   options: TransferOptions;
-  excludes?: unknown[];
-  includes?: unknown[];
+  excludes?: FilterRule[];
+  includes?: FilterRule[];
   cloudWatchLogGroupArn?: string;
   schedule?: unknown;
   taskMode?: string;
@@ -52,6 +52,9 @@ export interface Execution {
   arn: string;
   taskArn: string;
   options: TransferOptions;
+  /** The task's filters, or the ones StartTaskExecution gave instead. */
+  includes: FilterRule[];
+  excludes: FilterRule[];
   startedAtMs: number;
   plan?: TransferPlan;
   figures?: TransferFigures;

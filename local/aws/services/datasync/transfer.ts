@@ -88,11 +88,39 @@ function sameMetadata(a: FileEntry, b: FileEntry, o: TransferOptions): boolean {
   );
 }
 
-/** Compares the two sides as DataSync's prepare phase does. */
-export function planTransfer(source: Side, destination: Side, o: TransferOptions): TransferPlan {
+export interface FilterRule {
+  FilterType?: string;
+  /** Patterns separated by `|`, such as `/folder1|/folder2` or `*.tmp`. */
+  Value?: string;
+}
+
+/**
+ * Which paths (relative to the location, '' for its top) a transfer covers, from DataSync's SIMPLE_PATTERN include
+ * and exclude filters: a pattern names a path from the location's top, a star matches anything, and a matching folder
+ * takes its contents with it. The top folder itself is always covered.
+ */
+export function pathFilter(includes: readonly FilterRule[], excludes: readonly FilterRule[]): (relative: string) => boolean {
+  const compile = (rules: readonly FilterRule[]) =>
+    rules
+      .flatMap((r) => (r.Value ?? '').split('|'))
+      .map((p) => p.trim())
+      .filter((p) => p.length > 0)
+      .map((p) => new RegExp(`^${p.replace(/\/+$/, '').replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}(/.*)?$`));
+  const inc = compile(includes);
+  const exc = compile(excludes);
+  return (relative) => {
+    if (relative === '') return true;
+    const path = `/${relative}`;
+    if (exc.some((re) => re.test(path))) return false;
+    return inc.length === 0 || inc.some((re) => re.test(path));
+  };
+}
+
+/** Compares the two sides as DataSync's prepare phase does, within the paths the filters cover. */
+export function planTransfer(source: Side, destination: Side, o: TransferOptions, covers: (relative: string) => boolean = () => true): TransferPlan {
   const plan: TransferPlan = { copies: [], deletions: [], filesAtSource: 0, foldersAtSource: 0, filesSkipped: 0, foldersSkipped: 0, filesAtDestinationForDelete: 0 };
   const root = source.tree.get(source.dir);
-  const entries = [...(root ? [{ relative: '', entry: root }] : []), ...source.tree.walk(source.dir)];
+  const entries = [...(root ? [{ relative: '', entry: root }] : []), ...source.tree.walk(source.dir)].filter((e) => covers(e.relative));
   const seen = new Set<string>();
   for (const { relative, entry } of entries) {
     seen.add(relative);
@@ -127,6 +155,8 @@ export function planTransfer(source: Side, destination: Side, o: TransferOptions
   }
   if (o.PreserveDeletedFiles === 'REMOVE') {
     for (const { relative, entry } of destination.tree.walk(destination.dir)) {
+      // Excluded paths are left alone at the destination too.
+      if (!covers(relative)) continue;
       plan.filesAtDestinationForDelete += entry.type === 'file' ? 1 : 0;
       if (!seen.has(relative)) plan.deletions.push({ relative, type: entry.type });
     }
@@ -171,11 +201,11 @@ export function applyTransfer(source: Side, destination: Side, plan: TransferPla
   return figures;
 }
 
-/** POINT_IN_TIME_CONSISTENT: every source file must now be at the destination with the same data. */
-export function differingFiles(source: Side, destination: Side): string[] {
+/** POINT_IN_TIME_CONSISTENT: every source file the filters cover must now be at the destination with the same data. */
+export function differingFiles(source: Side, destination: Side, covers: (relative: string) => boolean = () => true): string[] {
   const out: string[] = [];
   for (const { relative, entry } of source.tree.walk(source.dir)) {
-    if (entry.type !== 'file') continue;
+    if (entry.type !== 'file' || !covers(relative)) continue;
     const there = destination.tree.get(joinPath(destination.dir, relative));
     if (!there || there.type !== 'file' || !there.data.equals(entry.data)) out.push(relative);
   }
