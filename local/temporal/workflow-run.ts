@@ -184,6 +184,8 @@ export class WorkflowRun {
   /** A command wrote an event the workflow must react to (e.g. an activity cancelled before it started). */
   needsWorkflowTask = false;
   stickyQueue?: string;
+  /** From the worker's sticky attributes: how long a task may wait there before going to the normal queue. */
+  stickyScheduleToStartMs?: number;
   private historyWaiters = new Set<() => void>();
   private runTimers: CancelTimer[] = [];
   private nextTaskId = 1;
@@ -343,7 +345,7 @@ export class WorkflowRun {
   private dispatchWorkflowTask(wt: WorkflowTaskState): void {
     this.deps.workflowTasks.add(this.namespace, 'workflow', wt.queue, (poller) => this.startWorkflowTask(wt, poller.identity));
     if (wt.sticky) {
-      wt.cancelTimer = this.schedule(this.deps.stickyScheduleToStartMs ?? 5000, () => {
+      wt.cancelTimer = this.schedule(this.stickyScheduleToStartMs || this.deps.stickyScheduleToStartMs || 5000, () => {
         if (this.wt !== wt || wt.startedEventId !== undefined || !this.isOpen) return;
         // The sticky worker is gone or busy: forget stickiness and hand the task (full history) to any worker.
         this.stickyQueue = undefined;

@@ -149,6 +149,7 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
   run.finishWorkflowTask();
   const stickyName = req.stickyAttributes?.workerTaskQueue?.name;
   run.stickyQueue = stickyName || undefined;
+  run.stickyScheduleToStartMs = msFromDuration(req.stickyAttributes?.scheduleToStartTimeout);
 
   const after: (() => void)[] = [];
   const messages = new Map((req.messages ?? []).map((m) => [m.id ?? '', m]));
