@@ -22,15 +22,15 @@ let s: ReturnType<typeof studio>;
 
 beforeAll(async () => {
   // The gateway must listen before the emulator starts delivering to it; it reaches the client once it exists.
-  let client: Client | undefined;
+  const late: { client?: Client } = {};
   gateway = await startGateway({
-    client: { workflow: { start: ((...args: Parameters<Client['workflow']['start']>) => client!.workflow.start(...args)) as Client['workflow']['start'] } },
+    client: { workflow: { start: ((...args: Parameters<Client['workflow']['start']>) => late.client!.workflow.start(...args)) as Client['workflow']['start'] } },
     log: pino({ level: 'silent' }),
     apiKey: KEY,
     port: 0,
   });
   stack = await startRecoveryStack({ emulator: true, eventsTo: `${gateway.url}/events/eventbridge`, eventsApiKey: KEY });
-  client = stack.client;
+  late.client = stack.client;
   d = driver(stack, { inject: () => Promise.reject(new Error('events arrive from the emulator')) } as never, KEY);
   s = studio(stack);
 }, 60_000);
