@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { msToTs } from '@temporalio/common/lib/time';
 import { randomUUID } from 'node:crypto';
 import { startTemporalServer, type TemporalServer } from '../../local/temporal';
 
@@ -95,7 +96,7 @@ describe('workflow task rules', () => {
       namespace: 'default',
       taskToken: first.taskToken,
       commands: [],
-      stickyAttributes: { workerTaskQueue: { name: `${tq}-sticky` }, scheduleToStartTimeout: { seconds: 0, nanos: 200_000_000 } },
+      stickyAttributes: { workerTaskQueue: { name: `${tq}-sticky` }, scheduleToStartTimeout: msToTs(200) },
     });
     await client.workflow.getHandle(workflowId).signal('wake');
     const t0 = Date.now();
@@ -111,7 +112,7 @@ describe('workflow task rules', () => {
     const sticky = `${tq}-sticky`;
     const workflowId = await startRaw(tq);
     const first = await pollTask(tq);
-    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: first.taskToken, commands: [], stickyAttributes: { workerTaskQueue: { name: sticky }, scheduleToStartTimeout: { seconds: 5 } } });
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: first.taskToken, commands: [], stickyAttributes: { workerTaskQueue: { name: sticky }, scheduleToStartTimeout: msToTs(5000) } });
     await client.workflow.getHandle(workflowId).signal('wake');
     const second = await pollTask(sticky);
     expect(types(second.history?.events)).toEqual(['WORKFLOW_TASK_COMPLETED', 'WORKFLOW_EXECUTION_SIGNALED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED']);
