@@ -14,11 +14,14 @@ import {
   ModifyMountTargetSecurityGroupsCommand,
 } from '@aws-sdk/client-efs';
 import {
+  AuthorizeSecurityGroupEgressCommand,
   AuthorizeSecurityGroupIngressCommand,
+  DeleteSecurityGroupCommand,
   CreateSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
+  RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
 } from '@aws-sdk/client-ec2';
 import { caught, control, readFile, startStack, tree, writeFile, type TestStack } from './support';
@@ -165,6 +168,24 @@ describe('EC2 security groups', () => {
     const unknown = await s.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: efsGroup, IpPermissions: [nfs] }));
     expect(unknown.UnknownIpPermissions).toHaveLength(1);
     await s.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: efsGroup, IpPermissions: [nfs] }));
+  });
+
+  it('change egress rules, and cannot be deleted while a mount target or another group uses them', async () => {
+    const { GroupId: client } = await s.ec2.send(new CreateSecurityGroupCommand({ GroupName: 'client', Description: 'c' }));
+    const { GroupId: server } = await s.ec2.send(new CreateSecurityGroupCommand({ GroupName: 'server', Description: 's' }));
+    const toServer = { IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049, UserIdGroupPairs: [{ GroupId: server }] };
+    const added = await s.ec2.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: client, IpPermissions: [toServer] }));
+    expect(added.SecurityGroupRules?.[0]).toMatchObject({ IsEgress: true, ReferencedGroupInfo: { GroupId: server } });
+    const referenced = await caught(s.ec2.send(new DeleteSecurityGroupCommand({ GroupId: server })));
+    expect(referenced.name).toBe('DependencyViolation');
+    await s.ec2.send(new RevokeSecurityGroupEgressCommand({ GroupId: client, IpPermissions: [toServer] }));
+    const { FileSystemId } = await s.efs.send(new CreateFileSystemCommand({ CreationToken: 'sg-use' }));
+    const [subnet] = await defaultSubnets();
+    const mt = await s.efs.send(new CreateMountTargetCommand({ FileSystemId, SubnetId: subnet, SecurityGroups: [server as string] }));
+    expect((await caught(s.ec2.send(new DeleteSecurityGroupCommand({ GroupId: server })))).name).toBe('DependencyViolation');
+    await s.efs.send(new DeleteMountTargetCommand({ MountTargetId: mt.MountTargetId }));
+    await s.ec2.send(new DeleteSecurityGroupCommand({ GroupId: server }));
+    expect((await caught(s.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [server as string] })))).name).toBe('InvalidGroup.NotFound');
   });
 
   it('answers InvalidGroup.NotFound for an unknown group, and lists the default VPC and its subnets', async () => {
