@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
+import type { EventPattern } from './event-pattern';
 import type { Clock } from '../clock';
 import { EmulatorClock } from './clock';
 import { EventBus } from './events';
@@ -36,6 +37,8 @@ export interface EmulatorOptions {
   timeScale?: number;
   eventsTo?: string;
   eventsApiKey?: string;
+  /** Deliver only events matching this EventBridge pattern (all are still listed at /_emulator/events). */
+  eventsPattern?: EventPattern;
   log?: Logger;
   /** First retry delay of event delivery (default 200 ms). */
   eventRetryBaseMs?: number;
@@ -100,6 +103,7 @@ export class Emulator {
     this.events = new EventBus({
       target: opts.eventsTo,
       apiKey: opts.eventsApiKey,
+      pattern: opts.eventsPattern,
       account: ACCOUNT_ID,
       region: DEFAULT_REGION,
       now: () => this.clock.now(),

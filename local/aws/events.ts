@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { PublishedEvent } from './service';
+import { matchesEventPattern, type EventPattern } from './event-pattern';
 
 export interface EventEnvelope {
   version: '0';
@@ -23,8 +24,8 @@ export interface EventEnvelope {
 
 export interface DeliveryRecord {
   event: EventEnvelope;
-  /** `none` without an events target. */
-  state: 'none' | 'pending' | 'delivered' | 'rejected' | 'abandoned';
+  /** `none` without an events target; `filtered` when it does not match the delivery pattern. */
+  state: 'none' | 'filtered' | 'pending' | 'delivered' | 'rejected' | 'abandoned';
   attempts: number;
   lastStatus?: number;
   lastError?: string;
@@ -34,6 +35,8 @@ export interface EventBusOptions {
   target?: string;
   apiKey?: string;
   apiKeyHeader?: string;
+  /** Only matching events are delivered, as behind an EventBridge rule. */
+  pattern?: EventPattern;
   account: string;
   region: string;
   now: () => number;
@@ -67,11 +70,12 @@ export class EventBus {
       resources: event.resources ?? [],
       detail: event.detail,
     };
-    const record: DeliveryRecord = { event: envelope, state: this.opts.target ? 'pending' : 'none', attempts: 0 };
+    const wanted = this.opts.pattern === undefined || matchesEventPattern(this.opts.pattern, envelope);
+    const record: DeliveryRecord = { event: envelope, state: !this.opts.target ? 'none' : wanted ? 'pending' : 'filtered', attempts: 0 };
     this.records.push(record);
     const capacity = this.opts.capacity ?? 10_000;
     if (this.records.length > capacity) this.records.splice(0, this.records.length - capacity);
-    if (this.opts.target) void this.deliver(record);
+    if (record.state === 'pending') void this.deliver(record);
     return envelope;
   }
 

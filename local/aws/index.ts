@@ -11,6 +11,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { EventPattern } from './event-pattern';
 import type { Clock } from '../clock';
 import { handleControl } from './control';
 import { Emulator } from './emulator';
@@ -27,6 +28,8 @@ export interface StartEmulatorOptions {
   timeScale?: number;
   eventsTo?: string;
   eventsApiKey?: string;
+  /** Deliver only events matching this EventBridge pattern, as a rule would; every event is still listed. */
+  eventsPattern?: EventPattern;
   log?: Logger;
   /** Services to serve (default: all of `services/index.ts`); tests may add their own. */
   services?: readonly ServiceDefinition<unknown>[];
@@ -75,6 +78,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
     timeScale: opts.timeScale,
     eventsTo: opts.eventsTo,
     eventsApiKey: opts.eventsApiKey,
+    eventsPattern: opts.eventsPattern,
     log: opts.log,
     eventRetryBaseMs: opts.eventRetryBaseMs,
   });

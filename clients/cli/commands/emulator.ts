@@ -28,6 +28,7 @@ interface EmulatorFlags {
   timeScale: number;
   eventsTo?: string;
   eventsApiKey?: string;
+  eventsPattern?: string;
   json?: boolean;
 }
 
@@ -40,6 +41,7 @@ export function registerEmulator(program: Command): void {
     .option('--time-scale <factor>', 'emulated seconds per real second for job durations', timeScaleOption, 1)
     .option('--events-to <url>', 'deliver EventBridge-style events (CloudTrail calls, state changes) to this HTTP endpoint', urlOption)
     .option('--events-api-key <key>', 'API key sent in the x-api-key header of every event delivery')
+    .option('--events-pattern <file>', 'deliver only events matching this EventBridge rule pattern (a JSON file), as a real rule would')
     .option('--json', 'print where it listens as JSON')
     .action(async (flags: EmulatorFlags) => {
       if (flags.eventsApiKey !== undefined && flags.eventsTo === undefined) {
@@ -49,6 +51,22 @@ export function registerEmulator(program: Command): void {
       const { createLogger } = await import('../../../common/logger');
       const config = loadConfig();
       const log = createLogger(config.MLOPS_LOG_LEVEL).child({ part: 'emulator' });
+      let eventsPattern: import('../../../local/aws/event-pattern').EventPattern | undefined;
+      if (flags.eventsPattern !== undefined) {
+        const { readFileSync } = await import('node:fs');
+        const { parseEventPattern } = await import('../../../local/aws/event-pattern');
+        let text: string;
+        try {
+          text = readFileSync(flags.eventsPattern, 'utf8');
+        } catch (err) {
+          throw new UsageError(`--events-pattern ${flags.eventsPattern}: ${(err as Error).message}`);
+        }
+        try {
+          eventsPattern = parseEventPattern(text);
+        } catch (err) {
+          throw new UsageError(`--events-pattern ${flags.eventsPattern}: ${(err as Error).message}`);
+        }
+      }
       const { startEmulator } = await import('../../../local/aws');
       const emulator = await startEmulator({
         port: flags.port ?? config.MLOPS_EMULATOR_PORT,
@@ -56,6 +74,7 @@ export function registerEmulator(program: Command): void {
         log,
         ...(flags.eventsTo ? { eventsTo: flags.eventsTo } : {}),
         ...(flags.eventsApiKey ? { eventsApiKey: flags.eventsApiKey } : {}),
+        ...(eventsPattern ? { eventsPattern } : {}),
       });
       const services = emulator.emulator.serviceNames();
       if (flags.json) {
