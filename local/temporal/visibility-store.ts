@@ -17,17 +17,41 @@ import {
   searchAttributeTypeToProto,
   validateSearchAttributes,
 } from './visibility/search-attributes';
-import type { VisibilityRecord } from './visibility/types';
+import type { SearchAttributeType, VisibilityRecord } from './visibility/types';
 import { STATUS_ENUM, type WorkflowRun } from './workflow-run';
 
 const DEFAULT_PAGE_SIZE = 1000;
+
+/**
+ * Attributes the real server predefines beside the system ones: SDKs upsert them (patched() writes
+ * TemporalChangeVersion) and queries may use them, but they are not listed as custom.
+ */
+const PREDEFINED: ReadonlyMap<string, SearchAttributeType> = new Map<string, SearchAttributeType>([
+  ['TemporalChangeVersion', 'KeywordList'],
+  ['BinaryChecksums', 'KeywordList'],
+  ['BuildIds', 'KeywordList'],
+  ['TemporalScheduledStartTime', 'Datetime'],
+  ['TemporalScheduledById', 'Keyword'],
+  ['TemporalSchedulePaused', 'Bool'],
+  ['TemporalNamespaceDivision', 'Keyword'],
+  ['TemporalWorkerDeployment', 'Keyword'],
+  ['TemporalWorkerDeploymentVersion', 'Keyword'],
+  ['TemporalWorkflowVersioningBehavior', 'Keyword'],
+  ['TemporalReportedProblems', 'KeywordList'],
+]);
+
+/** What a namespace accepts in upserts and queries: predefined plus its registered custom attributes. */
+function knownAttributes(ns: NamespaceState): ReadonlyMap<string, SearchAttributeType> {
+  return new Map([...PREDEFINED, ...ns.customSearchAttributes]);
+}
 
 /** Decodes and checks search attributes sent by a client or a workflow; INVALID_ARGUMENT when they do not fit. */
 export function validatedSearchValues(ns: NamespaceState, attrs: SearchAttributes | undefined): Record<string, unknown> {
   const fields = attrs?.indexedFields;
   if (!fields || Object.keys(fields).length === 0) return {};
   try {
-    return validateSearchAttributes(decodeSearchAttributes(fields, ns.customSearchAttributes), ns.customSearchAttributes);
+    const known = knownAttributes(ns);
+    return validateSearchAttributes(decodeSearchAttributes(fields, known), known);
   } catch (err) {
     if (err instanceof SearchAttributeError) throw invalidArgument(err.message);
     throw err;
@@ -41,7 +65,7 @@ export function applySearchAttributeUpsert(run: WorkflowRun, values: Record<stri
 /** As DescribeWorkflowExecution and ListWorkflowExecutions return them: typed payloads the SDK can decode. */
 export function encodedSearchAttributes(ns: NamespaceState, run: WorkflowRun): SearchAttributes | undefined {
   if (Object.keys(run.searchValues).length === 0) return undefined;
-  return { indexedFields: encodeSearchAttributes(run.searchValues, ns.customSearchAttributes) };
+  return { indexedFields: encodeSearchAttributes(run.searchValues, knownAttributes(ns)) };
 }
 
 export function visibilityRecord(run: WorkflowRun): VisibilityRecord {
@@ -81,7 +105,7 @@ export function executionInfo(ns: NamespaceState, run: WorkflowRun): object {
 
 function compile(ns: NamespaceState, query: string | undefined, allowGroupBy = false): ReturnType<typeof compileVisibilityQuery> {
   try {
-    return compileVisibilityQuery(query ?? '', ns.customSearchAttributes, { allowGroupBy });
+    return compileVisibilityQuery(query ?? '', knownAttributes(ns), { allowGroupBy });
   } catch (err) {
     if (err instanceof VisibilityQueryError) throw invalidArgument(`invalid query: ${err.message}`);
     throw err;
@@ -123,7 +147,7 @@ export function addSearchAttributes(ns: NamespaceState, attrs: Record<string, st
   const entries = Object.entries(attrs ?? {});
   if (entries.length === 0) throw invalidArgument('SearchAttributes are not set on request.');
   const parsed = entries.map(([name, t]) => {
-    if (systemSearchAttributes.has(name)) throw invalidArgument(`Search attribute ${name} is reserved by system.`);
+    if (systemSearchAttributes.has(name) || PREDEFINED.has(name)) throw invalidArgument(`Search attribute ${name} is reserved by system.`);
     try {
       return [name, searchAttributeTypeFromProto(t)] as const;
     } catch (err) {
@@ -150,6 +174,6 @@ export function listSearchAttributes(ns: NamespaceState): object {
   const customAttributes: Record<string, string> = {};
   for (const [name, type] of ns.customSearchAttributes) customAttributes[name] = searchAttributeTypeToProto(type);
   const systemAttributes: Record<string, string> = {};
-  for (const [name, type] of systemSearchAttributes) systemAttributes[name] = searchAttributeTypeToProto(type);
+  for (const [name, type] of [...systemSearchAttributes, ...PREDEFINED]) systemAttributes[name] = searchAttributeTypeToProto(type);
   return { customAttributes, systemAttributes, storageSchema: {} };
 }

@@ -281,6 +281,64 @@ describe('workflow ids, errors, descriptions', () => {
   });
 });
 
+describe('more of what users rely on', () => {
+  it('carries on after the worker restarts', async () => {
+    const h = await start('counter', []);
+    await h.signal('add', 1);
+    expect(await h.query('total')).toBe(1);
+    await w.stop();
+    w = await startWorker(env.nativeConnection, workflowBundle, { taskQueue: w.taskQueue });
+    await h.signal('add', 2);
+    await h.signal('finish');
+    expect(await h.result()).toBe(3);
+  });
+
+  it('answers queries on a closed workflow', async () => {
+    const h = await start('counter', []);
+    await h.signal('add', 9);
+    await h.signal('finish');
+    await h.result();
+    expect(await h.query('total')).toBe(9);
+  });
+
+  it('de-duplicates updates by id and refuses updates on a closed workflow', async () => {
+    const h = await start('counter', []);
+    const first = await h.executeUpdate('set', { args: [5], updateId: 'same-id' });
+    const again = await h.executeUpdate('set', { args: [6], updateId: 'same-id' });
+    expect([first, again]).toEqual([0, 0]);
+    expect(await h.query('total')).toBe(5);
+    await h.signal('finish');
+    await h.result();
+    const late = await h.executeUpdate('set', { args: [1] }).catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(Error);
+  });
+
+  it('signals and cancels other workflows', async () => {
+    const target = await start('counter', []);
+    await (await start('signalOther', [target.workflowId, 4])).result();
+    expect(await target.query('total')).toBe(4);
+    const victim = await start('waitForCancellation', []);
+    await (await start('cancelOther', [victim.workflowId])).result();
+    const err = await victim.result().catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    await target.signal('finish');
+    await target.result();
+  });
+
+  it('keeps a workflow task alive while a local activity outlasts its timeout', async () => {
+    expect(await (await start('slowLocalActivity', [1500], { workflowTaskTimeout: '1s' })).result()).toBe('done');
+  });
+
+  it('retries a failed workflow by its retry policy and result() follows the retries', async () => {
+    const h = await start('failing', ['again and again'], { retry: { maximumAttempts: 2, initialInterval: '10ms' } });
+    const err = await h.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const runs: string[] = [];
+    for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` })) runs.push(wf.runId);
+    expect(runs.length).toBe(1);
+  });
+});
+
 describe('replay', () => {
   it('replays every history of this file without nondeterminism', async () => {
     await replayAll(env.client, workflowBundle, handles);

@@ -6,6 +6,7 @@ import {
   defineSignal,
   defineUpdate,
   executeChild,
+  getExternalWorkflowHandle,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -295,4 +296,21 @@ export async function explodesOnSignal(): Promise<void> {
 export async function retriesWithLongBackoff(): Promise<number> {
   const { failWithNextDelay } = proxyActivities<Activities>({ startToCloseTimeout: '10s' });
   return await failWithNextDelay(60 * 60 * 1000);
+}
+
+/** Signals another workflow through the server (SignalExternalWorkflowExecution). */
+export async function signalOther(targetId: string, value: number): Promise<void> {
+  await getExternalWorkflowHandle(targetId).signal(addSignal, value);
+}
+
+/** Cancels another workflow through the server (RequestCancelExternalWorkflowExecution). */
+export async function cancelOther(targetId: string): Promise<void> {
+  await getExternalWorkflowHandle(targetId).cancel();
+}
+
+/** A local activity that outlasts the workflow task timeout: the worker heartbeats the task to keep it. */
+export async function slowLocalActivity(ms: number): Promise<string> {
+  const { sleepFor } = proxyLocalActivities<Activities>({ startToCloseTimeout: '30s' });
+  await sleepFor(ms);
+  return 'done';
 }
