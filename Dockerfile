@@ -8,6 +8,7 @@ COPY workers workers
 COPY clients clients
 COPY local local
 COPY bin bin
+COPY docs docs
 # npm ci runs the prepare script, which compiles to dist/.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 ENV NODE_ENV=production

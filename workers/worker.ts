@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { NativeConnection, Worker, Runtime, makeTelemetryFilterString, type Logger as SdkLogger } from '@temporalio/worker';
 import type { Config } from '../common/config';
 import type { Logger } from '../common/logger';
 import { awsClientOptions } from '../common/aws-clients';
@@ -17,6 +17,20 @@ export interface RunWorkersOptions {
 
 let runtimeInstalled = false;
 
+/** The SDK's own log lines go through the project's JSON logger, so stderr stays one format. */
+function sdkLogger(log: Logger): SdkLogger {
+  const at = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) =>
+    log[level]({ sdk: true, ...meta }, message);
+  return {
+    log: (level, message, meta) => at(level === 'TRACE' ? 'trace' : level === 'DEBUG' ? 'debug' : level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error')(message, meta),
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+  };
+}
+
 /**
  * Runs one worker per task queue until SIGINT/SIGTERM. The SDK's runtime turns those signals into a graceful
  * shutdown: polling stops, in-flight activities get the grace time to finish, then `run()` resolves.
@@ -24,6 +38,7 @@ let runtimeInstalled = false;
 export async function runWorkers(opts: RunWorkersOptions): Promise<void> {
   if (!runtimeInstalled) {
     Runtime.install({
+      logger: sdkLogger(opts.log),
       shutdownSignals: ['SIGINT', 'SIGTERM'],
       telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
     });
