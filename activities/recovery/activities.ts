@@ -278,13 +278,20 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     return r.LocationArn;
   }
 
-  async function findTask(restoreId: string): Promise<string | undefined> {
+  /**
+   * This restore's tasks, sorted by ARN. Normally one; two when a CreateTask whose answer was lost was retried
+   * by the SDK (DataSync has no idempotency token), which is why cleanup deletes every one of them.
+   */
+  async function findTasks(restoreId: string): Promise<string[]> {
     const name = transferTaskName(restoreId);
     const tasks = await allPages(async (token) => {
       const r = await aws('ListTasks', () => datasync.send(new ListTasksCommand({ NextToken: token, MaxResults: 100 })));
       return { items: r.Tasks ?? [], next: r.NextToken };
     });
-    return tasks.find((t) => t.Name === name && t.TaskArn)?.TaskArn;
+    return tasks
+      .filter((t) => t.Name === name && t.TaskArn)
+      .map((t) => t.TaskArn!)
+      .sort();
   }
 
   async function executionsOf(taskArn: string) {
@@ -388,7 +395,18 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     async startTransfer(req: TransferRequest): Promise<TransferResources> {
       const sourceLocationArn = await findOrCreateLocation(req.restoreId, 'source', req.from);
       const destinationLocationArn = await findOrCreateLocation(req.restoreId, 'destination', req.to);
-      let taskArn = await findTask(req.restoreId);
+      // After a retry, continue with the task whose execution already runs, if any.
+      let taskArn: string | undefined;
+      let existing: string | undefined;
+      for (const arn of await findTasks(req.restoreId)) {
+        const ex = (await executionsOf(arn))[0]?.TaskExecutionArn;
+        taskArn ??= arn;
+        if (ex) {
+          taskArn = arn;
+          existing = ex;
+          break;
+        }
+      }
       if (!taskArn) {
         const r = await aws(`CreateTask ${req.restoreId}`, () =>
           datasync.send(
@@ -404,11 +422,11 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
         if (!r.TaskArn) throw ApplicationFailure.retryable('CreateTask returned no TaskArn', RecoveryFailure.AwsUnavailable);
         taskArn = r.TaskArn;
       }
-      const existing = (await executionsOf(taskArn))[0]?.TaskExecutionArn;
+      const task = taskArn;
       const taskExecutionArn =
-        existing ?? (await aws(`StartTaskExecution ${taskArn}`, () => datasync.send(new StartTaskExecutionCommand({ TaskArn: taskArn })))).TaskExecutionArn;
+        existing ?? (await aws(`StartTaskExecution ${task}`, () => datasync.send(new StartTaskExecutionCommand({ TaskArn: task })))).TaskExecutionArn;
       if (!taskExecutionArn) throw ApplicationFailure.retryable('StartTaskExecution returned no TaskExecutionArn', RecoveryFailure.AwsUnavailable);
-      return { taskArn, taskExecutionArn, sourceLocationArn, destinationLocationArn };
+      return { taskArn: task, taskExecutionArn, sourceLocationArn, destinationLocationArn };
     },
 
     /** "Not yet" while the execution runs; its figures once it succeeded. Polled by activity retries. */
@@ -433,8 +451,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     async deleteTransferResources(req: TransferRequest): Promise<{ tasksDeleted: number; locationsDeleted: number }> {
       let tasksDeleted = 0;
       let locationsDeleted = 0;
-      const taskArn = await findTask(req.restoreId);
-      if (taskArn) {
+      for (const taskArn of await findTasks(req.restoreId)) {
         for (const ex of await executionsOf(taskArn)) {
           if (ex.TaskExecutionArn && ex.Status && !TERMINAL_EXECUTION.has(ex.Status) && ex.Status !== 'CANCELLING') {
             await aws(`CancelTaskExecution ${ex.TaskExecutionArn}`, () => datasync.send(new CancelTaskExecutionCommand({ TaskExecutionArn: ex.TaskExecutionArn }))).catch((err: unknown) =>

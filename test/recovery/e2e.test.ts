@@ -11,7 +11,7 @@ import * as cli from '../../clients/cli/commands/recovery';
 import { UsageError } from '../../clients/cli/usage-error';
 import type { ProfileKey } from '../../workflows/recovery/model';
 import { startRecoveryStack, type RecoveryStack } from './harness';
-import { driver } from './drive';
+import { driver, eventually } from './drive';
 import { studio, type Domain } from './studio';
 
 const KEY = 'e2e-key';
@@ -144,5 +144,43 @@ describe('profile recovery end to end', () => {
     const st = await d.statusOf(carol);
     expect(st).toMatchObject({ restoresEver: 0, replication: true });
     expect(st.homes).toHaveLength(2);
+  }, 120_000);
+
+  it('injected DataSync throttling, a lost CreateTask answer and a worker stopped mid-copy still end in one successful restore and nothing left behind', async () => {
+    const dom = await domainWithAccess('ops');
+    const erin = key('ops', 'user-profile', 'erin');
+    await s.create(dom, 'user-profile', 'erin');
+    await d.homesSeen(erin, 1);
+    await stack.sleep(3 * 60_000);
+    const oldUid = await s.homeUid(dom, 'user-profile', 'erin');
+    for (let i = 0; i < 5; i++) await s.writeFile(dom.efsId, `/${oldUid}/runs/run-${i}.json`, `{"run":${i}}`, Number(oldUid));
+    await s.remove(dom, 'user-profile', 'erin');
+
+    const before = await s.dataSyncStats();
+    const faults = [
+      { service: 'datasync', operation: 'CreateLocationEfs', error: 'ThrottlingException', httpStatus: 400, count: 4 },
+      { service: 'datasync', operation: 'CreateTask', mode: 'after-commit', count: 1 },
+      { service: 'datasync', operation: 'StartTaskExecution', error: 'ThrottlingException', httpStatus: 400, count: 5 },
+    ];
+    for (const f of faults) expect((await s.control('POST', '/faults', f)).status).toBeLessThan(300);
+    await s.create(dom, 'user-profile', 'erin');
+
+    // Stop the worker while the execution runs, let time pass, start a new one.
+    await eventually('a running DataSync execution', async () => ((await s.control<{ runningExecutions: number }>('GET', '/services/datasync/stats')).body.runningExecutions > 0 ? true : undefined), 30_000, 20);
+    await stack.stopWorker();
+    await stack.startWorker();
+
+    const r = await d.restoreEnded(erin, 1, 60_000);
+    expect(r.status).toBe('succeeded');
+    const fresh = await s.homeUid(dom, 'user-profile', 'erin');
+    expect(Object.keys(await s.homeFiles(dom.efsId, fresh)).sort()).toEqual([0, 1, 2, 3, 4].map((i) => `runs/run-${i}.json`));
+    expect((await d.statusOf(erin)).restoresEver).toBe(1);
+    const after = await s.dataSyncStats();
+    expect(after).toMatchObject({ liveTasks: 0, liveLocations: 0 });
+    // The lost CreateTask answer was retried by the SDK into a second task: cleanup deleted both.
+    expect(after.tasksCreated - before.tasksCreated).toBe(after.tasksDeleted - before.tasksDeleted);
+    const journal = await s.control<{ entries: { operation: string; error?: string }[] }>('GET', '/journal?service=datasync');
+    expect(journal.body.entries.filter((e) => e.error === 'ThrottlingException').length).toBe(9);
+    await s.control('DELETE', '/faults');
   }, 120_000);
 });
