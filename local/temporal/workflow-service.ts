@@ -69,6 +69,23 @@ export function workflowServiceHandlers(engine: Engine): Record<string, Handler>
     RespondActivityTaskCanceledById: h((req: Parameters<Engine['respondActivityTaskCanceledById']>[0]) => e.respondActivityTaskCanceledById(req)),
     QueryWorkflow: h((req: Parameters<Engine['queryWorkflow']>[0], poll) => e.queryWorkflow(req, poll)),
     RespondQueryTaskCompleted: h((req: Parameters<Engine['respondQueryTaskCompleted']>[0]) => e.respondQueryTaskCompleted(req)),
+    // Update-with-start: start (or reuse, per the conflict policy) then admit the update in the same call.
+    ExecuteMultiOperation: h(async (req: Req & { operations?: { startWorkflow?: Parameters<Engine['startWorkflowExecution']>[0]; updateWorkflow?: Parameters<Engine['updateWorkflowExecution']>[0] }[] }, poll) => {
+      const [startOp, updateOp] = req.operations ?? [];
+      if (!startOp?.startWorkflow || !updateOp?.updateWorkflow || (req.operations ?? []).length !== 2) {
+        throw invalidArgument('ExecuteMultiOperation takes exactly a StartWorkflow then an UpdateWorkflow operation.');
+      }
+      const start = startOp.startWorkflow;
+      if (!start.workflowIdConflictPolicy || start.workflowIdConflictPolicy === 'WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED') {
+        throw invalidArgument('WorkflowIdConflictPolicy must be set for update-with-start.');
+      }
+      const started = e.startWorkflowExecution({ ...start, namespace: start.namespace || req.namespace });
+      const update = await e.updateWorkflowExecution(
+        { ...updateOp.updateWorkflow, namespace: req.namespace, workflowExecution: { workflowId: start.workflowId, runId: started.runId } },
+        poll,
+      );
+      return { responses: [{ startWorkflow: started }, { updateWorkflow: update }] };
+    }),
     UpdateWorkflowExecution: h((req: Parameters<Engine['updateWorkflowExecution']>[0], poll) => e.updateWorkflowExecution(req, poll)),
     PollWorkflowExecutionUpdate: h((req: Parameters<Engine['pollWorkflowExecutionUpdate']>[0], poll) => e.pollWorkflowExecutionUpdate(req, poll)),
     DescribeWorkflowExecution: h((req: Parameters<Engine['describeWorkflowExecution']>[0]) => e.describeWorkflowExecution(req)),

@@ -10,6 +10,7 @@ import {
   WorkflowFailedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WithStartWorkflowOperation,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
@@ -299,6 +300,17 @@ describe('more of what users rely on', () => {
     await h.signal('finish');
     await h.result();
     expect(await h.query('total')).toBe(9);
+  });
+
+  it('runs update-with-start', async () => {
+    const workflowId = id('uws');
+    const op = new WithStartWorkflowOperation('counter', { workflowId, taskQueue: w.taskQueue, workflowIdConflictPolicy: 'USE_EXISTING' });
+    expect(await env.client.workflow.executeUpdateWithStart('set', { args: [8], startWorkflowOperation: op })).toBe(0);
+    const h = await op.workflowHandle();
+    handles.push(h as WorkflowHandleWithFirstExecutionRunId);
+    expect(await h.query('total')).toBe(8);
+    await h.signal('finish');
+    expect(await h.result()).toBe(8);
   });
 
   it('de-duplicates updates by id and refuses updates on a closed workflow', async () => {
