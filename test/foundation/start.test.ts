@@ -19,7 +19,7 @@ function freePort(): Promise<number> {
 describe('mlops start (what npm start runs)', () => {
   it('runs the embedded server, emulator, gateway and worker; a ping round-trips; SIGINT stops it with exit 0', async () => {
     const [temporal, emulator, gateway] = [await freePort(), await freePort(), await freePort()];
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       MLOPS_TEMPORAL_PORT: String(temporal),
       MLOPS_EMULATOR_PORT: String(emulator),
