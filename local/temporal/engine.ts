@@ -623,8 +623,7 @@ export class Engine implements CompletionHost {
     if (!ns || !sticky) return {};
     this.workflowTasks.releasePollers(ns.name, 'workflow', sticky);
     for (const run of ns.runs.values()) {
-      if (run.stickyQueue !== sticky) continue;
-      run.stickyQueue = undefined;
+      if (run.stickyQueue === sticky) run.leaveStickyQueue();
     }
     return {};
   }

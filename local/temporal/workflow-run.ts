@@ -345,16 +345,21 @@ export class WorkflowRun {
   private dispatchWorkflowTask(wt: WorkflowTaskState): void {
     this.deps.workflowTasks.add(this.namespace, 'workflow', wt.queue, (poller) => this.startWorkflowTask(wt, poller.identity));
     if (wt.sticky) {
-      wt.cancelTimer = this.schedule(this.stickyScheduleToStartMs || this.deps.stickyScheduleToStartMs || 5000, () => {
-        if (this.wt !== wt || wt.startedEventId !== undefined || !this.isOpen) return;
-        // The sticky worker is gone or busy: forget stickiness and hand the task (full history) to any worker.
-        this.stickyQueue = undefined;
-        wt.sticky = false;
-        wt.queue = this.config.taskQueue;
-        wt.cancelTimer = undefined;
-        this.dispatchWorkflowTask(wt);
-      });
+      // The sticky worker is gone or busy when it does not take the task in time.
+      wt.cancelTimer = this.schedule(this.stickyScheduleToStartMs || this.deps.stickyScheduleToStartMs || 5000, () => this.leaveStickyQueue());
     }
+  }
+
+  /** Forgets stickiness; a task waiting on the sticky queue goes to the normal queue, where it gets full history. */
+  leaveStickyQueue(): void {
+    this.stickyQueue = undefined;
+    const wt = this.wt;
+    if (!wt || !wt.sticky || wt.startedEventId !== undefined || !this.isOpen) return;
+    wt.cancelTimer?.();
+    wt.cancelTimer = undefined;
+    wt.sticky = false;
+    wt.queue = this.config.taskQueue;
+    this.dispatchWorkflowTask(wt);
   }
 
   /** Called by matching when a poller takes the task; undefined if the task went stale meanwhile. */

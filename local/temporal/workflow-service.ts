@@ -98,7 +98,10 @@ export function workflowServiceHandlers(engine: Engine): Record<string, Handler>
       if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
       return { pollers: [] };
     }),
-    ResetStickyTaskQueue: h(() => ({})),
+    ResetStickyTaskQueue: h((req: Req & { execution?: { workflowId?: string; runId?: string } }) => {
+      e.findRun(req.namespace, req.execution).leaveStickyQueue();
+      return {};
+    }),
     GetSearchAttributes: h(() => {
       const keys: Record<string, string> = {};
       for (const ns of e.namespaces.all()) Object.assign(keys, (listSearchAttributes(ns) as { customAttributes: Record<string, string> }).customAttributes);
