@@ -29,7 +29,7 @@ async function start(workflow: string, args: unknown[], extra: Record<string, un
 
 beforeAll(async () => {
   quietRuntime();
-  [server, workflowBundle] = await Promise.all([startTemporalServer({ port: 0, timeSkipping: true }), bundle()]);
+  [server, workflowBundle] = await Promise.all([startTemporalServer({ port: 0, timeSkipping: true, historyPageSize: 16 }), bundle()]);
   connection = await Connection.connect({ address: server.address });
   nativeConnection = await NativeConnection.connect({ address: server.address });
   client = new Client({ connection });
@@ -63,6 +63,20 @@ describe('automatic time skipping with a plain client', () => {
     expect(await (await start('retriesWithLongBackoff', [])).result()).toBe(2);
     const err = await (await start('longRunner', [], { workflowRunTimeout: '2 days' })).result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
+  });
+});
+
+describe('history paging', () => {
+  it('pages full histories to a worker that caches nothing', async () => {
+    const uncached = await startWorker(nativeConnection, workflowBundle, { maxCachedWorkflows: 0 });
+    try {
+      const h = await client.workflow.start('manyEvents', { taskQueue: uncached.taskQueue, workflowId: `paging-${randomUUID().slice(0, 8)}`, args: [12] });
+      handles.push(h);
+      expect(await h.result()).toBeGreaterThan(0);
+      expect((await h.fetchHistory()).events?.length).toBeGreaterThan(16 * 4);
+    } finally {
+      await uncached.stop();
+    }
   });
 });
 
