@@ -28,6 +28,7 @@ export interface EngineOptions {
 }
 
 const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
+export const CRON_UNSUPPORTED = 'cron schedules are not supported by the embedded Temporal server; loop with sleep() and continueAsNew in the workflow, or use a real Temporal service';
 const MAX_WORKFLOW_TASK_TIMEOUT_MS = 120_000;
 const DEFAULT_HISTORY_PAGE_SIZE = 1000;
 
@@ -140,6 +141,7 @@ export class Engine implements CompletionHost {
     if (!req.workflowType?.name) throw invalidArgument('WorkflowType is not set on request.');
     if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
     if (req.workflowId.length > 1000) throw invalidArgument('WorkflowId exceeds length limit.');
+    if (req.cronSchedule) throw invalidArgument(CRON_UNSUPPORTED);
     for (const d of [req.workflowExecutionTimeout, req.workflowRunTimeout, req.workflowTaskTimeout]) {
       if (d && (Number(d.seconds ?? 0) < 0 || Number(d.nanos ?? 0) < 0)) throw invalidArgument('Invalid timeout: negative duration.');
     }

@@ -94,8 +94,9 @@ function validate(host: CompletionHost, run: WorkflowRun, commands: Command[]): 
         }
         break;
       case 'COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION': {
-        const a = commandAttributes<{ workflowId?: string; workflowType?: { name?: string }; searchAttributes?: SearchAttributes }>(c);
+        const a = commandAttributes<{ workflowId?: string; workflowType?: { name?: string }; searchAttributes?: SearchAttributes; cronSchedule?: string }>(c);
         if (!a.workflowId || !a.workflowType?.name) throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES', 'WorkflowId or WorkflowType is not set on command.');
+        if (a.cronSchedule) throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES', 'cron schedules are not supported by the embedded Temporal server');
         try {
           host.searchValues(run, a.searchAttributes);
         } catch (err) {

@@ -116,17 +116,19 @@ describe('activity retries and timeouts', () => {
     expect(await (await start('heartbeatResume', [])).result()).toEqual([2, 5]);
   });
 
-  it('times out activities: start-to-close, heartbeat, schedule-to-close', async () => {
-    const [a, b, c, d] = await Promise.all([
+  it('times out activities: start-to-close, heartbeat, schedule-to-close, schedule-to-start', async () => {
+    const [a, b, c, d, e] = await Promise.all([
       start('startToCloseTimeout', []).then((h) => h.result()),
       start('heartbeatTimeout', []).then((h) => h.result()),
       start('scheduleToCloseTimeout', []).then((h) => h.result()),
       start('retriesOutlastDeadline', []).then((h) => h.result()),
+      start('scheduleToStartTimeout', []).then((h) => h.result()),
     ]);
     expect(a).toBe('timeout:START_TO_CLOSE');
     expect(b).toBe('timeout:HEARTBEAT');
     expect(c).toBe('timeout:SCHEDULE_TO_CLOSE');
     expect(d).toMatch(/^attempt \d failed\|(TIMEOUT|3)$/);
+    expect(e).toBe('timeout:SCHEDULE_TO_START');
   });
 
   it('delivers cancellation to a heartbeating activity', async () => {

@@ -314,3 +314,15 @@ export async function slowLocalActivity(ms: number): Promise<string> {
   await sleepFor(ms);
   return 'done';
 }
+
+/** No worker polls the activity's task queue: the schedule-to-start timeout fires. */
+export async function scheduleToStartTimeout(): Promise<string> {
+  const { greet: unserved } = proxyActivities<Activities>({ taskQueue: 'nobody-polls-this', scheduleToStartTimeout: '300ms', startToCloseTimeout: '5s' });
+  try {
+    await unserved('x');
+    return 'unexpected';
+  } catch (err) {
+    const cause = (err as { cause?: { timeoutType?: unknown } }).cause;
+    return `timeout:${String(cause?.timeoutType)}`;
+  }
+}
