@@ -3,7 +3,7 @@
  * messages in order, then the events buffered while the task ran, and schedules the next workflow task if the
  * workflow has something new to see.
  */
-import { ServiceError, invalidArgument } from './errors';
+import { invalidArgument } from './errors';
 import { requestCancelActivity, scheduleActivity, type ScheduleActivityAttributes } from './activities';
 import { unpackAny } from './proto';
 import type { Command, Failure, Message, Payloads, ProtocolMessage, SearchAttributes, UpdateOutcome, UpdateRequest } from './proto-types';
@@ -36,6 +36,24 @@ export interface CompletionRequest {
   meteringMetadata?: Message;
 }
 
+const SUPPORTED_COMMANDS = new Set([
+  'COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK',
+  'COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK',
+  'COMMAND_TYPE_START_TIMER',
+  'COMMAND_TYPE_CANCEL_TIMER',
+  'COMMAND_TYPE_RECORD_MARKER',
+  'COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION',
+  'COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION',
+  'COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION',
+  'COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION',
+  'COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION',
+  'COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION',
+  'COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION',
+  'COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES',
+  'COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES',
+  'COMMAND_TYPE_PROTOCOL_MESSAGE',
+]);
+
 const TERMINAL_COMMANDS = new Set([
   'COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION',
   'COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION',
@@ -64,6 +82,10 @@ function validate(host: CompletionHost, run: WorkflowRun, commands: Command[]): 
   const timerIds = new Set(run.timers.keys());
   const activityIds = new Set([...run.activities.values()].map((a) => a.activityId));
   commands.forEach((c, i) => {
+    if (!SUPPORTED_COMMANDS.has(c.commandType ?? '')) {
+      // Nexus operations and anything newer: refused before any event is written.
+      throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_FEATURE_DISABLED', `command ${c.commandType} is not supported by the embedded Temporal server`);
+    }
     if (TERMINAL_COMMANDS.has(c.commandType ?? '') && i !== commands.length - 1) {
       // The SDK always puts the closing command last; anything after it could never run.
       throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND', 'workflow closing command must be the last command');
@@ -305,7 +327,7 @@ function applyCommand(host: CompletionHost, run: WorkflowRun, c: Command, wtComp
       return;
     }
     default:
-      throw new ServiceError(3, `command type ${c.commandType} is not supported by this server`);
+      return; // validate() refused unsupported commands already
   }
 }
 
