@@ -1,23 +1,22 @@
 /**
- * The server's state and the operations on it, one method per WorkflowService call (the gRPC layer only decodes,
- * calls and encodes). Runs live in memory; closed runs are dropped after the namespace's retention.
+ * The server's state: namespaces and their runs, task queues, the clock. Here are the operations that create,
+ * signal, cancel and close runs and tie runs together (children, continue-as-new, retries); worker calls are in
+ * task-handlers.ts, queries and updates in queries-and-updates.ts, reads in history-reads.ts. Runs live in memory;
+ * closed runs are dropped after the namespace's retention.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ServiceError, alreadyStarted, invalidArgument, notFound, taskNotFound, workflowClosed, workflowNotFound } from './errors';
-import { activityById, activityForToken, cancelledActivity, completeActivity, failActivity, heartbeat } from './activities';
-import { attributesOf, decodePageToken, encodePageToken } from './history';
-import type { LongPoll } from './long-poll';
+import { ServiceError, alreadyStarted, invalidArgument, workflowClosed, workflowNotFound } from './errors';
+import { attributesOf } from './history';
 import { NamespaceState, Namespaces } from './namespaces';
-import type { Failure, HistoryEvent, Message, Payloads, SearchAttributes, StartWorkflowRequest, UpdateRequest, WorkflowExecution, WorkflowQuery } from './proto-types';
+import type { Failure, Message, Payloads, SearchAttributes, StartWorkflowRequest, WorkflowExecution } from './proto-types';
 import { encodedSearchAttributes, validatedSearchValues } from './visibility-store';
 import { completeRetryPolicy, decideRetry, retryPolicyMessage, type CompleteRetryPolicy } from './retry-policy';
 import { TaskQueues } from './task-queues';
-import { decodeTaskToken } from './task-token';
 import type { TimeSource } from './time-source';
 import { durationFromMs, msFromDuration, timestampFromMs } from './time-format';
-import { completeWorkflowTask, type CompletionHost, type CompletionRequest } from './workflow-task-completion';
-import { STATUS_ENUM, WorkflowRun, type ChildState, type ParentInfo, type PendingQuery, type PollResponse, type UpdateState } from './workflow-run';
+import type { CompletionHost } from './workflow-task-completion';
+import { STATUS_ENUM, WorkflowRun, type ChildState, type ParentInfo, type PollResponse } from './workflow-run';
 
 export interface EngineOptions {
   time: TimeSource;
@@ -30,15 +29,7 @@ export interface EngineOptions {
 const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
 export const CRON_UNSUPPORTED = 'cron schedules are not supported by the embedded Temporal server; loop with sleep() and continueAsNew in the workflow, or use a real Temporal service';
 const MAX_WORKFLOW_TASK_TIMEOUT_MS = 120_000;
-const DEFAULT_HISTORY_PAGE_SIZE = 1000;
 
-const UPDATE_STAGES = ['admitted', 'sent', 'accepted', 'completed'] as const;
-const STAGE_ENUM: Record<string, string> = {
-  admitted: 'UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED',
-  sent: 'UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED',
-  accepted: 'UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED',
-  completed: 'UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED',
-};
 
 /** How a new run comes to be, beyond the start request itself. */
 interface RunOrigin {
@@ -104,13 +95,13 @@ export class Engine implements CompletionHost {
     return run;
   }
 
-  private openRun(namespace: string | undefined, execution: WorkflowExecution | undefined): WorkflowRun {
+  openRun(namespace: string | undefined, execution: WorkflowExecution | undefined): WorkflowRun {
     const run = this.findRun(namespace, execution);
     if (!run.isOpen) throw workflowClosed();
     return run;
   }
 
-  private runForToken(namespace: string, runId: string): WorkflowRun | undefined {
+  runForToken(namespace: string, runId: string): WorkflowRun | undefined {
     return this.namespaces.find(namespace)?.runs.get(runId);
   }
 
@@ -587,311 +578,4 @@ export class Engine implements CompletionHost {
     return validatedSearchValues(this.namespaces.get(run.namespace), attrs);
   }
 
-  // ---- workflow tasks ---------------------------------------------------------------------------------------------
-
-  async pollWorkflowTaskQueue(req: { namespace?: string; taskQueue?: { name?: string }; identity?: string }, poll: LongPoll): Promise<PollResponse> {
-    const ns = this.namespaces.get(req.namespace);
-    if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
-    const task = await this.workflowTasks.poll(ns.name, 'workflow', req.taskQueue.name, { identity: req.identity ?? '' }, (cancel) => poll.onEnd(cancel));
-    return task ?? {};
-  }
-
-  respondWorkflowTaskCompleted(req: CompletionRequest & { taskToken?: Buffer; namespace?: string }): object {
-    const token = decodeTaskToken(req.taskToken);
-    if (token.kind !== 'workflow') throw invalidArgument('not a workflow task token');
-    const run = this.runForToken(token.namespace, token.runId);
-    if (!run || !run.isOpen) throw workflowClosed();
-    const wt = run.wt;
-    if (!wt || wt.scheduledEventId !== token.scheduledEventId || wt.attempt !== token.attempt || wt.startedEventId === undefined) throw taskNotFound('Workflow task');
-    completeWorkflowTask(this, run, req);
-    return {};
-  }
-
-  respondWorkflowTaskFailed(req: { taskToken?: Buffer; cause?: string; failure?: Failure; identity?: string }): object {
-    const token = decodeTaskToken(req.taskToken);
-    if (token.kind !== 'workflow') throw invalidArgument('not a workflow task token');
-    const run = this.runForToken(token.namespace, token.runId);
-    if (!run || !run.isOpen) throw workflowClosed();
-    const wt = run.wt;
-    if (!wt || wt.scheduledEventId !== token.scheduledEventId || wt.attempt !== token.attempt || wt.startedEventId === undefined) throw taskNotFound('Workflow task');
-    run.failWorkflowTask(req.cause || 'WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED', req.failure, req.identity ?? '');
-    return {};
-  }
-
-  /** A worker going away: its sticky queue will not be polled again, so its tasks go to the normal queue. */
-  shutdownWorker(req: { namespace?: string; stickyTaskQueue?: string }): object {
-    const ns = this.namespaces.find(req.namespace ?? '');
-    const sticky = req.stickyTaskQueue;
-    if (!ns || !sticky) return {};
-    this.workflowTasks.releasePollers(ns.name, 'workflow', sticky);
-    for (const run of ns.runs.values()) {
-      if (run.stickyQueue === sticky) run.leaveStickyQueue();
-    }
-    return {};
-  }
-
-  // ---- activity tasks ---------------------------------------------------------------------------------------------
-
-  async pollActivityTaskQueue(req: { namespace?: string; taskQueue?: { name?: string }; identity?: string }, poll: LongPoll): Promise<PollResponse> {
-    const ns = this.namespaces.get(req.namespace);
-    if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
-    const task = await this.activityTasks.poll(ns.name, 'activity', req.taskQueue.name, { identity: req.identity ?? '' }, (cancel) => poll.onEnd(cancel));
-    return task ?? {};
-  }
-
-  private activityFromToken(taskToken: Buffer | undefined): { run: WorkflowRun; a: NonNullable<ReturnType<typeof activityForToken>> } {
-    const token = decodeTaskToken(taskToken);
-    if (token.kind !== 'activity') throw invalidArgument('not an activity task token');
-    const run = this.runForToken(token.namespace, token.runId);
-    if (!run || !run.isOpen) throw workflowClosed();
-    const a = activityForToken(run, token.scheduledEventId, token.attempt);
-    if (!a) throw taskNotFound('Activity task');
-    return { run, a };
-  }
-
-  private activityFromId(req: { namespace?: string; workflowId?: string; runId?: string; activityId?: string }): { run: WorkflowRun; a: NonNullable<ReturnType<typeof activityForToken>> } {
-    const run = this.openRun(req.namespace, { workflowId: req.workflowId, runId: req.runId });
-    const a = activityById(run, req.activityId ?? '');
-    if (!a || a.state !== 'started') throw taskNotFound('Activity task');
-    return { run, a };
-  }
-
-  recordActivityTaskHeartbeat(req: { taskToken?: Buffer; details?: Payloads }): object {
-    const { run, a } = this.activityFromToken(req.taskToken);
-    return { cancelRequested: heartbeat(run, a, req.details) };
-  }
-
-  recordActivityTaskHeartbeatById(req: { namespace?: string; workflowId?: string; runId?: string; activityId?: string; details?: Payloads }): object {
-    const { run, a } = this.activityFromId(req);
-    return { cancelRequested: heartbeat(run, a, req.details) };
-  }
-
-  respondActivityTaskCompleted(req: { taskToken?: Buffer; result?: Payloads; identity?: string }): object {
-    const { run, a } = this.activityFromToken(req.taskToken);
-    completeActivity(run, a, req.result, req.identity ?? '');
-    return {};
-  }
-
-  respondActivityTaskCompletedById(req: { namespace?: string; workflowId?: string; runId?: string; activityId?: string; result?: Payloads; identity?: string }): object {
-    const { run, a } = this.activityFromId(req);
-    completeActivity(run, a, req.result, req.identity ?? '');
-    return {};
-  }
-
-  respondActivityTaskFailed(req: { taskToken?: Buffer; failure?: Failure; identity?: string; lastHeartbeatDetails?: Payloads }): object {
-    const { run, a } = this.activityFromToken(req.taskToken);
-    failActivity(run, a, req.failure ?? { message: 'activity failed' }, req.identity ?? '', req.lastHeartbeatDetails);
-    return {};
-  }
-
-  respondActivityTaskFailedById(req: { namespace?: string; workflowId?: string; runId?: string; activityId?: string; failure?: Failure; identity?: string; lastHeartbeatDetails?: Payloads }): object {
-    const { run, a } = this.activityFromId(req);
-    failActivity(run, a, req.failure ?? { message: 'activity failed' }, req.identity ?? '', req.lastHeartbeatDetails);
-    return {};
-  }
-
-  respondActivityTaskCanceled(req: { taskToken?: Buffer; details?: Payloads; identity?: string }): object {
-    const { run, a } = this.activityFromToken(req.taskToken);
-    cancelledActivity(run, a, req.details, req.identity ?? '');
-    return {};
-  }
-
-  respondActivityTaskCanceledById(req: { namespace?: string; workflowId?: string; runId?: string; activityId?: string; details?: Payloads; identity?: string }): object {
-    const { run, a } = this.activityFromId(req);
-    cancelledActivity(run, a, req.details, req.identity ?? '');
-    return {};
-  }
-
-  // ---- queries ----------------------------------------------------------------------------------------------------
-
-  async queryWorkflow(req: { namespace?: string; execution?: WorkflowExecution; query?: WorkflowQuery; queryRejectCondition?: string }, poll: LongPoll): Promise<object> {
-    const run = this.findRun(req.namespace, req.execution);
-    if (!req.query?.queryType) throw invalidArgument('QueryType is not set on request.');
-    const cond = req.queryRejectCondition;
-    if ((cond === 'QUERY_REJECT_CONDITION_NOT_OPEN' && !run.isOpen) || (cond === 'QUERY_REJECT_CONDITION_NOT_COMPLETED_CLEANLY' && !run.isOpen && run.status !== 'Completed')) {
-      return { queryRejected: { status: STATUS_ENUM[run.status] } };
-    }
-    const id = randomUUID();
-    const result = await new Promise<{ answer?: Payloads; errorMessage?: string; failure?: Failure } | undefined>((resolve) => {
-      const q: PendingQuery = { id, query: req.query as WorkflowQuery, resolve };
-      run.pendingQueryIds.set(id, q);
-      run.addQuery(q);
-      poll.onEnd(() => resolve(undefined));
-    });
-    run.pendingQueryIds.delete(id);
-    run.removeQuery(id);
-    if (!result) throw new ServiceError(4, 'query timed out before a worker answered it');
-    if (result.errorMessage !== undefined || result.failure) {
-      throw new ServiceError(3, result.errorMessage || result.failure?.message || 'query failed', {
-        typeName: 'temporal.api.errordetails.v1.QueryFailedFailure',
-        value: { failure: result.failure },
-      });
-    }
-    return { queryResult: result.answer };
-  }
-
-  respondQueryTaskCompleted(req: { taskToken?: Buffer; completedType?: string; queryResult?: Payloads; errorMessage?: string; failure?: Failure }): object {
-    const token = decodeTaskToken(req.taskToken);
-    if (token.kind !== 'query') throw invalidArgument('not a query task token');
-    const run = this.runForToken(token.namespace, token.runId);
-    const q = run?.pendingQueryIds.get(token.queryId);
-    if (!run || !q) throw taskNotFound('Query');
-    run.pendingQueryIds.delete(token.queryId);
-    run.removeQuery(token.queryId);
-    if (req.completedType === 'QUERY_RESULT_TYPE_ANSWERED') q.resolve({ answer: req.queryResult });
-    else q.resolve({ errorMessage: req.errorMessage || req.failure?.message || 'query failed', failure: req.failure });
-    return {};
-  }
-
-  // ---- updates ----------------------------------------------------------------------------------------------------
-
-  async updateWorkflowExecution(req: { namespace?: string; workflowExecution?: WorkflowExecution; firstExecutionRunId?: string; waitPolicy?: { lifecycleStage?: string }; request?: UpdateRequest }, poll: LongPoll): Promise<object> {
-    const updateId = req.request?.meta?.updateId;
-    if (!updateId) throw invalidArgument('Update ID is not set on request.');
-    if (!req.request?.input?.name) throw invalidArgument('Update name is not set on request.');
-    const run = this.findRun(req.namespace, req.workflowExecution);
-    let update = run.updates.get(updateId);
-    if (!update) {
-      if (!run.isOpen) throw workflowClosed();
-      update = { id: updateId, request: req.request, stage: 'admitted', waiters: new Set() };
-      run.updates.set(updateId, update);
-      run.markBusy('update', updateId);
-      // A running task cannot take the update; it goes with the next one, scheduled when that task completes.
-      if (!run.wt) run.scheduleWorkflowTask(1);
-    }
-    return this.waitForUpdate(run, update, req.waitPolicy?.lifecycleStage, poll);
-  }
-
-  async pollWorkflowExecutionUpdate(req: { namespace?: string; updateRef?: { workflowExecution?: WorkflowExecution; updateId?: string }; waitPolicy?: { lifecycleStage?: string } }, poll: LongPoll): Promise<object> {
-    const run = this.findRun(req.namespace, req.updateRef?.workflowExecution);
-    const update = run.updates.get(req.updateRef?.updateId ?? '');
-    if (!update) throw notFound(`update ${req.updateRef?.updateId} not found`);
-    return this.waitForUpdate(run, update, req.waitPolicy?.lifecycleStage, poll);
-  }
-
-  private async waitForUpdate(run: WorkflowRun, update: UpdateState, stage: string | undefined, poll: LongPoll): Promise<object> {
-    const wanted = stage === 'UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED' ? 3 : stage === 'UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED' ? 0 : 2;
-    while (UPDATE_STAGES.indexOf(update.stage) < wanted && !poll.isEnded) {
-      await new Promise<void>((resolve) => {
-        update.waiters.add(resolve);
-        poll.onEnd(resolve);
-      });
-    }
-    if (update.abandoned) throw workflowClosed();
-    return {
-      updateRef: { workflowExecution: run.execution, updateId: update.id },
-      outcome: update.stage === 'completed' ? update.outcome : undefined,
-      stage: STAGE_ENUM[update.stage],
-    };
-  }
-
-  // ---- history and description ------------------------------------------------------------------------------------
-
-  async getWorkflowExecutionHistory(
-    req: { namespace?: string; execution?: WorkflowExecution; maximumPageSize?: number; nextPageToken?: Buffer; waitNewEvent?: boolean; historyEventFilterType?: string },
-    poll: LongPoll,
-  ): Promise<object> {
-    const run = this.findRun(req.namespace, req.execution);
-    const pageSize = req.maximumPageSize && req.maximumPageSize > 0 ? req.maximumPageSize : DEFAULT_HISTORY_PAGE_SIZE;
-    const closeOnly = req.historyEventFilterType === 'HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT';
-    const decoded = decodePageToken(req.nextPageToken);
-    const token = decoded && decoded.runId === run.runId ? decoded : undefined;
-    if (closeOnly) {
-      while (run.isOpen && req.waitNewEvent && !poll.isEnded) await this.waitForHistory(run, poll);
-      if (run.isOpen) return { history: { events: [] }, nextPageToken: encodePageToken({ runId: run.runId, next: run.lastEventId + 1 }) };
-      return { history: { events: [run.history[run.history.length - 1]] } };
-    }
-    const next = token?.next ?? 1;
-    if (req.waitNewEvent) {
-      while (run.isOpen && next > run.lastEventId && !poll.isEnded) await this.waitForHistory(run, poll);
-    }
-    const end = Math.min(token?.end ?? run.lastEventId, run.lastEventId);
-    const last = Math.min(end, next + pageSize - 1);
-    const events: HistoryEvent[] = run.history.slice(next - 1, last);
-    let nextPageToken: Buffer | undefined;
-    if (last < end) nextPageToken = encodePageToken({ runId: run.runId, next: last + 1, end: token?.end });
-    else if (req.waitNewEvent && run.isOpen) nextPageToken = encodePageToken({ runId: run.runId, next: last + 1 });
-    return { history: { events }, nextPageToken };
-  }
-
-  private async waitForHistory(run: WorkflowRun, poll: LongPoll): Promise<void> {
-    const w = run.waitForEvent();
-    poll.onEnd(w.cancel);
-    await w.promise;
-  }
-
-  getWorkflowExecutionHistoryReverse(req: { namespace?: string; execution?: WorkflowExecution; maximumPageSize?: number; nextPageToken?: Buffer }): object {
-    const run = this.findRun(req.namespace, req.execution);
-    const pageSize = req.maximumPageSize && req.maximumPageSize > 0 ? req.maximumPageSize : DEFAULT_HISTORY_PAGE_SIZE;
-    const decoded = decodePageToken(req.nextPageToken);
-    const from = decoded && decoded.runId === run.runId ? decoded.next : run.lastEventId;
-    const to = Math.max(1, from - pageSize + 1);
-    const events = run.history.slice(to - 1, from).reverse();
-    return { history: { events }, nextPageToken: to > 1 ? encodePageToken({ runId: run.runId, next: to - 1 }) : undefined };
-  }
-
-  describeWorkflowExecution(req: { namespace?: string; execution?: WorkflowExecution }): object {
-    const run = this.findRun(req.namespace, req.execution);
-    const ns = this.namespaces.get(req.namespace);
-    const parent = run.config.parent;
-    return {
-      executionConfig: {
-        taskQueue: { name: run.config.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
-        workflowExecutionTimeout: durationFromMs(run.config.executionTimeoutMs),
-        workflowRunTimeout: durationFromMs(run.config.runTimeoutMs),
-        defaultWorkflowTaskTimeout: durationFromMs(run.config.workflowTaskTimeoutMs),
-      },
-      workflowExecutionInfo: {
-        execution: run.execution,
-        type: run.workflowTypeMessage,
-        startTime: timestampFromMs(run.startTime),
-        closeTime: run.closeTime !== undefined ? timestampFromMs(run.closeTime) : undefined,
-        status: STATUS_ENUM[run.status],
-        historyLength: run.lastEventId,
-        parentNamespaceId: parent ? this.namespaces.find(parent.namespace)?.id : undefined,
-        parentExecution: parent ? { workflowId: parent.workflowId, runId: parent.runId } : undefined,
-        executionTime: timestampFromMs(run.executionTime),
-        memo: run.memo,
-        searchAttributes: encodedSearchAttributes(ns, run),
-        taskQueue: run.config.taskQueue,
-        stateTransitionCount: run.lastEventId,
-        historySizeBytes: run.lastEventId * 200,
-        executionDuration: run.closeTime !== undefined ? durationFromMs(run.closeTime - run.startTime) : undefined,
-        rootExecution: parent ? undefined : run.execution,
-        firstRunId: run.config.firstExecutionRunId,
-      },
-      pendingActivities: [...run.activities.values()].map((a) => ({
-        activityId: a.activityId,
-        activityType: a.activityType,
-        state: a.cancelRequested ? 'PENDING_ACTIVITY_STATE_CANCEL_REQUESTED' : a.state === 'started' ? 'PENDING_ACTIVITY_STATE_STARTED' : 'PENDING_ACTIVITY_STATE_SCHEDULED',
-        heartbeatDetails: a.heartbeatDetails,
-        lastHeartbeatTime: a.lastHeartbeatTime !== undefined ? timestampFromMs(a.lastHeartbeatTime) : undefined,
-        lastStartedTime: a.startedTime !== undefined ? timestampFromMs(a.startedTime) : undefined,
-        attempt: a.attempt,
-        maximumAttempts: a.retryPolicy.maximumAttempts,
-        scheduledTime: timestampFromMs(a.currentAttemptScheduledTime),
-        expirationTime: a.scheduleToCloseMs > 0 ? timestampFromMs(a.firstScheduledTime + a.scheduleToCloseMs) : undefined,
-        lastFailure: a.lastFailure,
-        lastWorkerIdentity: a.startedIdentity,
-      })),
-      pendingChildren: [...run.children.values()].map((c) => ({
-        workflowId: c.workflowId,
-        runId: c.runId,
-        workflowTypeName: (c.workflowType as { name?: string }).name,
-        initiatedId: c.initiatedEventId,
-        parentClosePolicy: c.parentClosePolicy,
-      })),
-      pendingWorkflowTask: run.wt
-        ? {
-            state: run.wt.startedEventId !== undefined ? 'PENDING_WORKFLOW_TASK_STATE_STARTED' : 'PENDING_WORKFLOW_TASK_STATE_SCHEDULED',
-            scheduledTime: timestampFromMs(run.wt.scheduledTime),
-            originalScheduledTime: timestampFromMs(run.wt.scheduledTime),
-            startedTime: run.wt.startedTime !== undefined ? timestampFromMs(run.wt.startedTime) : undefined,
-            attempt: run.wt.attempt,
-          }
-        : undefined,
-      workflowExtendedInfo: { originalStartTime: timestampFromMs(run.startTime) },
-      namespaceId: ns.id,
-    };
-  }
 }

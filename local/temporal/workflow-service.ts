@@ -1,5 +1,22 @@
 /** WorkflowService and OperatorService method table: which engine operation answers which call. */
 import type { Engine } from './engine';
+import { describeWorkflowExecution, getWorkflowExecutionHistory, getWorkflowExecutionHistoryReverse } from './history-reads';
+import { pollWorkflowExecutionUpdate, queryWorkflow, respondQueryTaskCompleted, updateWorkflowExecution } from './queries-and-updates';
+import {
+  pollActivityTaskQueue,
+  pollWorkflowTaskQueue,
+  recordActivityTaskHeartbeat,
+  recordActivityTaskHeartbeatById,
+  respondActivityTaskCanceled,
+  respondActivityTaskCanceledById,
+  respondActivityTaskCompleted,
+  respondActivityTaskCompletedById,
+  respondActivityTaskFailed,
+  respondActivityTaskFailedById,
+  respondWorkflowTaskCompleted,
+  respondWorkflowTaskFailed,
+  shutdownWorker,
+} from './task-handlers';
 import { invalidArgument } from './errors';
 import type { Handler } from './grpc-service';
 import type { LongPoll } from './long-poll';
@@ -53,24 +70,24 @@ export function workflowServiceHandlers(engine: Engine): Record<string, Handler>
     SignalWorkflowExecution: h((req: Parameters<Engine['signalWorkflowExecution']>[0]) => (e.signalWorkflowExecution(req), {})),
     RequestCancelWorkflowExecution: h((req: Parameters<Engine['requestCancelWorkflowExecution']>[0]) => (e.requestCancelWorkflowExecution(req), {})),
     TerminateWorkflowExecution: h((req: Parameters<Engine['terminateWorkflowExecution']>[0]) => (e.terminateWorkflowExecution(req), {})),
-    GetWorkflowExecutionHistory: h((req: Parameters<Engine['getWorkflowExecutionHistory']>[0], poll) => e.getWorkflowExecutionHistory(req, poll)),
-    GetWorkflowExecutionHistoryReverse: h((req: Parameters<Engine['getWorkflowExecutionHistoryReverse']>[0]) => e.getWorkflowExecutionHistoryReverse(req)),
-    PollWorkflowTaskQueue: h((req: Parameters<Engine['pollWorkflowTaskQueue']>[0], poll) => e.pollWorkflowTaskQueue(req, poll)),
-    RespondWorkflowTaskCompleted: h((req: Parameters<Engine['respondWorkflowTaskCompleted']>[0]) => e.respondWorkflowTaskCompleted(req)),
-    RespondWorkflowTaskFailed: h((req: Parameters<Engine['respondWorkflowTaskFailed']>[0]) => e.respondWorkflowTaskFailed(req)),
-    PollActivityTaskQueue: h((req: Parameters<Engine['pollActivityTaskQueue']>[0], poll) => e.pollActivityTaskQueue(req, poll)),
-    RecordActivityTaskHeartbeat: h((req: Parameters<Engine['recordActivityTaskHeartbeat']>[0]) => e.recordActivityTaskHeartbeat(req)),
-    RecordActivityTaskHeartbeatById: h((req: Parameters<Engine['recordActivityTaskHeartbeatById']>[0]) => e.recordActivityTaskHeartbeatById(req)),
-    RespondActivityTaskCompleted: h((req: Parameters<Engine['respondActivityTaskCompleted']>[0]) => e.respondActivityTaskCompleted(req)),
-    RespondActivityTaskCompletedById: h((req: Parameters<Engine['respondActivityTaskCompletedById']>[0]) => e.respondActivityTaskCompletedById(req)),
-    RespondActivityTaskFailed: h((req: Parameters<Engine['respondActivityTaskFailed']>[0]) => e.respondActivityTaskFailed(req)),
-    RespondActivityTaskFailedById: h((req: Parameters<Engine['respondActivityTaskFailedById']>[0]) => e.respondActivityTaskFailedById(req)),
-    RespondActivityTaskCanceled: h((req: Parameters<Engine['respondActivityTaskCanceled']>[0]) => e.respondActivityTaskCanceled(req)),
-    RespondActivityTaskCanceledById: h((req: Parameters<Engine['respondActivityTaskCanceledById']>[0]) => e.respondActivityTaskCanceledById(req)),
-    QueryWorkflow: h((req: Parameters<Engine['queryWorkflow']>[0], poll) => e.queryWorkflow(req, poll)),
-    RespondQueryTaskCompleted: h((req: Parameters<Engine['respondQueryTaskCompleted']>[0]) => e.respondQueryTaskCompleted(req)),
+    GetWorkflowExecutionHistory: h((req: Parameters<typeof getWorkflowExecutionHistory>[1], poll) => getWorkflowExecutionHistory(e, req, poll)),
+    GetWorkflowExecutionHistoryReverse: h((req: Parameters<typeof getWorkflowExecutionHistoryReverse>[1]) => getWorkflowExecutionHistoryReverse(e, req)),
+    PollWorkflowTaskQueue: h((req: Parameters<typeof pollWorkflowTaskQueue>[1], poll) => pollWorkflowTaskQueue(e, req, poll)),
+    RespondWorkflowTaskCompleted: h((req: Parameters<typeof respondWorkflowTaskCompleted>[1]) => respondWorkflowTaskCompleted(e, req)),
+    RespondWorkflowTaskFailed: h((req: Parameters<typeof respondWorkflowTaskFailed>[1]) => respondWorkflowTaskFailed(e, req)),
+    PollActivityTaskQueue: h((req: Parameters<typeof pollActivityTaskQueue>[1], poll) => pollActivityTaskQueue(e, req, poll)),
+    RecordActivityTaskHeartbeat: h((req: Parameters<typeof recordActivityTaskHeartbeat>[1]) => recordActivityTaskHeartbeat(e, req)),
+    RecordActivityTaskHeartbeatById: h((req: Parameters<typeof recordActivityTaskHeartbeatById>[1]) => recordActivityTaskHeartbeatById(e, req)),
+    RespondActivityTaskCompleted: h((req: Parameters<typeof respondActivityTaskCompleted>[1]) => respondActivityTaskCompleted(e, req)),
+    RespondActivityTaskCompletedById: h((req: Parameters<typeof respondActivityTaskCompletedById>[1]) => respondActivityTaskCompletedById(e, req)),
+    RespondActivityTaskFailed: h((req: Parameters<typeof respondActivityTaskFailed>[1]) => respondActivityTaskFailed(e, req)),
+    RespondActivityTaskFailedById: h((req: Parameters<typeof respondActivityTaskFailedById>[1]) => respondActivityTaskFailedById(e, req)),
+    RespondActivityTaskCanceled: h((req: Parameters<typeof respondActivityTaskCanceled>[1]) => respondActivityTaskCanceled(e, req)),
+    RespondActivityTaskCanceledById: h((req: Parameters<typeof respondActivityTaskCanceledById>[1]) => respondActivityTaskCanceledById(e, req)),
+    QueryWorkflow: h((req: Parameters<typeof queryWorkflow>[1], poll) => queryWorkflow(e, req, poll)),
+    RespondQueryTaskCompleted: h((req: Parameters<typeof respondQueryTaskCompleted>[1]) => respondQueryTaskCompleted(e, req)),
     // Update-with-start: start (or reuse, per the conflict policy) then admit the update in the same call.
-    ExecuteMultiOperation: h(async (req: Req & { operations?: { startWorkflow?: Parameters<Engine['startWorkflowExecution']>[0]; updateWorkflow?: Parameters<Engine['updateWorkflowExecution']>[0] }[] }, poll) => {
+    ExecuteMultiOperation: h(async (req: Req & { operations?: { startWorkflow?: Parameters<Engine['startWorkflowExecution']>[0]; updateWorkflow?: Parameters<typeof updateWorkflowExecution>[1] }[] }, poll) => {
       const [startOp, updateOp] = req.operations ?? [];
       if (!startOp?.startWorkflow || !updateOp?.updateWorkflow || (req.operations ?? []).length !== 2) {
         throw invalidArgument('ExecuteMultiOperation takes exactly a StartWorkflow then an UpdateWorkflow operation.');
@@ -80,19 +97,20 @@ export function workflowServiceHandlers(engine: Engine): Record<string, Handler>
         throw invalidArgument('WorkflowIdConflictPolicy must be set for update-with-start.');
       }
       const started = e.startWorkflowExecution({ ...start, namespace: start.namespace || req.namespace });
-      const update = await e.updateWorkflowExecution(
+      const update = await updateWorkflowExecution(
+        e,
         { ...updateOp.updateWorkflow, namespace: req.namespace, workflowExecution: { workflowId: start.workflowId, runId: started.runId } },
         poll,
       );
       return { responses: [{ startWorkflow: started }, { updateWorkflow: update }] };
     }),
-    UpdateWorkflowExecution: h((req: Parameters<Engine['updateWorkflowExecution']>[0], poll) => e.updateWorkflowExecution(req, poll)),
-    PollWorkflowExecutionUpdate: h((req: Parameters<Engine['pollWorkflowExecutionUpdate']>[0], poll) => e.pollWorkflowExecutionUpdate(req, poll)),
-    DescribeWorkflowExecution: h((req: Parameters<Engine['describeWorkflowExecution']>[0]) => e.describeWorkflowExecution(req)),
+    UpdateWorkflowExecution: h((req: Parameters<typeof updateWorkflowExecution>[1], poll) => updateWorkflowExecution(e, req, poll)),
+    PollWorkflowExecutionUpdate: h((req: Parameters<typeof pollWorkflowExecutionUpdate>[1], poll) => pollWorkflowExecutionUpdate(e, req, poll)),
+    DescribeWorkflowExecution: h((req: Parameters<typeof describeWorkflowExecution>[1]) => describeWorkflowExecution(e, req)),
     ListWorkflowExecutions: h((req: Req & { pageSize?: number; nextPageToken?: Buffer; query?: string }) => listWorkflowExecutions(e.namespaces.get(req.namespace), req)),
     ScanWorkflowExecutions: h((req: Req & { pageSize?: number; nextPageToken?: Buffer; query?: string }) => listWorkflowExecutions(e.namespaces.get(req.namespace), req)),
     CountWorkflowExecutions: h((req: Req & { query?: string }) => countWorkflowExecutions(e.namespaces.get(req.namespace), req)),
-    ShutdownWorker: h((req: Parameters<Engine['shutdownWorker']>[0]) => e.shutdownWorker(req)),
+    ShutdownWorker: h((req: Parameters<typeof shutdownWorker>[1]) => shutdownWorker(e, req)),
     DescribeTaskQueue: h((req: Req & { taskQueue?: { name?: string } }) => {
       e.namespaces.get(req.namespace);
       if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');

@@ -1,0 +1,119 @@
+/** Reading a run: GetWorkflowExecutionHistory (paged, long-polled, close-event filter), its reverse, and Describe. */
+import type { Engine } from './engine';
+import { decodePageToken, encodePageToken } from './history';
+import type { LongPoll } from './long-poll';
+import type { HistoryEvent, WorkflowExecution } from './proto-types';
+import { durationFromMs, timestampFromMs } from './time-format';
+import { encodedSearchAttributes } from './visibility-store';
+import { STATUS_ENUM, type WorkflowRun } from './workflow-run';
+
+const DEFAULT_HISTORY_PAGE_SIZE = 1000;
+
+export async function getWorkflowExecutionHistory(
+  engine: Engine,
+  req: { namespace?: string; execution?: WorkflowExecution; maximumPageSize?: number; nextPageToken?: Buffer; waitNewEvent?: boolean; historyEventFilterType?: string },
+  poll: LongPoll,
+): Promise<object> {
+  const run = engine.findRun(req.namespace, req.execution);
+  const pageSize = req.maximumPageSize && req.maximumPageSize > 0 ? req.maximumPageSize : DEFAULT_HISTORY_PAGE_SIZE;
+  const closeOnly = req.historyEventFilterType === 'HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT';
+  const decoded = decodePageToken(req.nextPageToken);
+  const token = decoded && decoded.runId === run.runId ? decoded : undefined;
+  if (closeOnly) {
+    while (run.isOpen && req.waitNewEvent && !poll.isEnded) await waitForHistory(engine, run, poll);
+    if (run.isOpen) return { history: { events: [] }, nextPageToken: encodePageToken({ runId: run.runId, next: run.lastEventId + 1 }) };
+    return { history: { events: [run.history[run.history.length - 1]] } };
+  }
+  const next = token?.next ?? 1;
+  if (req.waitNewEvent) {
+    while (run.isOpen && next > run.lastEventId && !poll.isEnded) await waitForHistory(engine, run, poll);
+  }
+  const end = Math.min(token?.end ?? run.lastEventId, run.lastEventId);
+  const last = Math.min(end, next + pageSize - 1);
+  const events: HistoryEvent[] = run.history.slice(next - 1, last);
+  let nextPageToken: Buffer | undefined;
+  if (last < end) nextPageToken = encodePageToken({ runId: run.runId, next: last + 1, end: token?.end });
+  else if (req.waitNewEvent && run.isOpen) nextPageToken = encodePageToken({ runId: run.runId, next: last + 1 });
+  return { history: { events }, nextPageToken };
+}
+
+async function waitForHistory(engine: Engine, run: WorkflowRun, poll: LongPoll): Promise<void> {
+  const w = run.waitForEvent();
+  poll.onEnd(w.cancel);
+  await w.promise;
+}
+
+export function getWorkflowExecutionHistoryReverse(engine: Engine, req: { namespace?: string; execution?: WorkflowExecution; maximumPageSize?: number; nextPageToken?: Buffer }): object {
+  const run = engine.findRun(req.namespace, req.execution);
+  const pageSize = req.maximumPageSize && req.maximumPageSize > 0 ? req.maximumPageSize : DEFAULT_HISTORY_PAGE_SIZE;
+  const decoded = decodePageToken(req.nextPageToken);
+  const from = decoded && decoded.runId === run.runId ? decoded.next : run.lastEventId;
+  const to = Math.max(1, from - pageSize + 1);
+  const events = run.history.slice(to - 1, from).reverse();
+  return { history: { events }, nextPageToken: to > 1 ? encodePageToken({ runId: run.runId, next: to - 1 }) : undefined };
+}
+
+export function describeWorkflowExecution(engine: Engine, req: { namespace?: string; execution?: WorkflowExecution }): object {
+  const run = engine.findRun(req.namespace, req.execution);
+  const ns = engine.namespaces.get(req.namespace);
+  const parent = run.config.parent;
+  return {
+    executionConfig: {
+      taskQueue: { name: run.config.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
+      workflowExecutionTimeout: durationFromMs(run.config.executionTimeoutMs),
+      workflowRunTimeout: durationFromMs(run.config.runTimeoutMs),
+      defaultWorkflowTaskTimeout: durationFromMs(run.config.workflowTaskTimeoutMs),
+    },
+    workflowExecutionInfo: {
+      execution: run.execution,
+      type: run.workflowTypeMessage,
+      startTime: timestampFromMs(run.startTime),
+      closeTime: run.closeTime !== undefined ? timestampFromMs(run.closeTime) : undefined,
+      status: STATUS_ENUM[run.status],
+      historyLength: run.lastEventId,
+      parentNamespaceId: parent ? engine.namespaces.find(parent.namespace)?.id : undefined,
+      parentExecution: parent ? { workflowId: parent.workflowId, runId: parent.runId } : undefined,
+      executionTime: timestampFromMs(run.executionTime),
+      memo: run.memo,
+      searchAttributes: encodedSearchAttributes(ns, run),
+      taskQueue: run.config.taskQueue,
+      stateTransitionCount: run.lastEventId,
+      historySizeBytes: run.lastEventId * 200,
+      executionDuration: run.closeTime !== undefined ? durationFromMs(run.closeTime - run.startTime) : undefined,
+      rootExecution: parent ? undefined : run.execution,
+      firstRunId: run.config.firstExecutionRunId,
+    },
+    pendingActivities: [...run.activities.values()].map((a) => ({
+      activityId: a.activityId,
+      activityType: a.activityType,
+      state: a.cancelRequested ? 'PENDING_ACTIVITY_STATE_CANCEL_REQUESTED' : a.state === 'started' ? 'PENDING_ACTIVITY_STATE_STARTED' : 'PENDING_ACTIVITY_STATE_SCHEDULED',
+      heartbeatDetails: a.heartbeatDetails,
+      lastHeartbeatTime: a.lastHeartbeatTime !== undefined ? timestampFromMs(a.lastHeartbeatTime) : undefined,
+      lastStartedTime: a.startedTime !== undefined ? timestampFromMs(a.startedTime) : undefined,
+      attempt: a.attempt,
+      maximumAttempts: a.retryPolicy.maximumAttempts,
+      scheduledTime: timestampFromMs(a.currentAttemptScheduledTime),
+      expirationTime: a.scheduleToCloseMs > 0 ? timestampFromMs(a.firstScheduledTime + a.scheduleToCloseMs) : undefined,
+      lastFailure: a.lastFailure,
+      lastWorkerIdentity: a.startedIdentity,
+    })),
+    pendingChildren: [...run.children.values()].map((c) => ({
+      workflowId: c.workflowId,
+      runId: c.runId,
+      workflowTypeName: (c.workflowType as { name?: string }).name,
+      initiatedId: c.initiatedEventId,
+      parentClosePolicy: c.parentClosePolicy,
+    })),
+    pendingWorkflowTask: run.wt
+      ? {
+          state: run.wt.startedEventId !== undefined ? 'PENDING_WORKFLOW_TASK_STATE_STARTED' : 'PENDING_WORKFLOW_TASK_STATE_SCHEDULED',
+          scheduledTime: timestampFromMs(run.wt.scheduledTime),
+          originalScheduledTime: timestampFromMs(run.wt.scheduledTime),
+          startedTime: run.wt.startedTime !== undefined ? timestampFromMs(run.wt.startedTime) : undefined,
+          attempt: run.wt.attempt,
+        }
+      : undefined,
+    workflowExtendedInfo: { originalStartTime: timestampFromMs(run.startTime) },
+    namespaceId: ns.id,
+  };
+}

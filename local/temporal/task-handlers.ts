@@ -1,0 +1,126 @@
+/**
+ * What workers call: polling for workflow and activity tasks, completing or failing them, heartbeats, shutdown.
+ * Every completion names its task by token; a token for a task that moved on (timed out, retried, workflow closed)
+ * gets NOT_FOUND, which tells the worker to drop its result.
+ */
+import { invalidArgument, taskNotFound, workflowClosed } from './errors';
+import { activityById, activityForToken, cancelledActivity, completeActivity, failActivity, heartbeat } from './activities';
+import type { Engine } from './engine';
+import type { LongPoll } from './long-poll';
+import type { Failure, Payloads } from './proto-types';
+import { decodeTaskToken } from './task-token';
+import { completeWorkflowTask, type CompletionRequest } from './workflow-task-completion';
+import type { PollResponse, WorkflowRun } from './workflow-run';
+
+export async function pollWorkflowTaskQueue(engine: Engine, req: { namespace?: string; taskQueue?: { name?: string }; identity?: string }, poll: LongPoll): Promise<PollResponse> {
+  const ns = engine.namespaces.get(req.namespace);
+  if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
+  const task = await engine.workflowTasks.poll(ns.name, 'workflow', req.taskQueue.name, { identity: req.identity ?? '' }, (cancel) => poll.onEnd(cancel));
+  return task ?? {};
+}
+
+export function respondWorkflowTaskCompleted(engine: Engine, req: CompletionRequest & { taskToken?: Buffer; namespace?: string }): object {
+  const token = decodeTaskToken(req.taskToken);
+  if (token.kind !== 'workflow') throw invalidArgument('not a workflow task token');
+  const run = engine.runForToken(token.namespace, token.runId);
+  if (!run || !run.isOpen) throw workflowClosed();
+  const wt = run.wt;
+  if (!wt || wt.scheduledEventId !== token.scheduledEventId || wt.attempt !== token.attempt || wt.startedEventId === undefined) throw taskNotFound('Workflow task');
+  completeWorkflowTask(engine, run, req);
+  return {};
+}
+
+export function respondWorkflowTaskFailed(engine: Engine, req: { taskToken?: Buffer; cause?: string; failure?: Failure; identity?: string }): object {
+  const token = decodeTaskToken(req.taskToken);
+  if (token.kind !== 'workflow') throw invalidArgument('not a workflow task token');
+  const run = engine.runForToken(token.namespace, token.runId);
+  if (!run || !run.isOpen) throw workflowClosed();
+  const wt = run.wt;
+  if (!wt || wt.scheduledEventId !== token.scheduledEventId || wt.attempt !== token.attempt || wt.startedEventId === undefined) throw taskNotFound('Workflow task');
+  run.failWorkflowTask(req.cause || 'WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED', req.failure, req.identity ?? '');
+  return {};
+}
+
+/** A worker going away: its sticky queue will not be polled again, so its tasks go to the normal queue. */
+export function shutdownWorker(engine: Engine, req: { namespace?: string; stickyTaskQueue?: string }): object {
+  const ns = engine.namespaces.find(req.namespace ?? '');
+  const sticky = req.stickyTaskQueue;
+  if (!ns || !sticky) return {};
+  engine.workflowTasks.releasePollers(ns.name, 'workflow', sticky);
+  for (const run of ns.runs.values()) {
+    if (run.stickyQueue === sticky) run.leaveStickyQueue();
+  }
+  return {};
+}
+
+// ---- activity tasks ---------------------------------------------------------------------------------------------
+
+export async function pollActivityTaskQueue(engine: Engine, req: { namespace?: string; taskQueue?: { name?: string }; identity?: string }, poll: LongPoll): Promise<PollResponse> {
+  const ns = engine.namespaces.get(req.namespace);
+  if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
+  const task = await engine.activityTasks.poll(ns.name, 'activity', req.taskQueue.name, { identity: req.identity ?? '' }, (cancel) => poll.onEnd(cancel));
+  return task ?? {};
+}
+
+function activityFromToken(engine: Engine, taskToken: Buffer | undefined): { run: WorkflowRun; a: NonNullable<ReturnType<typeof activityForToken>> } {
+  const token = decodeTaskToken(taskToken);
+  if (token.kind !== 'activity') throw invalidArgument('not an activity task token');
+  const run = engine.runForToken(token.namespace, token.runId);
+  if (!run || !run.isOpen) throw workflowClosed();
+  const a = activityForToken(run, token.scheduledEventId, token.attempt);
+  if (!a) throw taskNotFound('Activity task');
+  return { run, a };
+}
+
+function activityFromId(engine: Engine, req: { namespace?: string; workflowId?: string; runId?: string; activityId?: string }): { run: WorkflowRun; a: NonNullable<ReturnType<typeof activityForToken>> } {
+  const run = engine.openRun(req.namespace, { workflowId: req.workflowId, runId: req.runId });
+  const a = activityById(run, req.activityId ?? '');
+  if (!a || a.state !== 'started') throw taskNotFound('Activity task');
+  return { run, a };
+}
+
+export function recordActivityTaskHeartbeat(engine: Engine, req: { taskToken?: Buffer; details?: Payloads }): object {
+  const { run, a } = activityFromToken(engine, req.taskToken);
+  return { cancelRequested: heartbeat(run, a, req.details) };
+}
+
+export function recordActivityTaskHeartbeatById(engine: Engine, req: { namespace?: string; workflowId?: string; runId?: string; activityId?: string; details?: Payloads }): object {
+  const { run, a } = activityFromId(engine, req);
+  return { cancelRequested: heartbeat(run, a, req.details) };
+}
+
+export function respondActivityTaskCompleted(engine: Engine, req: { taskToken?: Buffer; result?: Payloads; identity?: string }): object {
+  const { run, a } = activityFromToken(engine, req.taskToken);
+  completeActivity(run, a, req.result, req.identity ?? '');
+  return {};
+}
+
+export function respondActivityTaskCompletedById(engine: Engine, req: { namespace?: string; workflowId?: string; runId?: string; activityId?: string; result?: Payloads; identity?: string }): object {
+  const { run, a } = activityFromId(engine, req);
+  completeActivity(run, a, req.result, req.identity ?? '');
+  return {};
+}
+
+export function respondActivityTaskFailed(engine: Engine, req: { taskToken?: Buffer; failure?: Failure; identity?: string; lastHeartbeatDetails?: Payloads }): object {
+  const { run, a } = activityFromToken(engine, req.taskToken);
+  failActivity(run, a, req.failure ?? { message: 'activity failed' }, req.identity ?? '', req.lastHeartbeatDetails);
+  return {};
+}
+
+export function respondActivityTaskFailedById(engine: Engine, req: { namespace?: string; workflowId?: string; runId?: string; activityId?: string; failure?: Failure; identity?: string; lastHeartbeatDetails?: Payloads }): object {
+  const { run, a } = activityFromId(engine, req);
+  failActivity(run, a, req.failure ?? { message: 'activity failed' }, req.identity ?? '', req.lastHeartbeatDetails);
+  return {};
+}
+
+export function respondActivityTaskCanceled(engine: Engine, req: { taskToken?: Buffer; details?: Payloads; identity?: string }): object {
+  const { run, a } = activityFromToken(engine, req.taskToken);
+  cancelledActivity(run, a, req.details, req.identity ?? '');
+  return {};
+}
+
+export function respondActivityTaskCanceledById(engine: Engine, req: { namespace?: string; workflowId?: string; runId?: string; activityId?: string; details?: Payloads; identity?: string }): object {
+  const { run, a } = activityFromId(engine, req);
+  cancelledActivity(run, a, req.details, req.identity ?? '');
+  return {};
+}
