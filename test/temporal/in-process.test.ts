@@ -59,6 +59,12 @@ describe('automatic time skipping with a plain client', () => {
     expect(server.clock.now() - before).toBeLessThan(60_000);
   });
 
+  it('honours a start delay in virtual time', async () => {
+    const before = server.clock.now();
+    expect(await (await start('greeting', ['later'], { startDelay: '2 hours' })).result()).toBe('Hello, later!');
+    expect(server.clock.now() - before).toBeGreaterThanOrEqual(2 * 60 * 60 * 1000);
+  });
+
   it('skips retry backoff and workflow timeouts', async () => {
     expect(await (await start('retriesWithLongBackoff', [])).result()).toBe(2);
     const err = await (await start('longRunner', [], { workflowRunTimeout: '2 days' })).result().catch((e: unknown) => e);
