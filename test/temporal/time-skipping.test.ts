@@ -56,6 +56,13 @@ describe('time skipping test server', () => {
     await expect.poll(async () => (await h.describe()).status.name).toBe('COMPLETED');
   });
 
+  it('skips time for several results awaited together, and stays balanced after', async () => {
+    const hs = await Promise.all([start('sleeper', [DAY]), start('sleeper', [2 * DAY]), start('sleeper', [3 * DAY])]);
+    const results = await Promise.all(hs.map((h) => h.result()));
+    expect(results[2]).toBeGreaterThanOrEqual(3 * DAY);
+    expect(await (await start('sleeper', [DAY])).result()).toBeGreaterThanOrEqual(DAY);
+  });
+
   it('skips activity retry backoff', async () => {
     const realStart = Date.now();
     const h = await start('retriesWithLongBackoff', []);
