@@ -158,6 +158,28 @@ describe('history', () => {
     await client.workflow.getHandle(workflowId).terminate();
   });
 
+  it('answers every call with an empty request with a proper status, never INTERNAL', async () => {
+    const methods = [
+      'startWorkflowExecution', 'signalWithStartWorkflowExecution', 'signalWorkflowExecution', 'requestCancelWorkflowExecution',
+      'terminateWorkflowExecution', 'getWorkflowExecutionHistory', 'getWorkflowExecutionHistoryReverse', 'pollWorkflowTaskQueue',
+      'respondWorkflowTaskCompleted', 'respondWorkflowTaskFailed', 'pollActivityTaskQueue', 'recordActivityTaskHeartbeat',
+      'recordActivityTaskHeartbeatById', 'respondActivityTaskCompleted', 'respondActivityTaskCompletedById', 'respondActivityTaskFailed',
+      'respondActivityTaskFailedById', 'respondActivityTaskCanceled', 'respondActivityTaskCanceledById', 'queryWorkflow',
+      'respondQueryTaskCompleted', 'updateWorkflowExecution', 'pollWorkflowExecutionUpdate', 'describeWorkflowExecution',
+      'describeNamespace', 'registerNamespace', 'updateNamespace', 'listWorkflowExecutions', 'countWorkflowExecutions',
+      'executeMultiOperation', 'shutdownWorker', 'describeTaskQueue', 'resetStickyTaskQueue',
+    ] as const;
+    const service = svc() as unknown as Record<string, (req: object) => Promise<unknown>>;
+    for (const method of methods) {
+      const outcome = await service[method]({}).then(
+        () => 'ok',
+        (e: { code?: number }) => e.code,
+      );
+      expect([method, outcome]).not.toEqual([method, 13]);
+    }
+    expect((await svc().getSystemInfo({})).serverVersion).toBeTruthy();
+  });
+
   it('never crashes on malformed input', async () => {
     const bad = await svc().getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId: 'x' }, nextPageToken: Buffer.from('{{{') }).catch((e: { code?: number }) => e);
     expect((bad as { code?: number }).code).toBe(5);
