@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   Client,
+  QueryRejectedError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
@@ -200,10 +201,13 @@ describe('updates, children, local activities, patching', () => {
   it('applies the parent close policy', async () => {
     const terminated = id('child-t');
     const abandoned = id('child-a');
+    const cancelled = id('child-c');
     await (await start('abandoningParent', [terminated, 'TERMINATE'])).result();
     await (await start('abandoningParent', [abandoned, 'ABANDON'])).result();
-    handles.push(env.client.workflow.getHandle(terminated), env.client.workflow.getHandle(abandoned));
+    await (await start('abandoningParent', [cancelled, 'REQUEST_CANCEL'])).result();
+    handles.push(env.client.workflow.getHandle(terminated), env.client.workflow.getHandle(abandoned), env.client.workflow.getHandle(cancelled));
     await expect.poll(async () => (await env.client.workflow.getHandle(terminated).describe()).status.name).toBe('TERMINATED');
+    await expect.poll(async () => (await env.client.workflow.getHandle(cancelled).describe()).status.name).toBe('CANCELLED');
     expect((await env.client.workflow.getHandle(abandoned).describe()).status.name).toBe('RUNNING');
     await env.client.workflow.getHandle(abandoned).terminate();
   });
@@ -296,12 +300,18 @@ describe('more of what users rely on', () => {
     expect(await h.result()).toBe(3);
   });
 
-  it('answers queries on a closed workflow', async () => {
+  it('answers queries on a closed workflow, unless the reject condition says otherwise', async () => {
     const h = await start('counter', []);
     await h.signal('add', 9);
     await h.signal('finish');
     await h.result();
     expect(await h.query('total')).toBe(9);
+    const strict = new Client({
+      connection: env.connection,
+      workflow: { queryRejectCondition: 'NOT_OPEN' },
+    });
+    const rejected = await strict.workflow.getHandle(h.workflowId).query('total').catch((e: unknown) => e);
+    expect(rejected).toBeInstanceOf(QueryRejectedError);
   });
 
   it('runs update-with-start', async () => {

@@ -119,6 +119,8 @@ describe('search attributes and visibility', () => {
     expect(all).toEqual([a.workflowId, b.workflowId]);
     const count = await client.workflow.count(`TaskQueue = '${tq}' AND WorkflowType = 'counter'`);
     expect(count.count).toBe(2);
+    const grouped = await client.workflow.count(`TaskQueue = '${tq}' AND WorkflowType = 'counter' GROUP BY ExecutionStatus`);
+    expect(grouped.groups.map((g) => [String(g.groupValues.flat()[0]), g.count]).sort()).toEqual([['Completed', 1], ['Running', 1]]);
     const desc = await a.describe();
     expect(desc.typedSearchAttributes.get(stage)).toBe('train');
     await a.signal('finish');
