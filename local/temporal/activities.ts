@@ -100,7 +100,13 @@ function dispatchAttempt(run: WorkflowRun, a: ActivityState): void {
       if (a.state === 'scheduled' && a.attempt === attempt) timeOut(run, a, 'TIMEOUT_TYPE_SCHEDULE_TO_START');
     }));
   }
-  run.activityTaskQueues().add(run.namespace, 'activity', a.taskQueue, (poller) => startAttempt(run, a, attempt, poller.identity));
+  run.activityTaskQueues().add(
+    run.namespace,
+    'activity',
+    a.taskQueue,
+    (poller) => startAttempt(run, a, attempt, poller.identity),
+    () => !isCurrent(run, a) || a.state !== 'scheduled' || a.attempt !== attempt,
+  );
 }
 
 function isCurrent(run: WorkflowRun, a: ActivityState): boolean {

@@ -73,6 +73,8 @@ export class Engine implements CompletionHost {
   }
 
   private dropExpiredRuns(): void {
+    this.workflowTasks.prune();
+    this.activityTasks.prune();
     const now = this.time.now();
     for (const ns of this.namespaces.all()) {
       for (const run of ns.runs.values()) {

@@ -11,13 +11,19 @@ export interface PollerInfo {
 
 export type TaskSource<T> = (poller: PollerInfo) => T | undefined;
 
+interface QueuedTask<T> {
+  take: TaskSource<T>;
+  /** True once the task can no longer be handed out; such entries are pruned from queues nobody polls. */
+  isStale: () => boolean;
+}
+
 interface Poller<T> {
   info: PollerInfo;
   deliver(task: T): void;
 }
 
 class TaskQueueState<T> {
-  readonly tasks: TaskSource<T>[] = [];
+  tasks: QueuedTask<T>[] = [];
   readonly pollers: Poller<T>[] = [];
 }
 
@@ -43,7 +49,7 @@ export class TaskQueues<T> {
     if (q.tasks.length === 0 && q.pollers.length === 0) this.queues.delete(key);
   }
 
-  add(namespace: string, kind: QueueKind, name: string, source: TaskSource<T>): void {
+  add(namespace: string, kind: QueueKind, name: string, source: TaskSource<T>, isStale: () => boolean): void {
     const key = this.key(namespace, kind, name);
     const q = this.queue(key);
     const poller = q.pollers.shift();
@@ -52,7 +58,7 @@ export class TaskQueues<T> {
       if (task !== undefined) poller.deliver(task);
       else q.pollers.unshift(poller);
     } else {
-      q.tasks.push(source);
+      q.tasks.push({ take: source, isStale });
     }
     this.dropIfEmpty(key, q);
   }
@@ -65,8 +71,8 @@ export class TaskQueues<T> {
     const key = this.key(namespace, kind, name);
     const q = this.queue(key);
     while (q.tasks.length > 0) {
-      const source = q.tasks.shift() as TaskSource<T>;
-      const task = source(info);
+      const queued = q.tasks.shift() as QueuedTask<T>;
+      const task = queued.take(info);
       if (task !== undefined) {
         this.dropIfEmpty(key, q);
         return Promise.resolve(task);
@@ -104,6 +110,14 @@ export class TaskQueues<T> {
       if (!q) continue;
       const pollers = q.pollers.splice(0);
       for (const p of pollers) (p as Poller<T | undefined>).deliver(undefined);
+      this.dropIfEmpty(key, q);
+    }
+  }
+
+  /** Drops tasks that went stale in queues nobody polls, so closed runs are not kept alive by them. */
+  prune(): void {
+    for (const [key, q] of this.queues) {
+      q.tasks = q.tasks.filter((t) => !t.isStale());
       this.dropIfEmpty(key, q);
     }
   }

@@ -343,7 +343,14 @@ export class WorkflowRun {
   }
 
   private dispatchWorkflowTask(wt: WorkflowTaskState): void {
-    this.deps.workflowTasks.add(this.namespace, 'workflow', wt.queue, (poller) => this.startWorkflowTask(wt, poller.identity));
+    const queue = wt.queue;
+    this.deps.workflowTasks.add(
+      this.namespace,
+      'workflow',
+      queue,
+      (poller) => (wt.queue === queue ? this.startWorkflowTask(wt, poller.identity) : undefined),
+      () => this.wt !== wt || wt.startedEventId !== undefined || !this.isOpen || wt.queue !== queue,
+    );
     if (wt.sticky) {
       // The sticky worker is gone or busy when it does not take the task in time.
       wt.cancelTimer = this.schedule(this.stickyScheduleToStartMs || this.deps.stickyScheduleToStartMs || 5000, () => this.leaveStickyQueue());
@@ -479,6 +486,7 @@ export class WorkflowRun {
 
   private dispatchQueryTask(q: PendingQuery): void {
     let taken = false;
+    const isStale = (): boolean => taken || !this.pendingQueryIds.has(q.id);
     this.deps.workflowTasks.add(this.namespace, 'workflow', this.config.taskQueue, () => {
       if (taken || !this.pendingQueryIds.has(q.id)) return undefined;
       taken = true;
@@ -494,7 +502,7 @@ export class WorkflowRun {
         query: q.query,
         workflowExecutionTaskQueue: { name: this.config.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
       };
-    });
+    }, isStale);
   }
 
   /** Ids of queries still waiting for an answer (maintained by the engine). */
