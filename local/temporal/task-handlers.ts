@@ -42,13 +42,22 @@ export function respondWorkflowTaskFailed(engine: Engine, req: { taskToken?: Buf
 }
 
 /** A worker going away: its sticky queue will not be polled again, so its tasks go to the normal queue. */
-export function shutdownWorker(engine: Engine, req: { namespace?: string; stickyTaskQueue?: string }): object {
+/**
+ * A worker going away. Its sticky queue will not be polled again, so its tasks go to the normal queue. Activities it
+ * was running are abandoned to their timeouts; they stop counting as in flight, so time skipping can reach those
+ * timeouts instead of waiting for them in real time.
+ */
+export function shutdownWorker(engine: Engine, req: { namespace?: string; stickyTaskQueue?: string; identity?: string }): object {
   const ns = engine.namespaces.find(req.namespace ?? '');
+  if (!ns) return {};
   const sticky = req.stickyTaskQueue;
-  if (!ns || !sticky) return {};
-  engine.workflowTasks.releasePollers(ns.name, 'workflow', sticky);
+  if (sticky) engine.workflowTasks.releasePollers(ns.name, 'workflow', sticky);
   for (const run of ns.runs.values()) {
-    if (run.stickyQueue === sticky) run.leaveStickyQueue();
+    if (sticky && run.stickyQueue === sticky) run.leaveStickyQueue();
+    if (!req.identity || !run.isOpen) continue;
+    for (const a of run.activities.values()) {
+      if (a.state === 'started' && a.startedIdentity === req.identity) run.markIdle('activity', a.scheduledEventId);
+    }
   }
   return {};
 }
