@@ -6,6 +6,7 @@
 import { invalidArgument } from './errors';
 import { requestCancelActivity, scheduleActivity, type ScheduleActivityAttributes } from './activities';
 import { unpackAny } from './proto';
+import { cancelTimer, startTimer } from './timers';
 import type { Command, Failure, Message, Payloads, ProtocolMessage, SearchAttributes, UpdateOutcome, UpdateRequest } from './proto-types';
 import { msFromDuration } from './time-format';
 import type { ChildState, WorkflowRun } from './workflow-run';
@@ -221,37 +222,12 @@ function applyCommand(host: CompletionHost, run: WorkflowRun, c: Command, wtComp
     case 'COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK':
       requestCancelActivity(run, Number(commandAttributes<{ scheduledEventId?: number }>(c).scheduledEventId ?? 0), wtCompletedId);
       return;
-    case 'COMMAND_TYPE_START_TIMER': {
-      const a = commandAttributes<{ timerId: string; startToFireTimeout?: { seconds?: number; nanos?: number } }>(c);
-      const started = run.append('TimerStarted', { timerId: a.timerId, startToFireTimeout: a.startToFireTimeout, workflowTaskCompletedEventId: wtCompletedId });
-      const timer = {
-        timerId: a.timerId,
-        startedEventId: started.eventId,
-        cancel: () => undefined,
-      } as WorkflowRun['timers'] extends Map<string, infer T> ? T : never;
-      timer.cancel = run.schedule(msFromDuration(a.startToFireTimeout), () => {
-        if (run.timers.get(a.timerId) !== timer) return;
-        timer.firedPending = true;
-        run.record(() => {
-          if (timer.cancelled) return;
-          run.timers.delete(a.timerId);
-          run.append('TimerFired', { timerId: a.timerId, startedEventId: timer.startedEventId });
-        });
-      });
-      run.timers.set(a.timerId, timer);
+    case 'COMMAND_TYPE_START_TIMER':
+      startTimer(run, commandAttributes(c), wtCompletedId);
       return;
-    }
-    case 'COMMAND_TYPE_CANCEL_TIMER': {
-      const { timerId = '' } = commandAttributes<{ timerId?: string }>(c);
-      const timer = run.timers.get(timerId);
-      if (!timer) return;
-      // Cancelling a timer whose fire is still buffered drops that fire, as the real server does.
-      timer.cancel();
-      timer.cancelled = true;
-      run.timers.delete(timerId);
-      run.append('TimerCanceled', { timerId, startedEventId: timer.startedEventId, workflowTaskCompletedEventId: wtCompletedId, identity: '' });
+    case 'COMMAND_TYPE_CANCEL_TIMER':
+      cancelTimer(run, commandAttributes<{ timerId?: string }>(c).timerId ?? '', wtCompletedId);
       return;
-    }
     case 'COMMAND_TYPE_RECORD_MARKER': {
       const a = commandAttributes<Message>(c);
       run.append('MarkerRecorded', { ...a, workflowTaskCompletedEventId: wtCompletedId });
