@@ -41,6 +41,21 @@ export default async function bench(args: string[]): Promise<void> {
   const connection = await Connection.connect({ address: server.address });
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const client = new Client({ connection });
+  // Open workflows that no worker polls: what the server itself holds per run (history, task, timers).
+  // Measured first, in a process that has done little else, so RSS growth is the runs' and not earlier garbage.
+  const idle = `idle-${randomUUID().slice(0, 8)}`;
+  await runConcurrently(50, 50, async (i) => {
+    await client.workflow.start('activityTimerSignal', { taskQueue: idle, workflowId: `warm-open-${i}-${idle}`, args: ['memory'] });
+  });
+  gc();
+  const before = process.memoryUsage();
+  await runConcurrently(open, 50, async (i) => {
+    await client.workflow.start('activityTimerSignal', { taskQueue: idle, workflowId: `open-${i}-${idle}`, args: ['memory'] });
+  });
+  gc();
+  const after = process.memoryUsage();
+  const per1000 = (bytes: number): string => `${((bytes / open) * 1000 / 1024 / 1024).toFixed(2)} MiB`;
+  process.stdout.write(`resident memory per 1,000 open workflows: ${per1000(after.rss - before.rss)} (heap ${per1000(after.heapUsed - before.heapUsed)}; ${open} open)\n`);
   const taskQueue = `bench-${randomUUID().slice(0, 8)}`;
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../temporal/workflows/index.ts'), logger: new DefaultLogger('ERROR') });
   const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle, activities: createActivities() });
@@ -65,17 +80,17 @@ export default async function bench(args: string[]): Promise<void> {
     await nativeConnection.close();
   }
 
-  // Open workflows that no worker polls: what the server itself holds per run (history, task, timers).
-  gc();
-  const before = process.memoryUsage();
-  const idle = `idle-${randomUUID().slice(0, 8)}`;
-  await runConcurrently(open, 50, async (i) => {
-    await client.workflow.start('activityTimerSignal', { taskQueue: idle, workflowId: `open-${i}-${idle}`, args: ['memory'] });
+  // The server alone: signals into open workflows (no worker), each one history event, 50 calls in flight.
+  const target = `signals-${randomUUID().slice(0, 8)}`;
+  await client.workflow.start('counter', { taskQueue: target, workflowId: target });
+  const signals = workflows * 10;
+  const s0 = process.hrtime.bigint();
+  await runConcurrently(signals, 50, async () => {
+    await client.workflow.getHandle(target).signal('add', 1);
   });
-  gc();
-  const after = process.memoryUsage();
-  const per1000 = (bytes: number): string => `${((bytes / open) * 1000 / 1024 / 1024).toFixed(2)} MiB`;
-  process.stdout.write(`resident memory per 1,000 open workflows: ${per1000(after.rss - before.rss)} (heap ${per1000(after.heapUsed - before.heapUsed)}; ${open} open)\n`);
+  const signalSeconds = Number(process.hrtime.bigint() - s0) / 1e9;
+  process.stdout.write(`server-side history events/second (signals, no worker): ${(signals / signalSeconds).toFixed(0)}  (${signals} in ${signalSeconds.toFixed(2)} s)\n`);
+
   await connection.close();
   await server.close();
 }
