@@ -127,6 +127,20 @@ describe('search attributes and visibility', () => {
     await a.result();
   });
 
+  it('finds workflows by the search attributes they upserted themselves', async () => {
+    const h = await start('searchAttributesWorkflow', ['evaluate']);
+    await expect
+      .poll(async () => {
+        const found: string[] = [];
+        for await (const wf of client.workflow.list({ query: `Stage = 'evaluate' AND WorkflowId = '${h.workflowId}'` })) found.push(wf.workflowId);
+        return found;
+      })
+      .toEqual([h.workflowId]);
+    expect((await h.describe()).typedSearchAttributes.get(stage)).toBe('evaluate');
+    await h.signal('finish');
+    await h.result();
+  });
+
   it('rejects unknown search attributes and malformed queries with INVALID_ARGUMENT', async () => {
     const unknown = defineSearchAttributeKey('NotRegistered', SearchAttributeType.KEYWORD);
     const err = await start('counter', [], { typedSearchAttributes: [{ key: unknown, value: 'x' }] }).catch((e: unknown) => e);

@@ -261,9 +261,12 @@ export async function abandoningParent(childId: string, policy: 'TERMINATE' | 'A
   return 'parent done';
 }
 
-export async function searchAttributesWorkflow(): Promise<void> {
-  upsertSearchAttributes({ CustomKeywordField: ['updated'] });
-  await condition(() => false, '1s');
+/** Upserts the custom Stage attribute (registered by the test), then waits to be told to finish. */
+export async function searchAttributesWorkflow(stage: string): Promise<void> {
+  let finished = false;
+  setHandler(finishSignal, () => void (finished = true));
+  upsertSearchAttributes({ Stage: [stage] });
+  await condition(() => finished);
 }
 
 export async function manyEvents(n: number): Promise<number> {
