@@ -78,7 +78,7 @@ export function describeWorkflowExecution(engine: Engine, req: { namespace?: str
       searchAttributes: encodedSearchAttributes(ns, run),
       taskQueue: run.config.taskQueue,
       stateTransitionCount: run.lastEventId,
-      historySizeBytes: run.lastEventId * 200,
+      historySizeBytes: run.historySizeBytes,
       executionDuration: run.closeTime !== undefined ? durationFromMs(run.closeTime - run.startTime) : undefined,
       rootExecution: parent ? undefined : run.execution,
       firstRunId: run.config.firstExecutionRunId,

@@ -97,7 +97,7 @@ export function executionInfo(ns: NamespaceState, run: WorkflowRun): object {
     searchAttributes: encodedSearchAttributes(ns, run),
     taskQueue: run.config.taskQueue,
     stateTransitionCount: run.lastEventId,
-    historySizeBytes: run.lastEventId * 200,
+    historySizeBytes: run.historySizeBytes,
     executionDuration: run.closeTime !== undefined ? durationFromMs(run.closeTime - run.startTime) : undefined,
     firstRunId: run.config.firstExecutionRunId,
   };

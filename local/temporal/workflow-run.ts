@@ -50,6 +50,21 @@ export interface RunDeps {
   stickyScheduleToStartMs?: number;
 }
 
+/** The real server's defaults for suggesting continue-as-new (workflowInfo().continueAsNewSuggested). */
+const SUGGEST_CONTINUE_AS_NEW_EVENTS = 4 * 1024;
+const SUGGEST_CONTINUE_AS_NEW_BYTES = 4 * 1024 * 1024;
+
+/** Rough encoded size of an event: what workflowInfo().historySize reports and the size threshold compares. */
+function approximateSize(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (Buffer.isBuffer(value)) return value.length + 2;
+  if (typeof value === 'string') return value.length + 2;
+  if (typeof value !== 'object') return 8;
+  let total = 2;
+  for (const [k, v] of Object.entries(value)) total += k.length / 4 + approximateSize(v);
+  return Math.ceil(total);
+}
+
 export interface PendingQuery {
   id: string;
   query: WorkflowQuery;
@@ -189,6 +204,7 @@ export class WorkflowRun {
   private historyWaiters = new Set<() => void>();
   private runTimers: CancelTimer[] = [];
   private nextTaskId = 1;
+  historySizeBytes = 0;
   /** The run that continued this one (continue-as-new, retry), for result() following the chain. */
   nextRunId?: string;
   memo?: Memo;
@@ -269,6 +285,7 @@ export class WorkflowRun {
       [attributesKey(shortName)]: attributes,
     };
     this.history.push(event);
+    this.historySizeBytes += approximateSize(attributes) + 24;
     if (this.historyWaiters.size > 0) {
       const waiters = [...this.historyWaiters];
       this.historyWaiters.clear();
@@ -374,11 +391,17 @@ export class WorkflowRun {
     if (this.wt !== wt || wt.startedEventId !== undefined || !this.isOpen) return undefined;
     wt.cancelTimer?.();
     const requestId = randomUUID();
+    const reasons = [
+      ...(this.history.length + 1 >= SUGGEST_CONTINUE_AS_NEW_EVENTS ? ['SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS'] : []),
+      ...(this.historySizeBytes >= SUGGEST_CONTINUE_AS_NEW_BYTES ? ['SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE'] : []),
+    ];
     const started = this.append('WorkflowTaskStarted', {
       scheduledEventId: wt.scheduledEventId,
       identity,
       requestId,
-      historySizeBytes: this.history.length * 200,
+      historySizeBytes: this.historySizeBytes,
+      suggestContinueAsNew: reasons.length > 0,
+      suggestContinueAsNewReasons: reasons,
     });
     wt.startedEventId = started.eventId;
     wt.startedTime = this.now();

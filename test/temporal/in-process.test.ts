@@ -86,6 +86,28 @@ describe('history paging', () => {
   });
 });
 
+describe('long histories', () => {
+  it('suggests continue-as-new once a history passes 4,096 events', async () => {
+    const taskQueue = `late-${randomUUID().slice(0, 8)}`;
+    const h = await client.workflow.start('reportsContinueAsNewSuggestion', { taskQueue, workflowId: `can-${randomUUID().slice(0, 8)}` });
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        while (sent < 4100) {
+          sent++;
+          await h.signal('add', 1);
+        }
+      }),
+    );
+    const late = await startWorker(nativeConnection, workflowBundle, { taskQueue });
+    try {
+      expect(await h.result()).toBe(true);
+    } finally {
+      await late.stop();
+    }
+  });
+});
+
 describe('namespaces', () => {
   it('registers, describes and lists namespaces', async () => {
     await connection.workflowService.registerNamespace({ namespace: 'ns-extra', workflowExecutionRetentionPeriod: msToTs(3_600_000), description: 'extra' });

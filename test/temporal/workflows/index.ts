@@ -329,3 +329,9 @@ export async function scheduleToStartTimeout(): Promise<string> {
     return `timeout:${String(cause?.timeoutType)}`;
   }
 }
+
+/** Reports whether the server suggested continue-as-new on the first task (it does once history is long). */
+export async function reportsContinueAsNewSuggestion(): Promise<boolean> {
+  setHandler(addSignal, () => undefined);
+  return workflowInfo().continueAsNewSuggested;
+}
