@@ -29,7 +29,7 @@ export async function getWorkflowExecutionHistory(
     while (run.isOpen && next > run.lastEventId && !poll.isEnded) await waitForHistory(engine, run, poll);
   }
   const end = Math.min(token?.end ?? run.lastEventId, run.lastEventId);
-  const last = Math.min(end, next + pageSize - 1);
+  const last = next > end ? end : run.pageEnd(next, end, pageSize);
   const events: HistoryEvent[] = run.history.slice(next - 1, last);
   let nextPageToken: Buffer | undefined;
   if (last < end) nextPageToken = encodePageToken({ runId: run.runId, next: last + 1, end: token?.end });

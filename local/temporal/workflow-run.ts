@@ -53,6 +53,8 @@ export interface RunDeps {
 /** The real server's defaults for suggesting continue-as-new (workflowInfo().continueAsNewSuggested). */
 const SUGGEST_CONTINUE_AS_NEW_EVENTS = 4 * 1024;
 const SUGGEST_CONTINUE_AS_NEW_BYTES = 4 * 1024 * 1024;
+/** A page of history stays under this, whatever its event count, so large payloads never exceed gRPC limits. */
+const MAX_PAGE_BYTES = 2 * 1024 * 1024;
 
 /** Rough encoded size of an event: what workflowInfo().historySize reports and the size threshold compares. */
 function approximateSize(value: unknown): number {
@@ -205,6 +207,8 @@ export class WorkflowRun {
   private runTimers: CancelTimer[] = [];
   private nextTaskId = 1;
   historySizeBytes = 0;
+  /** Approximate encoded size of each event, by event id - 1, for paging by size. */
+  private readonly eventSizes: number[] = [];
   /** The run that continued this one (continue-as-new, retry), for result() following the chain. */
   nextRunId?: string;
   memo?: Memo;
@@ -285,7 +289,9 @@ export class WorkflowRun {
       [attributesKey(shortName)]: attributes,
     };
     this.history.push(event);
-    this.historySizeBytes += approximateSize(attributes) + 24;
+    const size = approximateSize(attributes) + 24;
+    this.eventSizes.push(size);
+    this.historySizeBytes += size;
     if (this.historyWaiters.size > 0) {
       const waiters = [...this.historyWaiters];
       this.historyWaiters.clear();
@@ -438,10 +444,23 @@ export class WorkflowRun {
 
   /** The first page of history for a task, from event `first` to `end`; the rest is fetched by page token. */
   historyForTask(first: number, end: number): { history: { events: HistoryEvent[] }; nextPageToken?: Buffer } {
-    const last = Math.min(end, first + this.deps.historyPageSize - 1);
+    const last = this.pageEnd(first, end, this.deps.historyPageSize);
     const events = this.history.slice(first - 1, last);
     if (last >= end) return { history: { events } };
     return { history: { events }, nextPageToken: encodePageToken({ runId: this.runId, next: last + 1, end }) };
+  }
+
+  /** Last event id of a page starting at `first`: at most `maxEvents` events and MAX_PAGE_BYTES, at least one event. */
+  pageEnd(first: number, end: number, maxEvents: number): number {
+    let last = first;
+    let bytes = this.eventSizes[first - 1] ?? 0;
+    while (last < end && last - first + 1 < maxEvents) {
+      const next = this.eventSizes[last] ?? 0;
+      if (bytes + next > MAX_PAGE_BYTES) break;
+      bytes += next;
+      last++;
+    }
+    return Math.min(last, end);
   }
 
   /** The workflow task is over (completed, failed or timed out): clear it and let queued queries go. */
