@@ -1,6 +1,19 @@
 /**
- * The embedded Temporal-compatible server: WorkflowService (and, for the time-skipping test server, TestService)
- * over gRPC, all state in memory. The official SDK worker and client run against it unmodified.
+ * The embedded Temporal-compatible server: WorkflowService, OperatorService (search attributes) and, for time
+ * skipping, TestService over gRPC, all state in memory. The official SDK worker and client run against it unmodified.
+ *
+ * Map of the files, by role:
+ *   grpc-service, workflow-service, test-service   gRPC wiring and the method tables
+ *   engine, namespaces                             runs by namespace; start/signal/cancel/terminate, children, chains
+ *   workflow-run                                   one run's mutable state, history buffering, workflow tasks
+ *   workflow-task-completion, timers, activities   what a completed workflow task's commands do
+ *   task-handlers, task-queues, task-token         worker polls and completions, matching
+ *   queries-and-updates, history-reads             queries, updates, history, describe
+ *   visibility-store (+ visibility/)               list/count queries, search attributes
+ *   time-source, retry-policy, long-poll           clock and time skipping, retries, long-poll deadlines
+ *
+ * Not supported (answered UNIMPLEMENTED or INVALID_ARGUMENT): schedules and cron, Nexus, worker versioning,
+ * reset, batch operations, archival.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
