@@ -36,9 +36,24 @@ function toGrpcError(err: unknown, method: string, log?: Logger): Partial<grpc.S
   return { code: grpc.status.INTERNAL, details: `${method}: ${err instanceof Error ? err.message : String(err)}` };
 }
 
-function unary(method: string, handler: Handler, log?: Logger): grpc.handleUnaryCall<unknown, unknown> {
+/** Long polls in progress, so closing the server can answer them at once instead of waiting out their deadlines. */
+export class OpenCalls {
+  private readonly polls = new Set<LongPoll>();
+
+  track(poll: LongPoll): void {
+    this.polls.add(poll);
+    poll.onEnd(() => this.polls.delete(poll));
+  }
+
+  endAll(): void {
+    for (const poll of [...this.polls]) poll.end();
+  }
+}
+
+function unary(method: string, handler: Handler, calls: OpenCalls, log?: Logger): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const poll = new LongPoll();
+    calls.track(poll);
     const timer = setTimeout(() => poll.end(), waitBudgetMs(call));
     timer.unref();
     call.on('cancelled', () => poll.end());
@@ -66,12 +81,12 @@ export function serviceDefinition(name: string): grpc.ServiceDefinition {
 }
 
 /** Adds a service with the given handlers (keyed by PascalCase method name); other methods answer UNIMPLEMENTED. */
-export function addService(server: grpc.Server, name: string, handlers: Record<string, Handler>, log?: Logger): void {
+export function addService(server: grpc.Server, name: string, handlers: Record<string, Handler>, calls: OpenCalls, log?: Logger): void {
   const definition = serviceDefinition(name);
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const method of Object.keys(definition)) {
     const handler = handlers[method];
-    if (handler) implementation[method] = unary(method, handler, log);
+    if (handler) implementation[method] = unary(method, handler, calls, log);
   }
   server.addService(definition, implementation);
 }

@@ -19,7 +19,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import { Engine } from './engine';
-import { addService } from './grpc-service';
+import { OpenCalls, addService } from './grpc-service';
 import { testServiceHandlers } from './test-service';
 import { TimeSource } from './time-source';
 import { operatorServiceHandlers, workflowServiceHandlers } from './workflow-service';
@@ -80,9 +80,10 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
     'grpc.max_receive_message_length': 128 * 1024 * 1024,
     'grpc.max_send_message_length': 128 * 1024 * 1024,
   });
-  addService(server, 'temporal.api.workflowservice.v1.WorkflowService', workflowServiceHandlers(engine), opts.log);
-  addService(server, 'temporal.api.operatorservice.v1.OperatorService', operatorServiceHandlers(engine), opts.log);
-  if (opts.testService ?? opts.timeSkipping) addService(server, 'temporal.api.testservice.v1.TestService', testServiceHandlers(time), opts.log);
+  const calls = new OpenCalls();
+  addService(server, 'temporal.api.workflowservice.v1.WorkflowService', workflowServiceHandlers(engine), calls, opts.log);
+  addService(server, 'temporal.api.operatorservice.v1.OperatorService', operatorServiceHandlers(engine), calls, opts.log);
+  if (opts.testService ?? opts.timeSkipping) addService(server, 'temporal.api.testservice.v1.TestService', testServiceHandlers(time), calls, opts.log);
   const host = ip.includes(':') ? `[${ip}]` : ip;
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${opts.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
@@ -99,6 +100,7 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
       if (closed) return;
       closed = true;
       engine.close();
+      calls.endAll();
       time.close();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
