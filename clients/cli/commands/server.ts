@@ -33,7 +33,9 @@ export function registerServer(program: Command): void {
     .option('--db-filename <file>', 'accepted for compatibility (state is in memory)')
     .option('--dynamic-config-value <K=V>', 'accepted for compatibility (repeatable)', collect, [])
     .option('--log-config', 'accepted for compatibility')
+    // Newer temporal CLI flags (and their values) must not stop the SDK from starting us.
     .allowUnknownOption(true)
+    .allowExcessArguments(true)
     .action(async (opts: StartDevOptions) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`invalid --port ${opts.port}`);
