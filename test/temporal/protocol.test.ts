@@ -88,6 +88,44 @@ describe('workflow task rules', () => {
     expect((await client.workflow.getHandle(workflowId).describe()).status.name).toBe('COMPLETED');
   });
 
+  it('writes an activity result that arrives during a task after that task, with its started event', async () => {
+    const tq = `tq-${randomUUID().slice(0, 8)}`;
+    const workflowId = await startRaw(tq);
+    const first = await pollTask(tq);
+    await svc().respondWorkflowTaskCompleted({
+      namespace: 'default',
+      taskToken: first.taskToken,
+      commands: [
+        {
+          commandType: CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+          scheduleActivityTaskCommandAttributes: { activityId: 'a1', activityType: { name: 'work' }, taskQueue: { name: tq }, startToCloseTimeout: msToTs(10_000) },
+        },
+      ],
+    });
+    const activity = await svc().pollActivityTaskQueue({ namespace: 'default', taskQueue: { name: tq }, identity: 'by-hand' });
+    expect(activity.activityId).toBe('a1');
+    expect(activity.retryPolicy?.maximumAttempts).toBe(0);
+    await client.workflow.getHandle(workflowId).signal('nudge');
+    const second = await pollTask(tq);
+    await svc().respondActivityTaskCompleted({ namespace: 'default', taskToken: activity.taskToken, identity: 'by-hand' });
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: second.taskToken, commands: [] });
+    const third = await pollTask(tq);
+    const events = third.history?.events ?? [];
+    expect(types(events).slice(-6)).toEqual([
+      'WORKFLOW_TASK_STARTED',
+      'WORKFLOW_TASK_COMPLETED',
+      'ACTIVITY_TASK_STARTED',
+      'ACTIVITY_TASK_COMPLETED',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_STARTED',
+    ]);
+    const started = events[events.length - 4];
+    const completed = events[events.length - 3];
+    expect(completed.activityTaskCompletedEventAttributes?.startedEventId?.toString()).toBe(started.eventId?.toString());
+    expect(started.activityTaskStartedEventAttributes?.attempt).toBe(1);
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: third.taskToken, commands: [complete] });
+  });
+
   it('moves a task that waits too long on a sticky queue to the normal queue, with full history', async () => {
     const tq = `tq-${randomUUID().slice(0, 8)}`;
     const workflowId = await startRaw(tq);
