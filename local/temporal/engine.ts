@@ -27,7 +27,7 @@ export interface EngineOptions {
 }
 
 const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
-export const CRON_UNSUPPORTED = 'cron schedules are not supported by the embedded Temporal server; loop with sleep() and continueAsNew in the workflow, or use a real Temporal service';
+const CRON_UNSUPPORTED = 'cron schedules are not supported by the embedded Temporal server; loop with sleep() and continueAsNew in the workflow, or use a real Temporal service';
 const MAX_WORKFLOW_TASK_TIMEOUT_MS = 120_000;
 
 
@@ -52,8 +52,6 @@ export class Engine implements CompletionHost {
   private readonly log?: Logger;
   private readonly historyPageSize: number;
   private retentionSweep?: NodeJS.Timeout;
-  /** Events written since start, for the benchmark's events/second. */
-  eventsWritten = 0;
 
   constructor(opts: EngineOptions) {
     this.time = opts.time;
@@ -198,7 +196,6 @@ export class Engine implements CompletionHost {
         requestId: req.requestId || randomUUID(),
         parent: origin.parent,
         memo: req.memo,
-        searchAttributes: req.searchAttributes,
         retryPolicy,
         attempt: origin.attempt ?? 1,
         cronSchedule: req.cronSchedule,

@@ -15,16 +15,6 @@ export function attributesOf<T>(event: HistoryEvent, shortName: string): T {
   return event[attributesKey(shortName)] as T;
 }
 
-const CLOSE_EVENT_TYPES = new Set(
-  ['WorkflowExecutionCompleted', 'WorkflowExecutionFailed', 'WorkflowExecutionTimedOut', 'WorkflowExecutionCanceled', 'WorkflowExecutionTerminated', 'WorkflowExecutionContinuedAsNew'].map(
-    eventTypeName,
-  ),
-);
-
-export function isCloseEvent(e: HistoryEvent): boolean {
-  return CLOSE_EVENT_TYPES.has(e.eventType);
-}
-
 export interface HistoryPageToken {
   /** run the token belongs to; a token from another run (result() following a continue-as-new chain) is ignored */
   runId: string;

@@ -12,7 +12,6 @@ import {
   SearchAttributeError,
   decodeSearchAttributes,
   encodeSearchAttributes,
-  mergeSearchAttributes,
   searchAttributeTypeFromProto,
   searchAttributeTypeToProto,
   validateSearchAttributes,
@@ -56,10 +55,6 @@ export function validatedSearchValues(ns: NamespaceState, attrs: SearchAttribute
     if (err instanceof SearchAttributeError) throw invalidArgument(err.message);
     throw err;
   }
-}
-
-export function applySearchAttributeUpsert(run: WorkflowRun, values: Record<string, unknown>): void {
-  run.searchValues = mergeSearchAttributes(run.searchValues, values);
 }
 
 /** As DescribeWorkflowExecution and ListWorkflowExecutions return them: typed payloads the SDK can decode. */

@@ -17,7 +17,6 @@ import type {
   Memo,
   Message,
   Payloads,
-  SearchAttributes,
   UpdateOutcome,
   UpdateRequest,
   WorkflowQuery,
@@ -171,7 +170,6 @@ export interface RunConfig {
   requestId: string;
   parent?: ParentInfo;
   memo?: Memo;
-  searchAttributes?: SearchAttributes;
   retryPolicy?: CompleteRetryPolicy;
   attempt: number;
   cronSchedule?: string;
@@ -212,7 +210,6 @@ export class WorkflowRun {
   /** The run that continued this one (continue-as-new, retry), for result() following the chain. */
   nextRunId?: string;
   memo?: Memo;
-  searchAttributes?: SearchAttributes;
   /** Decoded custom search attribute values, as visibility queries see them. */
   searchValues: Record<string, unknown> = {};
 
@@ -223,7 +220,6 @@ export class WorkflowRun {
     this.startTime = deps.time.now();
     this.executionTime = this.startTime;
     this.memo = config.memo;
-    this.searchAttributes = config.searchAttributes;
   }
 
   get namespace(): string {

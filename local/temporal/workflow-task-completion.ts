@@ -289,7 +289,7 @@ function applyCommand(host: CompletionHost, run: WorkflowRun, c: Command, wtComp
     case 'COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES': {
       const a = commandAttributes<{ searchAttributes?: SearchAttributes }>(c);
       run.append('UpsertWorkflowSearchAttributes', { searchAttributes: a.searchAttributes, workflowTaskCompletedEventId: wtCompletedId });
-      run.searchAttributes = mergeIndexed(run.searchAttributes, a.searchAttributes);
+      // Upserted attributes replace by key; an empty value removes the key, as in the real server.
       for (const [k, v] of Object.entries(host.searchValues(run, a.searchAttributes))) {
         if (v === null || v === undefined) delete run.searchValues[k];
         else run.searchValues[k] = v;
@@ -305,18 +305,6 @@ function applyCommand(host: CompletionHost, run: WorkflowRun, c: Command, wtComp
     default:
       return; // validate() refused unsupported commands already
   }
-}
-
-/** Upserted search attributes replace by key; an empty payload removes the key, as in the real server. */
-function mergeIndexed(current: SearchAttributes | undefined, upsert: SearchAttributes | undefined): SearchAttributes {
-  const fields = { ...(current?.indexedFields ?? {}) };
-  for (const [k, v] of Object.entries(upsert?.indexedFields ?? {})) {
-    const data = v.data;
-    const isEmpty = !data || data.length === 0 || data.toString() === 'null' || data.toString() === '[]';
-    if (isEmpty) delete fields[k];
-    else fields[k] = v;
-  }
-  return { indexedFields: fields };
 }
 
 interface Acceptance {
