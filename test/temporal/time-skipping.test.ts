@@ -7,6 +7,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { TimeoutFailure } from '@temporalio/common';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { msToTs, tsToMs } from '@temporalio/common/lib/time';
 import { randomUUID } from 'node:crypto';
 import { TEST_SERVER_BIN, bundle, quietRuntime, replayAll, startWorker, type WorkerHandle } from './helpers';
 
@@ -61,6 +62,22 @@ describe('time skipping test server', () => {
     const results = await Promise.all(hs.map((h) => h.result()));
     expect(results[2]).toBeGreaterThanOrEqual(3 * DAY);
     expect(await (await start('sleeper', [DAY])).result()).toBeGreaterThanOrEqual(DAY);
+  });
+
+  it('serves the TestService sleep calls and the current time', async () => {
+    const testService = env.connection.testService;
+    if (!testService) throw new Error('the time-skipping environment has a test service');
+    const t0 = tsToMs((await testService.getCurrentTime({})).time);
+    await testService.unlockTimeSkipping({});
+    try {
+      await testService.sleep({ duration: msToTs(60 * 60 * 1000) });
+      const t1 = tsToMs((await testService.getCurrentTime({})).time);
+      expect(t1 - t0).toBeGreaterThanOrEqual(60 * 60 * 1000);
+      await testService.sleepUntil({ timestamp: msToTs(t1 + 2 * 60 * 60 * 1000) });
+      expect(tsToMs((await testService.getCurrentTime({})).time)).toBeGreaterThanOrEqual(t1 + 2 * 60 * 60 * 1000);
+    } finally {
+      await testService.lockTimeSkipping({});
+    }
   });
 
   it('skips activity retry backoff', async () => {
