@@ -23,10 +23,11 @@ export interface ScheduleActivityAttributes {
   heartbeatTimeout?: { seconds?: number; nanos?: number };
   retryPolicy?: RetryPolicy;
   priority?: Message;
+  requestEagerExecution?: boolean;
 }
 
 /** Validates and writes ActivityTaskScheduled; throws invalidArgument (the caller fails the workflow task). */
-export function scheduleActivity(run: WorkflowRun, attrs: ScheduleActivityAttributes, workflowTaskCompletedEventId: number): void {
+export function scheduleActivity(run: WorkflowRun, attrs: ScheduleActivityAttributes, workflowTaskCompletedEventId: number): ActivityState {
   const activityId = attrs.activityId ?? '';
   if (!activityId) throw invalidArgument('ActivityId is not set on command.');
   if (!attrs.activityType?.name) throw invalidArgument('ActivityType is not set on command.');
@@ -80,6 +81,15 @@ export function scheduleActivity(run: WorkflowRun, attrs: ScheduleActivityAttrib
     a.scheduleToCloseTimer = run.schedule(scheduleToCloseMs, () => timeOut(run, a, 'TIMEOUT_TYPE_SCHEDULE_TO_CLOSE'));
   }
   dispatchAttempt(run, a);
+  return a;
+}
+
+/**
+ * Eager dispatch: the worker that completed the workflow task reserved a slot for this activity, so it gets the
+ * first attempt in the completion's response instead of polling for it.
+ */
+export function startEagerly(run: WorkflowRun, a: ActivityState, identity: string): PollResponse | undefined {
+  return startAttempt(run, a, a.attempt, identity);
 }
 
 function clearAttempt(run: WorkflowRun, a: ActivityState): void {

@@ -26,8 +26,8 @@ export function respondWorkflowTaskCompleted(engine: Engine, req: CompletionRequ
   if (!run || !run.isOpen) throw workflowClosed();
   const wt = run.wt;
   if (!wt || wt.scheduledEventId !== token.scheduledEventId || wt.attempt !== token.attempt || wt.startedEventId === undefined) throw taskNotFound('Workflow task');
-  completeWorkflowTask(engine, run, req);
-  return {};
+  const activityTasks = completeWorkflowTask(engine, run, req);
+  return { activityTasks };
 }
 
 export function respondWorkflowTaskFailed(engine: Engine, req: { taskToken?: Buffer; cause?: string; failure?: Failure; identity?: string }): object {

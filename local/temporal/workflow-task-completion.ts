@@ -4,12 +4,12 @@
  * workflow has something new to see.
  */
 import { invalidArgument } from './errors';
-import { requestCancelActivity, scheduleActivity, type ScheduleActivityAttributes } from './activities';
+import { requestCancelActivity, scheduleActivity, startEagerly, type ScheduleActivityAttributes } from './activities';
 import { unpackAny } from './proto';
 import { cancelTimer, startTimer } from './timers';
 import type { Command, Failure, Message, Payloads, ProtocolMessage, SearchAttributes, UpdateOutcome, UpdateRequest } from './proto-types';
 import { msFromDuration } from './time-format';
-import type { ChildState, WorkflowRun } from './workflow-run';
+import type { ActivityState, ChildState, PollResponse, WorkflowRun } from './workflow-run';
 
 /** What a completion needs from the rest of the server (other runs, new runs). */
 export interface CompletionHost {
@@ -133,7 +133,8 @@ function validate(host: CompletionHost, run: WorkflowRun, commands: Command[]): 
   });
 }
 
-export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req: CompletionRequest): void {
+/** @returns activity tasks handed straight to the completing worker (eager dispatch), for the response. */
+export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req: CompletionRequest): PollResponse[] {
   const wt = run.wt;
   if (!wt || wt.startedEventId === undefined) throw invalidArgument('workflow task not started');
   const identity = req.identity ?? '';
@@ -176,6 +177,7 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
   run.stickyScheduleToStartMs = msFromDuration(req.stickyAttributes?.scheduleToStartTimeout);
 
   const after: (() => void)[] = [];
+  const eager: ActivityState[] = [];
   const messages = new Map((req.messages ?? []).map((m) => [m.id ?? '', m]));
   const handledMessages = new Set<string>();
   run.completing = true;
@@ -191,7 +193,7 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
         }
         continue;
       }
-      applyCommand(host, run, c, completed.eventId, after);
+      applyCommand(host, run, c, completed.eventId, after, eager);
     }
     // Messages the worker did not sequence with a command go after the commands.
     for (const [id, m] of messages) if (!handledMessages.has(id) && run.isOpen) applyMessage(run, m);
@@ -212,13 +214,22 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
       host.reportError(err);
     }
   }
+  const activityTasks: PollResponse[] = [];
+  for (const a of eager) {
+    const task = startEagerly(run, a, identity);
+    if (task) activityTasks.push(task);
+  }
+  return activityTasks;
 }
 
-function applyCommand(host: CompletionHost, run: WorkflowRun, c: Command, wtCompletedId: number, after: (() => void)[]): void {
+function applyCommand(host: CompletionHost, run: WorkflowRun, c: Command, wtCompletedId: number, after: (() => void)[], eager: ActivityState[]): void {
   switch (c.commandType) {
-    case 'COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK':
-      scheduleActivity(run, commandAttributes(c), wtCompletedId);
+    case 'COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK': {
+      const attrs = commandAttributes<ScheduleActivityAttributes>(c);
+      const a = scheduleActivity(run, attrs, wtCompletedId);
+      if (attrs.requestEagerExecution && a.taskQueue === run.config.taskQueue) eager.push(a);
       return;
+    }
     case 'COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK':
       requestCancelActivity(run, Number(commandAttributes<{ scheduledEventId?: number }>(c).scheduledEventId ?? 0), wtCompletedId);
       return;

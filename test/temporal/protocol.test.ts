@@ -126,6 +126,36 @@ describe('workflow task rules', () => {
     await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: third.taskToken, commands: [complete] });
   });
 
+  it('hands an activity straight to the completing worker when it asks for eager execution', async () => {
+    const tq = `tq-${randomUUID().slice(0, 8)}`;
+    const workflowId = await startRaw(tq);
+    const first = await pollTask(tq);
+    const response = await svc().respondWorkflowTaskCompleted({
+      namespace: 'default',
+      taskToken: first.taskToken,
+      identity: 'by-hand',
+      commands: [
+        {
+          commandType: CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+          scheduleActivityTaskCommandAttributes: {
+            activityId: 'eager-1',
+            activityType: { name: 'work' },
+            taskQueue: { name: tq },
+            startToCloseTimeout: msToTs(10_000),
+            requestEagerExecution: true,
+          },
+        },
+      ],
+    });
+    expect(response.activityTasks?.map((t) => t.activityId)).toEqual(['eager-1']);
+    const [task] = response.activityTasks ?? [];
+    await svc().respondActivityTaskCompleted({ namespace: 'default', taskToken: task.taskToken, identity: 'by-hand' });
+    const next = await pollTask(tq);
+    expect(types(next.history?.events).slice(-4)).toEqual(['ACTIVITY_TASK_STARTED', 'ACTIVITY_TASK_COMPLETED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED']);
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: next.taskToken, commands: [complete] });
+    expect((await client.workflow.getHandle(workflowId).describe()).status.name).toBe('COMPLETED');
+  });
+
   it('moves a task that waits too long on a sticky queue to the normal queue, with full history', async () => {
     const tq = `tq-${randomUUID().slice(0, 8)}`;
     const workflowId = await startRaw(tq);
