@@ -138,16 +138,28 @@ function heartbeat(details?: unknown): void {
   }
 }
 
+/**
+ * Every page of a listing. A NextToken can go stale when other restores delete entries between two pages
+ * ("Invalid NextToken"): the listing then starts over, a few times, before giving up (retryably).
+ */
 async function allPages<T>(fetch: (token?: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
-  const out: T[] = [];
-  let token: string | undefined;
-  do {
-    const page = await fetch(token);
-    out.push(...page.items);
-    token = page.next;
-    heartbeat();
-  } while (token);
-  return out;
+  for (let attempt = 1; ; attempt++) {
+    const out: T[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await fetch(token);
+        out.push(...page.items);
+        token = page.next;
+        heartbeat();
+      } while (token);
+      return out;
+    } catch (err) {
+      const stale = token !== undefined && /next ?token/i.test(err instanceof Error ? err.message : String(err));
+      if (!stale) throw err;
+      if (attempt >= 5) throw ApplicationFailure.retryable(`listing kept losing its place: ${(err as Error).message}`, RecoveryFailure.AwsUnavailable);
+    }
+  }
 }
 
 export function createRecoveryActivities(deps: RecoveryActivityDeps) {

@@ -4,13 +4,11 @@
  * activities on a worker, the CLI's operations. Nothing is stubbed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pino from 'pino';
-import type { Client } from '@temporalio/client';
-import { startGateway, type RunningGateway } from '../../clients/gateway/server';
+import type { RunningGateway } from '../../clients/gateway/server';
 import * as cli from '../../clients/cli/commands/recovery';
 import { UsageError } from '../../clients/cli/usage-error';
 import type { ProfileKey } from '../../workflows/recovery/model';
-import { startRecoveryStack, type RecoveryStack } from './harness';
+import { startEndToEndStack, type RecoveryStack } from './harness';
 import { driver, eventually } from './drive';
 import { studio, type Domain } from './studio';
 
@@ -21,17 +19,8 @@ let d: ReturnType<typeof driver>;
 let s: ReturnType<typeof studio>;
 
 beforeAll(async () => {
-  // The gateway must listen before the emulator starts delivering to it; it reaches the client once it exists.
-  const late: { client?: Client } = {};
-  gateway = await startGateway({
-    client: { workflow: { start: ((...args: Parameters<Client['workflow']['start']>) => late.client!.workflow.start(...args)) as Client['workflow']['start'] } },
-    log: pino({ level: 'silent' }),
-    apiKey: KEY,
-    port: 0,
-  });
-  stack = await startRecoveryStack({ emulator: true, eventsTo: `${gateway.url}/events/eventbridge`, eventsApiKey: KEY });
-  late.client = stack.client;
-  d = driver(stack, { inject: () => Promise.reject(new Error('events arrive from the emulator')) } as never, KEY);
+  ({ stack, gateway } = await startEndToEndStack({ apiKey: KEY }));
+  d = driver(stack, undefined as never, KEY);
   s = studio(stack);
 }, 60_000);
 

@@ -15,6 +15,8 @@ import { startTemporalServer } from '../../local/temporal';
 import type { Clock } from '../../local/clock';
 import { createRecoveryActivities, type RecoveryActivities } from '../../activities/recovery/activities';
 import { RECOVERY_TASK_QUEUE } from '../../workflows/recovery/model';
+import pino from 'pino';
+import { startGateway, type RunningGateway } from '../../clients/gateway/server';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 function recoveryBundle(): Promise<WorkflowBundleWithSourceMap> {
@@ -147,6 +149,29 @@ export async function startRecoveryStack(opts: StackOptions = {}): Promise<Recov
     };
   } catch (err) {
     for (const c of closers.reverse()) await c().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * The stack with the emulator delivering its CloudTrail events to a real gateway over HTTP, as EventBridge would.
+ * The gateway listens first (the emulator needs its URL) and reaches the Temporal client once it exists.
+ */
+export async function startEndToEndStack(opts: { apiKey?: string; dataSyncTaskCap?: number } = {}): Promise<{ stack: RecoveryStack; gateway: RunningGateway; apiKey: string }> {
+  const apiKey = opts.apiKey ?? 'e2e-key';
+  const late: { client?: Client } = {};
+  const gateway = await startGateway({
+    client: { workflow: { start: ((...args: Parameters<Client['workflow']['start']>) => late.client!.workflow.start(...args)) as Client['workflow']['start'] } },
+    log: pino({ level: 'silent' }),
+    apiKey,
+    port: 0,
+  });
+  try {
+    const stack = await startRecoveryStack({ emulator: true, eventsTo: `${gateway.url}/events/eventbridge`, eventsApiKey: apiKey, dataSyncTaskCap: opts.dataSyncTaskCap });
+    late.client = stack.client;
+    return { stack, gateway, apiKey };
+  } catch (err) {
+    await gateway.close();
     throw err;
   }
 }

@@ -7,6 +7,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  log,
   executeChild,
   proxyActivities,
   setHandler,
@@ -53,18 +54,21 @@ const awsCall: ActivityOptions = {
 
 const acts = proxyActivities<RecoveryActivities>(awsCall);
 
-/** Transfers run minutes to hours: poll DescribeTaskExecution by activity retries, at most a minute apart. */
+/** Transfers run minutes to hours: poll DescribeTaskExecution by activity retries, at most 30 s apart (a slot idles at most that long). */
 const { followTransfer } = proxyActivities<RecoveryActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '3 days',
-  retry: { initialInterval: '15 seconds', backoffCoefficient: 1.5, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 1.5, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
 
-/** Cleanup and slot release must outlast any outage: retried for a long time, never given up early. */
+/**
+ * Cleanup and slot release must outlast any outage and any surprise: every failure is retried (even one that looks
+ * permanent, such as a policy missing DeleteTask, which an operator can fix), for a week.
+ */
 const { deleteTransferResources, releaseDataSyncSlot } = proxyActivities<RecoveryActivities>({
   startToCloseTimeout: '2 minutes',
   scheduleToCloseTimeout: '7 days',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: [] },
 });
 
 /** The root cause's message, through Child/Activity failure wrappers. */
@@ -235,11 +239,21 @@ export async function dataSyncSlots(input: DataSyncSlotsInput): Promise<void> {
       auditing = true;
       try {
         const closed = await acts.findClosedWorkflows(state.holders.map((h) => h.holder));
+        const cleaned: string[] = [];
         for (const holder of closed) {
           const transfer = state.holders.find((h) => h.holder === holder)?.transfer;
-          if (transfer) await deleteTransferResources(transfer);
+          try {
+            if (transfer) await acts.deleteTransferResources(transfer);
+            cleaned.push(holder);
+          } catch (err) {
+            // Its task may still exist: keep the slot counted, try again at the next audit.
+            log.warn('cannot clean up after a dead slot holder', { holder, error: failureMessage(err) });
+          }
         }
-        state = reclaimSlots(state, closed);
+        state = reclaimSlots(state, cleaned);
+      } catch (err) {
+        // The semaphore must outlive a failed audit; the next one tries again.
+        log.warn('slot audit failed', { error: failureMessage(err) });
       } finally {
         auditing = false;
       }
