@@ -206,8 +206,8 @@ describe('updates, children, local activities, patching', () => {
     await (await start('abandoningParent', [abandoned, 'ABANDON'])).result();
     await (await start('abandoningParent', [cancelled, 'REQUEST_CANCEL'])).result();
     handles.push(env.client.workflow.getHandle(terminated), env.client.workflow.getHandle(abandoned), env.client.workflow.getHandle(cancelled));
-    await expect.poll(async () => (await env.client.workflow.getHandle(terminated).describe()).status.name).toBe('TERMINATED');
-    await expect.poll(async () => (await env.client.workflow.getHandle(cancelled).describe()).status.name).toBe('CANCELLED');
+    await expect.poll(async () => (await env.client.workflow.getHandle(terminated).describe()).status.name, { timeout: 10_000 }).toBe('TERMINATED');
+    await expect.poll(async () => (await env.client.workflow.getHandle(cancelled).describe()).status.name, { timeout: 10_000 }).toBe('CANCELLED');
     expect((await env.client.workflow.getHandle(abandoned).describe()).status.name).toBe('RUNNING');
     await env.client.workflow.getHandle(abandoned).terminate();
   });
@@ -268,7 +268,7 @@ describe('workflow ids, errors, descriptions', () => {
 
   it('describes a running workflow with its pending activity', async () => {
     const h = await start('cancelActivity', []);
-    await expect.poll(async () => (await h.describe()).raw.pendingActivities?.length ?? 0).toBe(1);
+    await expect.poll(async () => (await h.describe()).raw.pendingActivities?.length ?? 0, { timeout: 10_000 }).toBe(1);
     const d = await h.describe();
     expect(d.status.name).toBe('RUNNING');
     expect(d.taskQueue).toBe(w.taskQueue);

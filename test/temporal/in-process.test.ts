@@ -48,7 +48,7 @@ describe('automatic time skipping with a plain client', () => {
     const before = server.clock.now();
     const realStart = Date.now();
     expect(await (await start('sleeper', [DAY])).result()).toBeGreaterThanOrEqual(DAY);
-    expect(Date.now() - realStart).toBeLessThan(5000);
+    expect(Date.now() - realStart).toBeLessThan(15_000);
     expect(server.clock.now() - before).toBeGreaterThanOrEqual(DAY);
   });
 
@@ -156,7 +156,7 @@ describe('search attributes and visibility', () => {
         const found: string[] = [];
         for await (const wf of client.workflow.list({ query: `Stage = 'evaluate' AND WorkflowId = '${h.workflowId}'` })) found.push(wf.workflowId);
         return found;
-      })
+      }, { timeout: 10_000 })
       .toEqual([h.workflowId]);
     expect((await h.describe()).typedSearchAttributes.get(stage)).toBe('evaluate');
     await h.signal('finish');

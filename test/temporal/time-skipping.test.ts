@@ -43,7 +43,7 @@ describe('time skipping test server', () => {
     const realStart = Date.now();
     const h = await start('sleeper', [DAY]);
     expect(await h.result()).toBeGreaterThanOrEqual(DAY);
-    expect(Date.now() - realStart).toBeLessThan(5000);
+    expect(Date.now() - realStart).toBeLessThan(15_000);
     expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(DAY);
   });
 
@@ -54,7 +54,7 @@ describe('time skipping test server', () => {
     const before = await env.currentTimeMs();
     await env.sleep(3 * 60 * 60 * 1000);
     expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(3 * 60 * 60 * 1000);
-    await expect.poll(async () => (await h.describe()).status.name).toBe('COMPLETED');
+    await expect.poll(async () => (await h.describe()).status.name, { timeout: 10_000 }).toBe('COMPLETED');
   });
 
   it('skips time for several results awaited together, and stays balanced after', async () => {
@@ -84,7 +84,7 @@ describe('time skipping test server', () => {
     const realStart = Date.now();
     const h = await start('retriesWithLongBackoff', []);
     expect(await h.result()).toBe(2);
-    expect(Date.now() - realStart).toBeLessThan(5000);
+    expect(Date.now() - realStart).toBeLessThan(15_000);
   });
 
   it('times out a workflow by its execution timeout in virtual time', async () => {
