@@ -3,6 +3,8 @@
  * emulator on the server's virtual clock delivering CloudTrail events to the real gateway over HTTP, the real
  * activities on a worker, the CLI's operations. Nothing is stubbed.
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../clients/gateway/server';
 import * as cli from '../../clients/cli/commands/recovery';
@@ -171,5 +173,59 @@ describe('profile recovery end to end', () => {
     const journal = await s.control<{ entries: { operation: string; error?: string }[] }>('GET', '/journal?service=datasync');
     expect(journal.body.entries.filter((e) => e.error === 'ThrottlingException').length).toBe(9);
     await s.control('DELETE', '/faults');
+  }, 120_000);
+
+  it('seed records the current home of profiles recovery did not know, copying nothing; it is idempotent', async () => {
+    const dom = await domainWithAccess('seeded');
+    const frank = key('seeded', 'user-profile', 'frank');
+    await s.create(dom, 'user-profile', 'frank');
+    await d.homesSeen(frank, 1);
+    // As if recovery were installed after frank was created: no workflow knows him.
+    await stack.client.workflow.getHandle('recovery/seeded/user-profile/frank').terminate('forget frank');
+    const first = await cli.seed(stack.client);
+    expect(first.homes).toContainEqual({ key: frank, home: { domainId: dom.domainId, efsId: dom.efsId, homeUid: await s.homeUid(dom, 'user-profile', 'frank') } });
+    await d.homesSeen(frank, 1);
+    const again = await cli.seed(stack.client);
+    expect(again.recorded).toBe(first.recorded);
+    const st = await d.statusOf(frank);
+    expect(st.homes.map((h) => h.source)).toEqual(['seed']);
+    expect(st.restoresEver).toBe(0);
+  }, 120_000);
+
+  it('grant-access names an unknown file system or security group in one line, changing nothing', async () => {
+    await expect(cli.grantAccess(stack.client, 'fs-0123456789abcdef0', 'sg-0123456789abcdef0')).rejects.toThrow(UsageError);
+    const dom = await s.createDomain('no-access');
+    await expect(cli.grantAccess(stack.client, dom.efsId, 'sg-0123456789abcdef0')).rejects.toThrow(/sg-0123456789abcdef0/);
+  }, 60_000);
+
+  it('the mlops recovery CLI: --json output, a table, and operator mistakes as one line with exit code 2', async () => {
+    const run = (...args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../clients/cli/main.ts'), 'recovery', ...args], {
+          env: { ...process.env, TEMPORAL_ADDRESS: stack.address, MLOPS_LOG_LEVEL: 'silent' },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+        child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+    const all = await run('status', '--json');
+    expect(all.code).toBe(0);
+    const rows = JSON.parse(all.stdout) as { workflowId: string; lastRestore?: { status: string } }[];
+    expect(rows.find((r) => r.workflowId === 'recovery/studio/user-profile/alice')?.lastRestore?.status).toBe('succeeded');
+    const table = await run('status');
+    expect(table.stdout).toMatch(/^PROFILE\s+REPLICATION\s+HOME\s+RESTORES\s+LAST RESTORE/);
+    expect(table.stdout).toMatch(/studio\/space:team\s+on\s+fs-\S+\s+1\s+#1 succeeded/);
+    const one = await run('status', 'studio/alice');
+    expect(one.stdout).toContain('replication: on');
+
+    for (const args of [['disable', 'nowhere/nobody', '--json'], ['grant-access', '--efs-id', 'fs-0123456789abcdef0', '--security-group', 'sg-0123456789abcdef0', '--json'], ['copy', '--from', 'studio/alice', '--to', 'nowhere/x']]) {
+      const r = await run(...args);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^mlops: /);
+    }
   }, 120_000);
 });
