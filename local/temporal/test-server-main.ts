@@ -1,7 +1,8 @@
 /**
- * `bin/temporal-test-server <port> [args...]`: what TestWorkflowEnvironment.createTimeSkipping spawns. Serves
- * WorkflowService + TestService with time skipping that starts locked, as Temporal's own test server does (the
- * SDK's test client unlocks it while it awaits a workflow result, and env.sleep() unlocks it while sleeping).
+ * `bin/temporal-test-server <port> [--enable-time-skipping] [--retention D] [--ip IP]`: what
+ * TestWorkflowEnvironment.createTimeSkipping spawns. Serves WorkflowService + TestService with time skipping that
+ * starts locked, as Temporal's own test server does unless given --enable-time-skipping (the SDK's test client
+ * unlocks it while it awaits a workflow result, and env.sleep() unlocks it while sleeping).
  */
 import { startTemporalServer } from './index';
 import { parseDurationFlag } from './duration-flag';
@@ -12,7 +13,7 @@ export async function main(argv: string[]): Promise<void> {
   const args = argv.slice(2);
   const port = Number(args[0]);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write('usage: temporal-test-server <port> [--retention DURATION] [--ip IP]\n');
+    process.stderr.write('usage: temporal-test-server <port> [--enable-time-skipping] [--retention DURATION] [--ip IP]\n');
     process.exitCode = 2;
     return;
   }
@@ -26,7 +27,7 @@ export async function main(argv: string[]): Promise<void> {
     port,
     ip: flag('--ip') ?? '127.0.0.1',
     timeSkipping: true,
-    startLocked: true,
+    startLocked: !args.some((a) => a.toLowerCase() === '--enable-time-skipping'),
     testService: true,
     retentionMs: retention ? parseDurationFlag(retention) : undefined,
     customSearchAttributes: defaultCustomSearchAttributes,
