@@ -9,6 +9,7 @@ import {
   reportHome,
   requestCopy,
   setReplication,
+  updateRestore,
   type HomeReport,
   type ProfileKey,
 } from '../../workflows/recovery/model';
@@ -61,6 +62,35 @@ describe('a reported home directory', () => {
   it('a recreated domain (new id, new file system, same name) restores across file systems', () => {
     const s = reportHome(reportHome(initialState(alice), created('e1', '100')).state, created('e2', '300', { domainId: 'd-2', efsId: 'fs-2' })).state;
     expect(nextQueuedRestore(s)).toMatchObject({ from: { efsId: 'fs-1', homeUid: '100' }, to: { domainId: 'd-2', efsId: 'fs-2', homeUid: '300' } });
+  });
+
+  it('created again before the first restore ran: the queued one is dropped and the files come from the home that has them', () => {
+    let s = reportHome(initialState(alice), created('e1', 'A')).state;
+    s = reportHome(s, created('e2', 'B')).state;
+    s = reportHome(s, created('e3', 'C')).state;
+    expect(s.restores.map((r) => [r.id, r.status, r.from.homeUid, r.to.homeUid])).toEqual([
+      [1, 'failed', 'A', 'B'],
+      [2, 'queued', 'A', 'C'],
+    ]);
+    expect(s.restores[0]?.error).toMatch(/superseded/);
+  });
+
+  it('a copy still queued when the profile is created again goes to the new home', () => {
+    let s = reportHome(initialState(alice), created('e1', 'A')).state;
+    s = requestCopy(s, { source: bob, from: { domainId: 'd-1', efsId: 'fs-1', homeUid: 'Z' }, by: 'ops' }, 't').state;
+    s = reportHome(s, created('e2', 'B')).state;
+    expect(s.restores.map((r) => [r.reason, r.status, r.to.homeUid])).toEqual([
+      ['copy', 'queued', 'B'],
+      ['recreated', 'queued', 'B'],
+    ]);
+  });
+
+  it('a restore that ran and failed is not a source either; one that succeeded is', () => {
+    let s = reportHome(reportHome(initialState(alice), created('e1', 'A')).state, created('e2', 'B')).state;
+    s = updateRestore(s, 1, { status: 'failed' });
+    expect(nextQueuedRestore(reportHome(s, created('e3', 'C')).state)?.from.homeUid).toBe('A');
+    s = updateRestore(s, 1, { status: 'succeeded' });
+    expect(nextQueuedRestore(reportHome(s, created('e3', 'C')).state)?.from.homeUid).toBe('B');
   });
 
   it('disabled replication records the new home without restoring', () => {

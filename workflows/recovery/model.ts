@@ -162,6 +162,20 @@ function queueRestore(state: ProfileState, r: Omit<RestoreRecord, 'id' | 'workfl
   return { ...state, restoresEver: id, restores: keepLast([...state.restores, record], MAX_RESTORES_KEPT) };
 }
 
+/**
+ * Where the files of `previous` really are: if a recreation restore into it has not succeeded (still waiting, or
+ * failed because the profile was created again meanwhile), the data never arrived there, so follow it back.
+ */
+export function restoreSource(state: ProfileState, previous: HomeDirectory): HomeDirectory {
+  let source: HomeDirectory = previous;
+  for (let guard = 0; guard < state.restores.length; guard++) {
+    const into = [...state.restores].reverse().find((r) => r.reason === 'recreated' && sameHome(r.to, source));
+    if (!into || into.status === 'succeeded') break;
+    source = into.from;
+  }
+  return source;
+}
+
 export type HomeReportOutcome = 'duplicate-event' | 'known-home' | 'recorded' | 'restore-queued';
 
 /**
@@ -176,8 +190,18 @@ export function reportHome(state: ProfileState, report: HomeReport): { state: Pr
   const seen: SeenHome = { ...home(report), seenAt: report.at, source: report.source };
   next = { ...next, homes: keepLast([...state.homes, seen], MAX_HOMES_KEPT) };
   let queued = false;
+  // Restores still queued into the replaced home: a recreation one is pointless now (a new one follows), a copy the
+  // operator asked for goes to the new home instead.
+  next = {
+    ...next,
+    restores: next.restores.map((r): RestoreRecord => {
+      if (r.status !== 'queued') return r;
+      if (r.reason === 'copy') return { ...r, to: home(seen) };
+      return { ...r, status: 'failed', endedAt: report.at, error: 'superseded: the profile was created again before this restore started' };
+    }),
+  };
   if (previous && state.replication && report.source === 'cloudtrail') {
-    next = queueRestore(next, { reason: 'recreated', source: state.key, from: home(previous), to: home(seen), requestedAt: report.at });
+    next = queueRestore(next, { reason: 'recreated', source: state.key, from: home(restoreSource(next, previous)), to: home(seen), requestedAt: report.at });
     queued = true;
   }
   for (const copy of state.pendingCopies) {
