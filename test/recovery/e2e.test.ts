@@ -228,4 +228,49 @@ describe('profile recovery end to end', () => {
       expect(r.stderr).toMatch(/^mlops: /);
     }
   }, 120_000);
+
+  it('the production worker (mlops worker) killed with SIGKILL in the middle of a copy: another worker finishes the one restore, nothing left behind', async () => {
+    const dom = await domainWithAccess('killed');
+    const gina = key('killed', 'user-profile', 'gina');
+    await s.create(dom, 'user-profile', 'gina');
+    await d.homesSeen(gina, 1);
+    await stack.sleep(3 * 60_000);
+    const oldUid = await s.homeUid(dom, 'user-profile', 'gina');
+    await s.writeFile(dom.efsId, `/${oldUid}/thesis.tex`, 'chapter 1', Number(oldUid));
+    await s.remove(dom, 'user-profile', 'gina');
+
+    await stack.stopWorker();
+    const worker = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../clients/cli/main.ts'), 'worker'], {
+      env: { ...process.env, TEMPORAL_ADDRESS: stack.address, MLOPS_AWS: 'emulator', AWS_ENDPOINT_URL: stack.endpoint, MLOPS_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<void>((resolve) => worker.on('exit', () => resolve()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let log = '';
+        worker.stderr!.on('data', (b: Buffer) => {
+          log += b.toString();
+          if (/"taskQueue":"mlops-recovery".*worker polling/.test(log)) resolve();
+        });
+        worker.on('exit', (code) => reject(new Error(`mlops worker exited ${code}: ${log.slice(-2000)}`)));
+      });
+      const before = await s.dataSyncStats();
+      await s.create(dom, 'user-profile', 'gina');
+      await eventually('the copy to run on the spawned worker', async () => ((await s.control<{ runningExecutions: number }>('GET', '/services/datasync/stats')).body.runningExecutions > 0 ? true : undefined), 60_000, 20);
+      worker.kill('SIGKILL');
+      await exited;
+      await stack.startWorker();
+
+      const r = await d.restoreEnded(gina, 1, 110_000);
+      expect(r.status).toBe('succeeded');
+      expect(await s.homeFiles(dom.efsId, await s.homeUid(dom, 'user-profile', 'gina'))).toEqual({ 'thesis.tex': 'chapter 1' });
+      expect((await d.statusOf(gina)).restoresEver).toBe(1);
+      const after = await s.dataSyncStats();
+      expect(after).toMatchObject({ liveTasks: 0, liveLocations: 0 });
+      expect(after.tasksCreated - before.tasksCreated).toBe(1);
+    } finally {
+      worker.kill('SIGKILL');
+      await exited;
+    }
+  }, 180_000);
 });
