@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { defineService, newId, operation, type OperationContext, type ServiceContext } from '../../service';
 import { DEFAULT_SUBNET_IDS, DEFAULT_VPC_ID, NFS_PORT } from '../ec2/store';
+import type { LifecycleDefinition } from '../../jobs';
 import { paginate } from '../efs/pages';
 import { worldOf } from '../efs/world';
 import {
@@ -18,7 +19,7 @@ import {
   userProfileCreation,
   userProfileDeletion,
 } from './lifecycles';
-import { DEFAULT_QUOTAS, FIRST_HOME_UID, ownerKey, type App, type Domain, type HomeOwner, type OwnerKind, type SageMakerState } from './state';
+import { DEFAULT_QUOTAS, FIRST_HOME_UID, ownerKey, type App, type Domain, type HomeOwner, type OwnerKind, type Quotas, type SageMakerState } from './state';
 
 type Ctx = OperationContext<SageMakerState>;
 
@@ -53,10 +54,22 @@ function domainStatus(ctx: ServiceContext<SageMakerState>, d: Domain) {
   return jobStatus(ctx, domainCreation.kind, domainDeletion.kind, d.rid);
 }
 
+/** What differs between user profiles and spaces; everything else about a home owner is handled once. */
+const OWNER_KINDS: Record<OwnerKind, { word: string; unit: string; quota: string; limit(q: Quotas): number; creation: LifecycleDefinition; deletion: LifecycleDefinition }> = {
+  'user-profile': {
+    word: 'UserProfile',
+    unit: 'UserProfiles',
+    quota: 'Maximum number of user profiles per domain',
+    limit: (q) => q.userProfilesPerDomain,
+    creation: userProfileCreation,
+    deletion: userProfileDeletion,
+  },
+  space: { word: 'Space', unit: 'Spaces', quota: 'Maximum number of spaces per domain', limit: (q) => q.spacesPerDomain, creation: spaceCreation, deletion: spaceDeletion },
+};
+
 function ownerStatus(ctx: ServiceContext<SageMakerState>, o: HomeOwner) {
-  return o.kind === 'user-profile'
-    ? jobStatus(ctx, userProfileCreation.kind, userProfileDeletion.kind, o.rid)
-    : jobStatus(ctx, spaceCreation.kind, spaceDeletion.kind, o.rid);
+  const { creation, deletion } = OWNER_KINDS[o.kind];
+  return jobStatus(ctx, creation.kind, deletion.kind, o.rid);
 }
 
 function appStatus(ctx: ServiceContext<SageMakerState>, a: App) {
@@ -66,6 +79,11 @@ function appStatus(ctx: ServiceContext<SageMakerState>, a: App) {
 function liveApp(ctx: ServiceContext<SageMakerState>, a: App): boolean {
   const s = appStatus(ctx, a).status;
   return s !== 'Deleted' && s !== 'Failed';
+}
+
+function liveAppsOf(ctx: Ctx, domainId: string, kind: OwnerKind, ownerName: string): App[] {
+  const lower = ownerName.toLowerCase();
+  return [...ctx.state.apps.values()].filter((a) => a.domainId === domainId && a.ownerKind === kind && a.ownerName.toLowerCase() === lower && liveApp(ctx, a));
 }
 
 function requireDomain(ctx: Ctx, id: string): Domain {
@@ -83,13 +101,9 @@ function usableDomain(ctx: Ctx, id: string): Domain {
   return d;
 }
 
-function ownerWord(kind: OwnerKind): string {
-  return kind === 'user-profile' ? 'UserProfile' : 'Space';
-}
-
 function requireOwner(ctx: Ctx, domainId: string, kind: OwnerKind, ownerName: string): HomeOwner {
   const o = ctx.state.owners.get(ownerKey(domainId, kind, ownerName));
-  if (!o) throw ctx.error('ResourceNotFound', `${ownerWord(kind)} ${ctx.arn(`${kind}/${domainId}/${ownerName}`)} does not exist.`);
+  if (!o) throw ctx.error('ResourceNotFound', `${OWNER_KINDS[kind].word} ${ctx.arn(`${kind}/${domainId}/${ownerName}`)} does not exist.`);
   return o;
 }
 
@@ -104,12 +118,10 @@ function createOwner(ctx: Ctx, kind: OwnerKind, input: { DomainId: string; Name:
   const domain = usableDomain(ctx, input.DomainId);
   const key = ownerKey(domain.domainId, kind, input.Name);
   const arn = ctx.arn(`${kind}/${domain.domainId}/${input.Name.toLowerCase()}`);
-  if (ctx.state.owners.has(key)) throw ctx.error('ResourceInUse', `Resource Already Exists: ${ownerWord(kind)} with ARN ${arn} already exists`);
+  if (ctx.state.owners.has(key)) throw ctx.error('ResourceInUse', `Resource Already Exists: ${OWNER_KINDS[kind].word} with ARN ${arn} already exists`);
   const count = [...ctx.state.owners.values()].filter((o) => o.domainId === domain.domainId && o.kind === kind).length;
-  const limit = kind === 'user-profile' ? ctx.state.quotas.userProfilesPerDomain : ctx.state.quotas.spacesPerDomain;
-  if (count >= limit) {
-    throw quotaExceeded(ctx, kind === 'user-profile' ? 'Maximum number of user profiles per domain' : 'Maximum number of spaces per domain', limit, count, kind === 'user-profile' ? 'UserProfiles' : 'Spaces');
-  }
+  const limit = OWNER_KINDS[kind].limit(ctx.state.quotas);
+  if (count >= limit) throw quotaExceeded(ctx, OWNER_KINDS[kind].quota, limit, count, OWNER_KINDS[kind].unit);
   const now = ctx.nowMs();
   const owner: HomeOwner = {
     rid: arn,
@@ -127,17 +139,16 @@ function createOwner(ctx: Ctx, kind: OwnerKind, input: { DomainId: string; Name:
   domain.nextUid += 1;
   ctx.state.owners.set(key, owner);
   // Jobs are named by ARN, so scenarios can target a profile, space or app by name; a recreation starts afresh.
-  ctx.jobs.remove(kind === 'user-profile' ? userProfileDeletion.kind : spaceDeletion.kind, owner.rid);
-  ctx.jobs.start(kind === 'user-profile' ? userProfileCreation : spaceCreation, owner.rid, { key });
+  ctx.jobs.remove(OWNER_KINDS[kind].deletion.kind, owner.rid);
+  ctx.jobs.start(OWNER_KINDS[kind].creation, owner.rid, { key });
   return owner;
 }
 
 function deleteOwner(ctx: Ctx, domainId: string, kind: OwnerKind, ownerName: string): void {
   requireDomain(ctx, domainId);
   const owner = requireOwner(ctx, domainId, kind, ownerName);
-  if (owner.deleting) throw ctx.error('ResourceInUse', `${ownerWord(kind)} ${owner.arn} is already being deleted.`);
-  const apps = [...ctx.state.apps.values()].filter((a) => a.domainId === domainId && a.ownerKind === kind && a.ownerName.toLowerCase() === owner.name.toLowerCase() && liveApp(ctx, a));
-  if (apps.length > 0) throw ctx.error('ResourceInUse', `Unable to delete ${ownerWord(kind)} [${owner.arn}] because App(s) are associated with it.`);
+  if (owner.deleting) throw ctx.error('ResourceInUse', `${OWNER_KINDS[kind].word} ${owner.arn} is already being deleted.`);
+  if (liveAppsOf(ctx, domainId, kind, owner.name).length > 0) throw ctx.error('ResourceInUse', `Unable to delete ${OWNER_KINDS[kind].word} [${owner.arn}] because App(s) are associated with it.`);
   if (kind === 'user-profile') {
     const owned = [...ctx.state.owners.values()].some(
       (o) => o.kind === 'space' && o.domainId === domainId && o.ownershipSettings?.OwnerUserProfileName?.toLowerCase() === owner.name.toLowerCase(),
@@ -146,7 +157,7 @@ function deleteOwner(ctx: Ctx, domainId: string, kind: OwnerKind, ownerName: str
   }
   owner.deleting = true;
   owner.lastModifiedMs = ctx.nowMs();
-  ctx.jobs.start(kind === 'user-profile' ? userProfileDeletion : spaceDeletion, owner.rid, { key: ownerKey(domainId, kind, owner.name) });
+  ctx.jobs.start(OWNER_KINDS[kind].deletion, owner.rid, { key: ownerKey(domainId, kind, owner.name) });
 }
 
 /** ListUserProfiles / ListSpaces: one page of the domain's profiles or spaces whose name contains `contains`. */
@@ -158,6 +169,24 @@ function ownersPage(ctx: Ctx, kind: OwnerKind, domainIdEquals: string | undefine
       (contains === undefined || o.name.toLowerCase().includes(contains.toLowerCase())),
   );
   return pageOf(ctx, all, input, (o) => o.lastModifiedMs);
+}
+
+/** The fields DescribeUserProfile and DescribeSpace share. */
+function describeOwner(ctx: Ctx, o: HomeOwner) {
+  const { status, failureReason } = ownerStatus(ctx, o);
+  return {
+    DomainId: o.domainId,
+    HomeEfsFileSystemUid: o.homeUid,
+    Status: status,
+    LastModifiedTime: new Date(o.lastModifiedMs),
+    CreationTime: new Date(o.createdAtMs),
+    ...(failureReason ? { FailureReason: failureReason } : {}),
+  };
+}
+
+/** The fields a ListUserProfiles and a ListSpaces entry share. */
+function ownerSummary(ctx: Ctx, o: HomeOwner) {
+  return { DomainId: o.domainId, Status: ownerStatus(ctx, o).status, CreationTime: new Date(o.createdAtMs), LastModifiedTime: new Date(o.lastModifiedMs) };
 }
 
 function appKey(domainId: string, kind: OwnerKind, ownerName: string, appType: string, appName: string): string {
@@ -350,16 +379,10 @@ export const sagemaker = defineService<SageMakerState>({
       input: z.looseObject({ DomainId: domainId, UserProfileName: name('UserProfileName') }),
       handler(input, ctx: Ctx) {
         const o = requireOwner(ctx, input.DomainId, 'user-profile', input.UserProfileName);
-        const { status, failureReason } = ownerStatus(ctx, o);
         return {
-          DomainId: o.domainId,
+          ...describeOwner(ctx, o),
           UserProfileArn: o.arn,
           UserProfileName: o.name,
-          HomeEfsFileSystemUid: o.homeUid,
-          Status: status,
-          LastModifiedTime: new Date(o.lastModifiedMs),
-          CreationTime: new Date(o.createdAtMs),
-          ...(failureReason ? { FailureReason: failureReason } : {}),
           ...(o.singleSignOn?.identifier ? { SingleSignOnUserIdentifier: o.singleSignOn.identifier } : {}),
           ...(o.singleSignOn?.value ? { SingleSignOnUserValue: o.singleSignOn.value } : {}),
           ...(o.settings ? { UserSettings: o.settings } : {}),
@@ -376,13 +399,7 @@ export const sagemaker = defineService<SageMakerState>({
       handler(input, ctx: Ctx) {
         const page = ownersPage(ctx, 'user-profile', input.DomainIdEquals, input.UserProfileNameContains, input);
         return {
-          UserProfiles: page.items.map((o) => ({
-            DomainId: o.domainId,
-            UserProfileName: o.name,
-            Status: ownerStatus(ctx, o).status,
-            CreationTime: new Date(o.createdAtMs),
-            LastModifiedTime: new Date(o.lastModifiedMs),
-          })),
+          UserProfiles: page.items.map((o) => ({ ...ownerSummary(ctx, o), UserProfileName: o.name })),
           ...(page.next ? { NextToken: page.next } : {}),
         };
       },
@@ -423,16 +440,10 @@ export const sagemaker = defineService<SageMakerState>({
       input: z.looseObject({ DomainId: domainId, SpaceName: name('SpaceName') }),
       handler(input, ctx: Ctx) {
         const o = requireOwner(ctx, input.DomainId, 'space', input.SpaceName);
-        const { status, failureReason } = ownerStatus(ctx, o);
         return {
-          DomainId: o.domainId,
+          ...describeOwner(ctx, o),
           SpaceArn: o.arn,
           SpaceName: o.name,
-          HomeEfsFileSystemUid: o.homeUid,
-          Status: status,
-          LastModifiedTime: new Date(o.lastModifiedMs),
-          CreationTime: new Date(o.createdAtMs),
-          ...(failureReason ? { FailureReason: failureReason } : {}),
           ...(o.settings ? { SpaceSettings: o.settings } : {}),
           ...(o.ownershipSettings ? { OwnershipSettings: o.ownershipSettings } : {}),
           ...(o.spaceSharingSettings ? { SpaceSharingSettings: o.spaceSharingSettings } : {}),
@@ -454,11 +465,8 @@ export const sagemaker = defineService<SageMakerState>({
           Spaces: page.items.map((o) => {
             const settings = (o.settings ?? {}) as { AppType?: string };
             return {
-              DomainId: o.domainId,
+              ...ownerSummary(ctx, o),
               SpaceName: o.name,
-              Status: ownerStatus(ctx, o).status,
-              CreationTime: new Date(o.createdAtMs),
-              LastModifiedTime: new Date(o.lastModifiedMs),
               ...(settings.AppType ? { SpaceSettingsSummary: { AppType: settings.AppType } } : {}),
               ...(o.spaceSharingSettings?.SharingType ? { SpaceSharingSettingsSummary: { SharingType: o.spaceSharingSettings.SharingType } } : {}),
               ...(o.ownershipSettings?.OwnerUserProfileName ? { OwnershipSettingsSummary: { OwnerUserProfileName: o.ownershipSettings.OwnerUserProfileName } } : {}),
@@ -491,12 +499,12 @@ export const sagemaker = defineService<SageMakerState>({
         const who = appOwnerOf(ctx, input);
         usableDomain(ctx, input.DomainId);
         const owner = requireOwner(ctx, input.DomainId, who.kind, who.name);
-        if (owner.deleting) throw ctx.error('ResourceInUse', `${ownerWord(who.kind)} ${owner.arn} is being deleted.`);
+        if (owner.deleting) throw ctx.error('ResourceInUse', `${OWNER_KINDS[who.kind].word} ${owner.arn} is being deleted.`);
         const key = appKey(input.DomainId, who.kind, who.name, input.AppType, input.AppName);
         const arn = ctx.arn(`app/${input.DomainId}/${owner.name.toLowerCase()}/${input.AppType.toLowerCase()}/${input.AppName.toLowerCase()}`);
         const existing = ctx.state.apps.get(key);
         if (existing && liveApp(ctx, existing)) throw ctx.error('ResourceInUse', `App ${arn} already exists`);
-        const running = [...ctx.state.apps.values()].filter((a) => a.domainId === input.DomainId && a.ownerKind === who.kind && a.ownerName.toLowerCase() === who.name.toLowerCase() && liveApp(ctx, a)).length;
+        const running = liveAppsOf(ctx, input.DomainId, who.kind, who.name).length;
         if (running >= ctx.state.quotas.appsPerOwner) throw quotaExceeded(ctx, 'Maximum number of running apps per user profile or space', ctx.state.quotas.appsPerOwner, running, 'Apps');
         const app: App = {
           rid: arn,
