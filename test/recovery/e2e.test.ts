@@ -10,7 +10,8 @@ import type { RunningGateway } from '../../clients/gateway/server';
 import * as cli from '../../clients/cli/commands/recovery';
 import { UsageError } from '../../clients/cli/usage-error';
 import type { ProfileKey } from '../../workflows/recovery/model';
-import { startEndToEndStack, type RecoveryStack } from './harness';
+import { Worker, type History } from '@temporalio/worker';
+import { recoveryBundle, startEndToEndStack, type RecoveryStack } from './harness';
 import { driver, eventually } from './drive';
 import { studio, type Domain } from './studio';
 
@@ -273,4 +274,20 @@ describe('profile recovery end to end', () => {
       await exited;
     }
   }, 180_000);
+
+  it('every workflow history of these runs replays without a nondeterminism error', async () => {
+    const histories: { workflowId: string; history: History }[] = [];
+    for await (const wf of stack.client.workflow.list()) {
+      const history = await stack.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      histories.push({ workflowId: wf.workflowId, history });
+    }
+    const types = new Set<string>();
+    const failures: string[] = [];
+    for await (const r of Worker.runReplayHistories({ workflowBundle: await recoveryBundle(), replayName: 'recovery-e2e' }, histories)) {
+      if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
+    }
+    for (const h of histories) types.add(h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '?');
+    expect(failures).toEqual([]);
+    expect([...types].sort()).toEqual(expect.arrayContaining(['dataSyncSlots', 'grantEfsAccess', 'lookupProfiles', 'profileRecovery', 'recoveryEventIntake', 'restoreHomeDirectory', 'seedRecovery']));
+  }, 120_000);
 });

@@ -19,7 +19,7 @@ import pino from 'pino';
 import { startGateway, type RunningGateway } from '../../clients/gateway/server';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-function recoveryBundle(): Promise<WorkflowBundleWithSourceMap> {
+export function recoveryBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({ workflowsPath: join(__dirname, '../../workflows/recovery/workflows.ts'), logger: quietLogger });
   return bundle;
 }
