@@ -40,17 +40,6 @@ export async function startStack(opts: { eventsTo?: string; eventsApiKey?: strin
   };
 }
 
-export type CaughtError = Error & { $metadata?: { httpStatusCode?: number }; [k: string]: unknown };
-
-export async function caught(p: Promise<unknown>): Promise<CaughtError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as CaughtError;
-  }
-  throw new Error('expected the call to fail');
-}
-
 export interface DomainInfo {
   domainId: string;
   efsId: string;
@@ -135,4 +124,4 @@ export async function allowNfsFromItself(s: TestStack, groups: readonly string[]
   }
 }
 
-export { control };
+export { caught, control } from '../aws/harness';

@@ -9,7 +9,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import type { RunningEmulator } from '../../local/aws';
 import type { JournalEntry } from '../../local/aws/journal';
 import { s3 as s3Service } from '../../local/aws/services/s3';
-import { clientConfig, control, startTestEmulator } from './harness';
+import { caught, clientConfig, control, startTestEmulator } from './harness';
 import { datasyncExample } from './fixtures/datasync-example';
 
 let emu: RunningEmulator;
@@ -35,15 +35,6 @@ async function inject(fault: Record<string, unknown>): Promise<{ id: string }> {
 
 async function journal(service: string, operation: string): Promise<JournalEntry[]> {
   return (await control<{ entries: JournalEntry[] }>(emu.endpoint, 'GET', `/journal?service=${service}&operation=${operation}`)).body.entries;
-}
-
-async function caught(p: Promise<unknown>): Promise<Error & { $metadata: { attempts?: number; httpStatusCode?: number } }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error & { $metadata: { attempts?: number; httpStatusCode?: number } };
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('throttling', () => {

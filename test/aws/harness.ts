@@ -28,3 +28,16 @@ export async function control<T = unknown>(endpoint: string, method: string, pat
   });
   return { status: res.status, body: (await res.json()) as T };
 }
+
+/** An SDK service exception as a test inspects it: its name, HTTP status and attempts, and the service's own fields. */
+export type CaughtError = Error & { $metadata: { httpStatusCode?: number; attempts?: number }; [field: string]: unknown };
+
+/** The error the call failed with; fails the test when the call succeeds. */
+export async function caught(p: Promise<unknown>): Promise<CaughtError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as CaughtError;
+  }
+  throw new Error('expected the call to fail');
+}

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-datasync';
 import type { RunningEmulator } from '../../local/aws';
 import type { DeliveryRecord } from '../../local/aws/events';
-import { clientConfig, control, startTestEmulator } from './harness';
+import { caught, clientConfig, control, startTestEmulator } from './harness';
 import { defineService } from '../../local/aws/service';
 import { startEmulator } from '../../local/aws';
 import { datasyncExample } from './fixtures/datasync-example';
@@ -29,15 +29,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await emu.close();
 });
-
-async function caught(p: Promise<unknown>): Promise<Error & { $metadata?: { attempts?: number; httpStatusCode?: number } }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 async function startExecution(ds: DataSyncClient): Promise<string> {
   const { TaskArn } = await ds.send(new CreateTaskCommand({ SourceLocationArn: 'arn:src', DestinationLocationArn: 'arn:dst', Name: 'copy' }));

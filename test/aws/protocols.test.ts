@@ -5,7 +5,7 @@ import { CreateSecurityGroupCommand, DescribeSecurityGroupsCommand, EC2Client } 
 import { CreateFileSystemCommand, DeleteFileSystemCommand, DescribeFileSystemsCommand, EFSClient } from '@aws-sdk/client-efs';
 import { CreateTopicCommand, GetTopicAttributesCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { RunningEmulator } from '../../local/aws';
-import { clientConfig, control, startTestEmulator } from './harness';
+import { caught, clientConfig, control, startTestEmulator } from './harness';
 import { ec2QueryFixture, featureStoreFixture, jsonQueryCompatibleFixture, queryFixture, restJsonFixture } from './fixtures/protocol-services';
 import { GetRecordCommand, PutRecordCommand, SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { JournalEntry } from '../../local/aws/journal';
@@ -17,15 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu.close();
 });
-
-async function caught(p: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number; attempts?: number } }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('restJson1 (EFS client)', () => {
   it('routes by method and path, answers epoch-second timestamps and typed 404/409 errors', async () => {

@@ -28,7 +28,7 @@ import {
 import { crc32 } from 'node:zlib';
 import type { RunningEmulator } from '../../local/aws';
 import type { DeliveryRecord } from '../../local/aws/events';
-import { clientConfig, control, startTestEmulator } from './harness';
+import { caught, clientConfig, control, startTestEmulator } from './harness';
 
 let emu: RunningEmulator;
 beforeAll(async () => {
@@ -47,15 +47,6 @@ async function newBucket(client = s3()): Promise<string> {
   const Bucket = `bucket-${++bucketSeq}-${Date.now()}`;
   await client.send(new CreateBucketCommand({ Bucket }));
   return Bucket;
-}
-
-async function caught(p: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number; attempts?: number } }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 function crc32b64(data: Buffer | string): string {
