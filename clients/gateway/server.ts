@@ -73,8 +73,9 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
           workflowId,
           taskQueue: RECOVERY_TASK_QUEUE,
           args: [event],
-          // The CloudTrail eventID is the workflow id: a redelivery is refused by Temporal, durably.
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          // The CloudTrail eventID is the workflow id: a redelivery is refused by Temporal, durably, unless the first
+          // intake failed (then the redelivery is a retry; the profile workflow ignores an event id it has seen).
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         });
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
