@@ -31,6 +31,8 @@ beforeAll(async () => {
   gateway = buildGateway({ client: stack.client, log: pino({ level: 'silent' }), apiKey: KEY });
   d = driver(stack, gateway, KEY);
   cloud.addDomain('d-crash', 'crash', 'fs-crash');
+  // A semaphore that continues as new every few dozen events: its state must survive every hand-over.
+  await stack.client.workflow.start('dataSyncSlots', { taskQueue: RECOVERY_TASK_QUEUE, workflowId: DATASYNC_SLOTS_WORKFLOW_ID, args: [{ continueAsNewAfterEvents: 30 }] });
 }, 60_000);
 
 afterAll(async () => {
@@ -129,5 +131,16 @@ describe('crash safety', () => {
     const latest = await stack.client.workflow.getHandle(profileWorkflowId(k)).describe();
     expect(latest.runId).not.toBe(firstRun);
     expect((await stack.client.workflow.getHandle(profileWorkflowId(k), firstRun).describe()).status.name).toBe('CONTINUED_AS_NEW');
+  });
+
+  it('the semaphore continued as new along the way and kept its state', async () => {
+    const first = await stack.client.workflow.getHandle(DATASYNC_SLOTS_WORKFLOW_ID).describe();
+    const runs: string[] = [];
+    for await (const wf of stack.client.workflow.list({ query: `WorkflowId = '${DATASYNC_SLOTS_WORKFLOW_ID}'` })) runs.push(wf.status.name);
+    expect(runs.filter((r) => r === 'CONTINUED_AS_NEW').length).toBeGreaterThan(0);
+    expect(first.status.name).toBe('RUNNING');
+    const slots = await stack.client.workflow.getHandle(DATASYNC_SLOTS_WORKFLOW_ID).query(slotsQuery);
+    expect(slots).toMatchObject({ capacity: 1, holders: [], waiting: [], reclaimedEver: 1 });
+    expect(slots.grantedEver).toBeGreaterThanOrEqual(5);
   });
 });
