@@ -275,6 +275,34 @@ describe('profile recovery end to end', () => {
     }
   }, 180_000);
 
+  it('a DataSync quota smaller than the cap (other tools hold tasks): restores retry QuotaExceeded and all finish', async () => {
+    const dom = await domainWithAccess('quota');
+    const names = ['q1', 'q2', 'q3', 'q4'];
+    for (const n of names) await s.create(dom, 'user-profile', n);
+    for (const n of names) await d.homesSeen(key('quota', 'user-profile', n), 1);
+    await stack.sleep(3 * 60_000);
+    for (const n of names) {
+      const uid = await s.homeUid(dom, 'user-profile', n);
+      await s.writeFile(dom.efsId, `/${uid}/${n}.txt`, n, Number(uid));
+    }
+    for (const n of names) await s.remove(dom, 'user-profile', n);
+    const settings = (await s.control<{ tasksPerRegion: number }>('GET', '/services/datasync/settings')).body;
+    await s.control('PUT', '/services/datasync/settings', { ...settings, tasksPerRegion: 2 });
+    try {
+      const refusedBefore = (await s.control<{ tasksRefusedByQuota: number }>('GET', '/services/datasync/stats')).body.tasksRefusedByQuota;
+      for (const n of names) await s.create(dom, 'user-profile', n);
+      for (const n of names) {
+        expect((await d.restoreEnded(key('quota', 'user-profile', n), 1, 90_000)).status).toBe('succeeded');
+        expect(await s.homeFiles(dom.efsId, await s.homeUid(dom, 'user-profile', n))).toEqual({ [`${n}.txt`]: n });
+      }
+      const stats = (await s.control<{ tasksRefusedByQuota: number; liveTasks: number; liveLocations: number }>('GET', '/services/datasync/stats')).body;
+      expect(stats.tasksRefusedByQuota).toBeGreaterThan(refusedBefore);
+      expect(stats).toMatchObject({ liveTasks: 0, liveLocations: 0 });
+    } finally {
+      await s.control('PUT', '/services/datasync/settings', settings);
+    }
+  }, 120_000);
+
   it('every workflow history of these runs replays without a nondeterminism error', async () => {
     const histories: { workflowId: string; history: History }[] = [];
     for await (const wf of stack.client.workflow.list()) {
