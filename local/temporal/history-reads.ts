@@ -4,10 +4,20 @@ import { decodePageToken, encodePageToken } from './history';
 import type { LongPoll } from './long-poll';
 import type { HistoryEvent, WorkflowExecution } from './proto-types';
 import { durationFromMs, timestampFromMs } from './time-format';
-import { encodedSearchAttributes } from './visibility-store';
-import { STATUS_ENUM, type WorkflowRun } from './workflow-run';
+import { executionInfo } from './visibility-store';
+import type { WorkflowRun } from './workflow-run';
 
 const DEFAULT_HISTORY_PAGE_SIZE = 1000;
+
+function historyPageSize(maximumPageSize: number | undefined): number {
+  return maximumPageSize && maximumPageSize > 0 ? maximumPageSize : DEFAULT_HISTORY_PAGE_SIZE;
+}
+
+/** The request's page token when it belongs to this run; a token of an earlier run starts the reading afresh. */
+function pageTokenOf(run: WorkflowRun, nextPageToken: Buffer | undefined) {
+  const decoded = decodePageToken(nextPageToken);
+  return decoded && decoded.runId === run.runId ? decoded : undefined;
+}
 
 export async function getWorkflowExecutionHistory(
   engine: Engine,
@@ -15,10 +25,9 @@ export async function getWorkflowExecutionHistory(
   poll: LongPoll,
 ): Promise<object> {
   const run = engine.findRun(req.namespace, req.execution);
-  const pageSize = req.maximumPageSize && req.maximumPageSize > 0 ? req.maximumPageSize : DEFAULT_HISTORY_PAGE_SIZE;
+  const pageSize = historyPageSize(req.maximumPageSize);
   const closeOnly = req.historyEventFilterType === 'HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT';
-  const decoded = decodePageToken(req.nextPageToken);
-  const token = decoded && decoded.runId === run.runId ? decoded : undefined;
+  const token = pageTokenOf(run, req.nextPageToken);
   if (closeOnly) {
     while (run.isOpen && req.waitNewEvent && !poll.isEnded) await waitForHistory(engine, run, poll);
     if (run.isOpen) return { history: { events: [] }, nextPageToken: encodePageToken({ runId: run.runId, next: run.lastEventId + 1 }) };
@@ -45,10 +54,8 @@ async function waitForHistory(engine: Engine, run: WorkflowRun, poll: LongPoll):
 
 export function getWorkflowExecutionHistoryReverse(engine: Engine, req: { namespace?: string; execution?: WorkflowExecution; maximumPageSize?: number; nextPageToken?: Buffer }): object {
   const run = engine.findRun(req.namespace, req.execution);
-  const pageSize = req.maximumPageSize && req.maximumPageSize > 0 ? req.maximumPageSize : DEFAULT_HISTORY_PAGE_SIZE;
-  const decoded = decodePageToken(req.nextPageToken);
-  const from = decoded && decoded.runId === run.runId ? decoded.next : run.lastEventId;
-  const to = Math.max(1, from - pageSize + 1);
+  const from = pageTokenOf(run, req.nextPageToken)?.next ?? run.lastEventId;
+  const to = Math.max(1, from - historyPageSize(req.maximumPageSize) + 1);
   const events = run.history.slice(to - 1, from).reverse();
   return { history: { events }, nextPageToken: to > 1 ? encodePageToken({ runId: run.runId, next: to - 1 }) : undefined };
 }
@@ -65,23 +72,9 @@ export function describeWorkflowExecution(engine: Engine, req: { namespace?: str
       defaultWorkflowTaskTimeout: durationFromMs(run.config.workflowTaskTimeoutMs),
     },
     workflowExecutionInfo: {
-      execution: run.execution,
-      type: run.workflowTypeMessage,
-      startTime: timestampFromMs(run.startTime),
-      closeTime: run.closeTime !== undefined ? timestampFromMs(run.closeTime) : undefined,
-      status: STATUS_ENUM[run.status],
-      historyLength: run.lastEventId,
+      ...executionInfo(ns, run),
       parentNamespaceId: parent ? engine.namespaces.find(parent.namespace)?.id : undefined,
-      parentExecution: parent ? { workflowId: parent.workflowId, runId: parent.runId } : undefined,
-      executionTime: timestampFromMs(run.executionTime),
-      memo: run.memo,
-      searchAttributes: encodedSearchAttributes(ns, run),
-      taskQueue: run.config.taskQueue,
-      stateTransitionCount: run.lastEventId,
-      historySizeBytes: run.historySizeBytes,
-      executionDuration: run.closeTime !== undefined ? durationFromMs(run.closeTime - run.startTime) : undefined,
       rootExecution: parent ? undefined : run.execution,
-      firstRunId: run.config.firstExecutionRunId,
     },
     pendingActivities: [...run.activities.values()].map((a) => ({
       activityId: a.activityId,

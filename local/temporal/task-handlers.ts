@@ -12,36 +12,42 @@ import { decodeTaskToken } from './task-token';
 import { completeWorkflowTask, type CompletionRequest } from './workflow-task-completion';
 import type { PollResponse, WorkflowRun } from './workflow-run';
 
-export async function pollWorkflowTaskQueue(engine: Engine, req: { namespace?: string; taskQueue?: { name?: string }; identity?: string }, poll: LongPoll): Promise<PollResponse> {
+type PollRequest = { namespace?: string; taskQueue?: { name?: string }; identity?: string };
+
+async function pollTaskQueue(engine: Engine, kind: 'workflow' | 'activity', req: PollRequest, poll: LongPoll): Promise<PollResponse> {
   const ns = engine.namespaces.get(req.namespace);
   if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
-  const task = await engine.workflowTasks.poll(ns.name, 'workflow', req.taskQueue.name, { identity: req.identity ?? '' }, (cancel) => poll.onEnd(cancel));
+  const queues = kind === 'workflow' ? engine.workflowTasks : engine.activityTasks;
+  const task = await queues.poll(ns.name, kind, req.taskQueue.name, { identity: req.identity ?? '' }, (cancel) => poll.onEnd(cancel));
   return task ?? {};
 }
 
-export function respondWorkflowTaskCompleted(engine: Engine, req: CompletionRequest & { taskToken?: Buffer; namespace?: string }): object {
-  const token = decodeTaskToken(req.taskToken);
+export function pollWorkflowTaskQueue(engine: Engine, req: PollRequest, poll: LongPoll): Promise<PollResponse> {
+  return pollTaskQueue(engine, 'workflow', req, poll);
+}
+
+/** The run whose started workflow task the token names; the task must still be that attempt, started. */
+function runOfStartedWorkflowTask(engine: Engine, taskToken: Buffer | undefined): WorkflowRun {
+  const token = decodeTaskToken(taskToken);
   if (token.kind !== 'workflow') throw invalidArgument('not a workflow task token');
   const run = engine.runForToken(token.namespace, token.runId);
   if (!run || !run.isOpen) throw workflowClosed();
   const wt = run.wt;
   if (!wt || wt.scheduledEventId !== token.scheduledEventId || wt.attempt !== token.attempt || wt.startedEventId === undefined) throw taskNotFound('Workflow task');
-  const activityTasks = completeWorkflowTask(engine, run, req);
-  return { activityTasks };
+  return run;
+}
+
+export function respondWorkflowTaskCompleted(engine: Engine, req: CompletionRequest & { taskToken?: Buffer; namespace?: string }): object {
+  const run = runOfStartedWorkflowTask(engine, req.taskToken);
+  return { activityTasks: completeWorkflowTask(engine, run, req) };
 }
 
 export function respondWorkflowTaskFailed(engine: Engine, req: { taskToken?: Buffer; cause?: string; failure?: Failure; identity?: string }): object {
-  const token = decodeTaskToken(req.taskToken);
-  if (token.kind !== 'workflow') throw invalidArgument('not a workflow task token');
-  const run = engine.runForToken(token.namespace, token.runId);
-  if (!run || !run.isOpen) throw workflowClosed();
-  const wt = run.wt;
-  if (!wt || wt.scheduledEventId !== token.scheduledEventId || wt.attempt !== token.attempt || wt.startedEventId === undefined) throw taskNotFound('Workflow task');
+  const run = runOfStartedWorkflowTask(engine, req.taskToken);
   run.failWorkflowTask(req.cause || 'WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED', req.failure, req.identity ?? '');
   return {};
 }
 
-/** A worker going away: its sticky queue will not be polled again, so its tasks go to the normal queue. */
 /**
  * A worker going away. Its sticky queue will not be polled again, so its tasks go to the normal queue. Activities it
  * was running are abandoned to their timeouts; they stop counting as in flight, so time skipping can reach those
@@ -64,11 +70,8 @@ export function shutdownWorker(engine: Engine, req: { namespace?: string; sticky
 
 // ---- activity tasks ---------------------------------------------------------------------------------------------
 
-export async function pollActivityTaskQueue(engine: Engine, req: { namespace?: string; taskQueue?: { name?: string }; identity?: string }, poll: LongPoll): Promise<PollResponse> {
-  const ns = engine.namespaces.get(req.namespace);
-  if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
-  const task = await engine.activityTasks.poll(ns.name, 'activity', req.taskQueue.name, { identity: req.identity ?? '' }, (cancel) => poll.onEnd(cancel));
-  return task ?? {};
+export function pollActivityTaskQueue(engine: Engine, req: PollRequest, poll: LongPoll): Promise<PollResponse> {
+  return pollTaskQueue(engine, 'activity', req, poll);
 }
 
 function activityFromToken(engine: Engine, taskToken: Buffer | undefined): { run: WorkflowRun; a: NonNullable<ReturnType<typeof activityForToken>> } {
