@@ -2,7 +2,7 @@
  * Conformance: the official SDK worker and client against `bin/mlops server start-dev`, spawned the way
  * TestWorkflowEnvironment.createLocal spawns the temporal CLI. Every history is replayed at the end.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   Client,
@@ -12,42 +12,14 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   WithStartWorkflowOperation,
-  type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, NamespaceNotFoundError, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { MLOPS_BIN, bundle, quietRuntime, replayAll, startWorker, type WorkerHandle } from './helpers';
+import { MLOPS_BIN, startWorker, uniqueId, useTestEnvironment } from './helpers';
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-let w: WorkerHandle;
-const handles: WorkflowHandle[] = [];
-
-function id(prefix: string): string {
-  return `${prefix}-${randomUUID().slice(0, 8)}`;
-}
-
-async function start(workflow: string, args: unknown[], extra: Record<string, unknown> = {}): Promise<WorkflowHandleWithFirstExecutionRunId> {
-  const h = await env.client.workflow.start(workflow, { taskQueue: w.taskQueue, workflowId: id(workflow), args, ...extra });
-  handles.push(h);
-  return h;
-}
-
-beforeAll(async () => {
-  quietRuntime();
-  [env, workflowBundle] = await Promise.all([
-    TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: MLOPS_BIN } } }),
-    bundle(),
-  ]);
-  w = await startWorker(env.nativeConnection, workflowBundle);
-}, 60_000);
-
-afterAll(async () => {
-  await w?.stop();
-  await env?.teardown();
-});
+const suite = useTestEnvironment(() => TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: MLOPS_BIN } } }));
+const start = suite.start;
 
 describe('workflows, activities, timers, signals, queries', () => {
   it('runs an activity, a timer and signals, and answers queries', async () => {
@@ -69,10 +41,10 @@ describe('workflows, activities, timers, signals, queries', () => {
   });
 
   it('signal-with-start starts once and signals the running workflow after', async () => {
-    const workflowId = id('sws');
-    const first = await env.client.workflow.signalWithStart('counter', { taskQueue: w.taskQueue, workflowId, signal: 'add', signalArgs: [5] });
-    const second = await env.client.workflow.signalWithStart('counter', { taskQueue: w.taskQueue, workflowId, signal: 'add', signalArgs: [6] });
-    handles.push(first);
+    const workflowId = uniqueId('sws');
+    const first = await suite.env.client.workflow.signalWithStart('counter', { taskQueue: suite.w.taskQueue, workflowId, signal: 'add', signalArgs: [5] });
+    const second = await suite.env.client.workflow.signalWithStart('counter', { taskQueue: suite.w.taskQueue, workflowId, signal: 'add', signalArgs: [6] });
+    suite.handles.push(first);
     expect(second.signaledRunId).toBe(first.signaledRunId);
     await first.signal('finish');
     expect(await first.result()).toBe(11);
@@ -93,9 +65,9 @@ describe('workflows, activities, timers, signals, queries', () => {
 
 describe('activity retries and timeouts', () => {
   it('retries a failing activity with the server-side policy until it succeeds', async () => {
-    const before = w.log.calls.filter((c) => c.startsWith('failTimes')).length;
+    const before = suite.w.log.calls.filter((c) => c.startsWith('failTimes')).length;
     expect(await (await start('retries', [2])).result()).toBe(3);
-    expect(w.log.calls.filter((c) => c.startsWith('failTimes')).length - before).toBe(3);
+    expect(suite.w.log.calls.filter((c) => c.startsWith('failTimes')).length - before).toBe(3);
   });
 
   it('stops at maximum attempts and reports the last failure', async () => {
@@ -105,10 +77,10 @@ describe('activity retries and timeouts', () => {
   });
 
   it('does not retry non-retryable failures, by flag or by type', async () => {
-    const before = w.log.calls.length;
+    const before = suite.w.log.calls.length;
     expect(await (await start('nonRetryable', ['flag'])).result()).toBe('no point retrying');
     expect(await (await start('nonRetryable', ['type'])).result()).toBe('typed failure');
-    const calls = w.log.calls.slice(before);
+    const calls = suite.w.log.calls.slice(before);
     expect(calls.filter((c) => c === 'failNonRetryable')).toHaveLength(1);
     expect(calls.filter((c) => c.startsWith('failWithType'))).toHaveLength(1);
   });
@@ -134,7 +106,7 @@ describe('activity retries and timeouts', () => {
 
   it('delivers cancellation to a heartbeating activity', async () => {
     expect(await (await start('cancelActivity', [])).result()).toBe('cancelled');
-    expect(w.log.calls).toContain('cancelled');
+    expect(suite.w.log.calls).toContain('cancelled');
   });
 });
 
@@ -153,7 +125,7 @@ describe('closing workflows', () => {
     await h.cancel();
     const err = await h.result().catch((e: unknown) => e);
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
-    expect(w.log.calls).toContain('greet:cleanup');
+    expect(suite.w.log.calls).toContain('greet:cleanup');
   });
 
   it('terminates a workflow', async () => {
@@ -175,7 +147,7 @@ describe('closing workflows', () => {
   it('continues as new and result() follows the chain', async () => {
     const h = await start('continuing', [3]);
     expect(await h.result()).toBe(42);
-    const latest = await env.client.workflow.getHandle(h.workflowId).describe();
+    const latest = await suite.env.client.workflow.getHandle(h.workflowId).describe();
     expect(latest.runId).not.toBe(h.firstExecutionRunId);
   });
 });
@@ -199,17 +171,17 @@ describe('updates, children, local activities, patching', () => {
   });
 
   it('applies the parent close policy', async () => {
-    const terminated = id('child-t');
-    const abandoned = id('child-a');
-    const cancelled = id('child-c');
+    const terminated = uniqueId('child-t');
+    const abandoned = uniqueId('child-a');
+    const cancelled = uniqueId('child-c');
     await (await start('abandoningParent', [terminated, 'TERMINATE'])).result();
     await (await start('abandoningParent', [abandoned, 'ABANDON'])).result();
     await (await start('abandoningParent', [cancelled, 'REQUEST_CANCEL'])).result();
-    handles.push(env.client.workflow.getHandle(terminated), env.client.workflow.getHandle(abandoned), env.client.workflow.getHandle(cancelled));
-    await expect.poll(async () => (await env.client.workflow.getHandle(terminated).describe()).status.name, { timeout: 10_000 }).toBe('TERMINATED');
-    await expect.poll(async () => (await env.client.workflow.getHandle(cancelled).describe()).status.name, { timeout: 10_000 }).toBe('CANCELLED');
-    expect((await env.client.workflow.getHandle(abandoned).describe()).status.name).toBe('RUNNING');
-    await env.client.workflow.getHandle(abandoned).terminate();
+    suite.handles.push(suite.env.client.workflow.getHandle(terminated), suite.env.client.workflow.getHandle(abandoned), suite.env.client.workflow.getHandle(cancelled));
+    await expect.poll(async () => (await suite.env.client.workflow.getHandle(terminated).describe()).status.name, { timeout: 10_000 }).toBe('TERMINATED');
+    await expect.poll(async () => (await suite.env.client.workflow.getHandle(cancelled).describe()).status.name, { timeout: 10_000 }).toBe('CANCELLED');
+    expect((await suite.env.client.workflow.getHandle(abandoned).describe()).status.name).toBe('RUNNING');
+    await suite.env.client.workflow.getHandle(abandoned).terminate();
   });
 
   it('records local activities and patches as markers', async () => {
@@ -225,42 +197,42 @@ describe('updates, children, local activities, patching', () => {
 describe('workflow ids, errors, descriptions', () => {
   it('refuses a second start of a running workflow id, and honours the conflict policy', async () => {
     const h = await start('counter', []);
-    const err = await env.client.workflow.start('counter', { taskQueue: w.taskQueue, workflowId: h.workflowId }).catch((e: unknown) => e);
+    const err = await suite.env.client.workflow.start('counter', { taskQueue: suite.w.taskQueue, workflowId: h.workflowId }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
-    const same = await env.client.workflow.start('counter', { taskQueue: w.taskQueue, workflowId: h.workflowId, workflowIdConflictPolicy: 'USE_EXISTING' });
+    const same = await suite.env.client.workflow.start('counter', { taskQueue: suite.w.taskQueue, workflowId: h.workflowId, workflowIdConflictPolicy: 'USE_EXISTING' });
     expect(same.firstExecutionRunId).toBe(h.firstExecutionRunId);
     await h.signal('finish');
     await h.result();
-    const rejected = await env.client.workflow
-      .start('counter', { taskQueue: w.taskQueue, workflowId: h.workflowId, workflowIdReusePolicy: 'REJECT_DUPLICATE' })
+    const rejected = await suite.env.client.workflow
+      .start('counter', { taskQueue: suite.w.taskQueue, workflowId: h.workflowId, workflowIdReusePolicy: 'REJECT_DUPLICATE' })
       .catch((e: unknown) => e);
     expect(rejected).toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
   });
 
   it('de-duplicates starts by request id', async () => {
-    const workflowId = id('dedup');
+    const workflowId = uniqueId('dedup');
     const req = {
       namespace: 'default',
       workflowId,
       workflowType: { name: 'longRunner' },
-      taskQueue: { name: w.taskQueue },
+      taskQueue: { name: suite.w.taskQueue },
       requestId: randomUUID(),
     };
-    const a = await env.connection.workflowService.startWorkflowExecution(req);
-    const b = await env.connection.workflowService.startWorkflowExecution(req);
+    const a = await suite.env.connection.workflowService.startWorkflowExecution(req);
+    const b = await suite.env.connection.workflowService.startWorkflowExecution(req);
     expect(b.runId).toBe(a.runId);
-    await env.client.workflow.getHandle(workflowId).terminate();
+    await suite.env.client.workflow.getHandle(workflowId).terminate();
   });
 
   it('answers NOT_FOUND for unknown workflows and namespaces, INVALID_ARGUMENT for bad requests', async () => {
-    const err = await env.client.workflow.getHandle('no-such-workflow').describe().catch((e: unknown) => e);
+    const err = await suite.env.client.workflow.getHandle('no-such-workflow').describe().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowNotFoundError);
-    const otherNamespace = new Client({ connection: env.connection, namespace: 'no-such-namespace' });
-    const nsErr = await otherNamespace.workflow.start('greeting', { taskQueue: w.taskQueue, workflowId: id('ns'), args: ['x'] }).catch((e: unknown) => e);
+    const otherNamespace = new Client({ connection: suite.env.connection, namespace: 'no-such-namespace' });
+    const nsErr = await otherNamespace.workflow.start('greeting', { taskQueue: suite.w.taskQueue, workflowId: uniqueId('ns'), args: ['x'] }).catch((e: unknown) => e);
     expect(nsErr).toBeInstanceOf(NamespaceNotFoundError);
-    const bad = await env.connection.workflowService.startWorkflowExecution({ namespace: 'default', workflowId: '' }).catch((e: { code?: number }) => e);
+    const bad = await suite.env.connection.workflowService.startWorkflowExecution({ namespace: 'default', workflowId: '' }).catch((e: { code?: number }) => e);
     expect((bad as { code?: number }).code).toBe(3);
-    const staleToken = await env.connection.workflowService
+    const staleToken = await suite.env.connection.workflowService
       .respondActivityTaskCompleted({ namespace: 'default', taskToken: Buffer.from('garbage') })
       .catch((e: { code?: number }) => e);
     expect((staleToken as { code?: number }).code).toBe(3);
@@ -271,7 +243,7 @@ describe('workflow ids, errors, descriptions', () => {
     await expect.poll(async () => (await h.describe()).raw.pendingActivities?.length ?? 0, { timeout: 10_000 }).toBe(1);
     const d = await h.describe();
     expect(d.status.name).toBe('RUNNING');
-    expect(d.taskQueue).toBe(w.taskQueue);
+    expect(d.taskQueue).toBe(suite.w.taskQueue);
     expect(d.type).toBe('cancelActivity');
     await h.result();
   });
@@ -293,8 +265,8 @@ describe('more of what users rely on', () => {
     const h = await start('counter', []);
     await h.signal('add', 1);
     expect(await h.query('total')).toBe(1);
-    await w.stop();
-    w = await startWorker(env.nativeConnection, workflowBundle, { taskQueue: w.taskQueue });
+    await suite.w.stop();
+    suite.w = await startWorker(suite.env.nativeConnection, suite.workflowBundle, { taskQueue: suite.w.taskQueue });
     await h.signal('add', 2);
     await h.signal('finish');
     expect(await h.result()).toBe(3);
@@ -307,7 +279,7 @@ describe('more of what users rely on', () => {
     await h.result();
     expect(await h.query('total')).toBe(9);
     const strict = new Client({
-      connection: env.connection,
+      connection: suite.env.connection,
       workflow: { queryRejectCondition: 'NOT_OPEN' },
     });
     const rejected = await strict.workflow.getHandle(h.workflowId).query('total').catch((e: unknown) => e);
@@ -315,11 +287,11 @@ describe('more of what users rely on', () => {
   });
 
   it('runs update-with-start', async () => {
-    const workflowId = id('uws');
-    const op = new WithStartWorkflowOperation('counter', { workflowId, taskQueue: w.taskQueue, workflowIdConflictPolicy: 'USE_EXISTING' });
-    expect(await env.client.workflow.executeUpdateWithStart('set', { args: [8], startWorkflowOperation: op })).toBe(0);
+    const workflowId = uniqueId('uws');
+    const op = new WithStartWorkflowOperation('counter', { workflowId, taskQueue: suite.w.taskQueue, workflowIdConflictPolicy: 'USE_EXISTING' });
+    expect(await suite.env.client.workflow.executeUpdateWithStart('set', { args: [8], startWorkflowOperation: op })).toBe(0);
     const h = await op.workflowHandle();
-    handles.push(h as WorkflowHandleWithFirstExecutionRunId);
+    suite.handles.push(h as WorkflowHandleWithFirstExecutionRunId);
     expect(await h.query('total')).toBe(8);
     await h.signal('finish');
     expect(await h.result()).toBe(8);
@@ -358,13 +330,13 @@ describe('more of what users rely on', () => {
     const err = await h.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const runs: string[] = [];
-    for await (const wf of env.client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` })) runs.push(wf.runId);
+    for await (const wf of suite.env.client.workflow.list({ query: `WorkflowId = '${h.workflowId}'` })) runs.push(wf.runId);
     expect(runs.length).toBe(1);
   });
 });
 
 describe('replay', () => {
   it('replays every history of this file without nondeterminism', async () => {
-    await replayAll(env.client, workflowBundle, handles);
+    await suite.replay();
   });
 });

@@ -1,7 +1,9 @@
 /** Shared setup for the conformance tests: one workflow bundle per file, servers, workers, history replay. */
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { afterAll, beforeAll } from 'vitest';
+import { Client, Connection, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, type ActivityLog } from './workflows/activities';
 
@@ -25,8 +27,12 @@ export function bundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({ workflowsPath: require.resolve('./workflows/index.ts'), logger: new DefaultLogger('WARN') });
 }
 
-export function uniqueQueue(prefix = 'tq'): string {
+export function uniqueId(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export function uniqueQueue(prefix = 'tq'): string {
+  return uniqueId(prefix);
 }
 
 export interface WorkerHandle {
@@ -77,4 +83,39 @@ export async function replayAll(client: Client, workflowBundle: WorkflowBundleWi
 export async function connectClient(address: string, namespace = 'default'): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({ address });
   return { client: new Client({ connection, namespace }), connection };
+}
+
+/** A test file's environment: the official test environment around one of our servers, the bundle, a worker. */
+export class TestEnvironmentSuite {
+  env!: TestWorkflowEnvironment;
+  workflowBundle!: WorkflowBundleWithSourceMap;
+  w!: WorkerHandle;
+  /** Every workflow the file started, for the replay test at its end. */
+  readonly handles: WorkflowHandle[] = [];
+
+  /** Starts a workflow under a unique id on the worker's queue. */
+  start = async (workflow: string, args: unknown[], extra: Record<string, unknown> = {}): Promise<WorkflowHandleWithFirstExecutionRunId> => {
+    const h = await this.env.client.workflow.start(workflow, { taskQueue: this.w.taskQueue, workflowId: uniqueId(workflow), args, ...extra });
+    this.handles.push(h);
+    return h;
+  };
+
+  replay(): Promise<void> {
+    return replayAll(this.env.client, this.workflowBundle, this.handles);
+  }
+}
+
+/** Sets up (beforeAll) and tears down (afterAll) a TestEnvironmentSuite around the environment `create` makes. */
+export function useTestEnvironment(create: () => Promise<TestWorkflowEnvironment>): TestEnvironmentSuite {
+  const suite = new TestEnvironmentSuite();
+  beforeAll(async () => {
+    quietRuntime();
+    [suite.env, suite.workflowBundle] = await Promise.all([create(), bundle()]);
+    suite.w = await startWorker(suite.env.nativeConnection, suite.workflowBundle);
+  }, 60_000);
+  afterAll(async () => {
+    await suite.w?.stop();
+    await suite.env?.teardown();
+  });
+  return suite;
 }

@@ -2,58 +2,34 @@
  * Conformance: `bin/temporal-test-server`, spawned by TestWorkflowEnvironment.createTimeSkipping. Time is locked
  * until the test client awaits a result (or env.sleep() is called), then jumps to the next timer, backoff or timeout.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { TimeoutFailure } from '@temporalio/common';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { msToTs, tsToMs } from '@temporalio/common/lib/time';
-import { randomUUID } from 'node:crypto';
-import { TEST_SERVER_BIN, bundle, quietRuntime, replayAll, startWorker, type WorkerHandle } from './helpers';
+import { TEST_SERVER_BIN, useTestEnvironment } from './helpers';
 
 const DAY = 24 * 60 * 60 * 1000;
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleWithSourceMap;
-let w: WorkerHandle;
-const handles: WorkflowHandleWithFirstExecutionRunId[] = [];
-
-async function start(workflow: string, args: unknown[], extra: Record<string, unknown> = {}): Promise<WorkflowHandleWithFirstExecutionRunId> {
-  const h = await env.client.workflow.start(workflow, { taskQueue: w.taskQueue, workflowId: `${workflow}-${randomUUID().slice(0, 8)}`, args, ...extra });
-  handles.push(h);
-  return h;
-}
-
-beforeAll(async () => {
-  quietRuntime();
-  [env, workflowBundle] = await Promise.all([
-    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEST_SERVER_BIN } } }),
-    bundle(),
-  ]);
-  w = await startWorker(env.nativeConnection, workflowBundle);
-}, 60_000);
-
-afterAll(async () => {
-  await w?.stop();
-  await env?.teardown();
-});
+const suite = useTestEnvironment(() => TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEST_SERVER_BIN } } }));
+const start = suite.start;
 
 describe('time skipping test server', () => {
   it('skips a day-long timer while the client awaits the result', async () => {
-    const before = await env.currentTimeMs();
+    const before = await suite.env.currentTimeMs();
     const realStart = Date.now();
     const h = await start('sleeper', [DAY]);
     expect(await h.result()).toBeGreaterThanOrEqual(DAY);
     expect(Date.now() - realStart).toBeLessThan(15_000);
-    expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(DAY);
+    expect((await suite.env.currentTimeMs()) - before).toBeGreaterThanOrEqual(DAY);
   });
 
-  it('keeps time locked until something waits on it, and env.sleep() moves it', async () => {
+  it('keeps time locked until something waits on it, and suite.env.sleep() moves it', async () => {
     const h = await start('sleeper', [2 * 60 * 60 * 1000]);
     await new Promise((r) => setTimeout(r, 300));
     expect((await h.describe()).status.name).toBe('RUNNING');
-    const before = await env.currentTimeMs();
-    await env.sleep(3 * 60 * 60 * 1000);
-    expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(3 * 60 * 60 * 1000);
+    const before = await suite.env.currentTimeMs();
+    await suite.env.sleep(3 * 60 * 60 * 1000);
+    expect((await suite.env.currentTimeMs()) - before).toBeGreaterThanOrEqual(3 * 60 * 60 * 1000);
     await expect.poll(async () => (await h.describe()).status.name, { timeout: 10_000 }).toBe('COMPLETED');
   });
 
@@ -65,7 +41,7 @@ describe('time skipping test server', () => {
   });
 
   it('serves the TestService sleep calls and the current time', async () => {
-    const testService = env.connection.testService;
+    const testService = suite.env.connection.testService;
     if (!testService) throw new Error('the time-skipping environment has a test service');
     const t0 = tsToMs((await testService.getCurrentTime({})).time);
     await testService.unlockTimeSkipping({});
@@ -103,6 +79,6 @@ describe('time skipping test server', () => {
   });
 
   it('replays every history of this file', async () => {
-    await replayAll(env.client, workflowBundle, handles);
+    await suite.replay();
   });
 });
