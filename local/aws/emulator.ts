@@ -33,6 +33,7 @@ export const DEFAULT_REGION = 'us-east-1';
 
 export interface EmulatorOptions {
   services: readonly ServiceDefinition<unknown>[];
+  /** A virtual clock (the embedded Temporal server's); without it, real time multiplied by timeScale. */
   clock?: Clock;
   timeScale?: number;
   eventsTo?: string;
@@ -40,7 +41,7 @@ export interface EmulatorOptions {
   /** Deliver only events matching this EventBridge pattern (all are still listed at /_emulator/events). */
   eventsPattern?: EventPattern;
   log?: Logger;
-  /** First retry delay of event delivery (default 200 ms). */
+  /** First retry delay of event delivery, doubling (default 200 ms). */
   eventRetryBaseMs?: number;
 }
 

@@ -10,31 +10,16 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
-import type { EventPattern } from './event-pattern';
-import type { Clock } from '../clock';
 import { handleControl } from './control';
-import { Emulator } from './emulator';
+import { Emulator, type EmulatorOptions } from './emulator';
 import { allServices } from './services';
-import type { ServiceDefinition } from './service';
 
-export interface StartEmulatorOptions {
+/** The emulator's own options (services default to all of `services/index.ts`), and where to listen. */
+export interface StartEmulatorOptions extends Partial<EmulatorOptions> {
   /** 0 = ephemeral; default 4566. */
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** A virtual clock (the embedded Temporal server's); without it, real time multiplied by timeScale. */
-  clock?: Clock;
-  timeScale?: number;
-  eventsTo?: string;
-  eventsApiKey?: string;
-  /** Deliver only events matching this EventBridge pattern, as a rule would; every event is still listed. */
-  eventsPattern?: EventPattern;
-  log?: Logger;
-  /** Services to serve (default: all of `services/index.ts`); tests may add their own. */
-  services?: readonly ServiceDefinition<unknown>[];
-  /** First retry delay of event delivery, doubling (default 200 ms). */
-  eventRetryBaseMs?: number;
 }
 
 export interface RunningEmulator {
@@ -72,16 +57,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<RunningEmulator> {
-  const emulator = new Emulator({
-    services: opts.services ?? allServices,
-    clock: opts.clock,
-    timeScale: opts.timeScale,
-    eventsTo: opts.eventsTo,
-    eventsApiKey: opts.eventsApiKey,
-    eventsPattern: opts.eventsPattern,
-    log: opts.log,
-    eventRetryBaseMs: opts.eventRetryBaseMs,
-  });
+  const { port = 4566, host = '127.0.0.1', services = allServices, ...emulatorOptions } = opts;
+  const emulator = new Emulator({ ...emulatorOptions, services });
   const log = opts.log;
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -127,13 +104,12 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 4566, opts.host ?? '127.0.0.1', () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const address = server.address() as AddressInfo;
-  const host = opts.host ?? '127.0.0.1';
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 
   // Jobs whose status changes while nobody asks still run their transitions (events, side effects).
