@@ -1,31 +1,21 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
-  DescribeDomainCommand,
-  DescribeSpaceCommand,
-  DescribeUserProfileCommand,
   ListAppsCommand,
-  ListDomainsCommand,
   ListSpacesCommand,
   ListUserProfilesCommand,
   type SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import {
   CancelTaskExecutionCommand,
-  CreateLocationEfsCommand,
   CreateTaskCommand,
   DeleteLocationCommand,
   DeleteTaskCommand,
   DescribeTaskExecutionCommand,
-  ListLocationsCommand,
-  ListTagsForResourceCommand,
-  ListTaskExecutionsCommand,
-  ListTasksCommand,
   StartTaskExecutionCommand,
   type DataSyncClient,
-  type Options as DataSyncOptions,
 } from '@aws-sdk/client-datasync';
-import { DescribeFileSystemsCommand, DescribeMountTargetSecurityGroupsCommand, DescribeMountTargetsCommand, type EFSClient } from '@aws-sdk/client-efs';
+import { DescribeMountTargetSecurityGroupsCommand, DescribeMountTargetsCommand, type EFSClient } from '@aws-sdk/client-efs';
 import { AuthorizeSecurityGroupIngressCommand, DescribeSecurityGroupsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { Logger } from '../../common/logger';
 import { RecoveryFailure } from '../../workflows/recovery/failures';
@@ -43,6 +33,11 @@ import { DEFAULT_DATASYNC_TASK_CAP } from '../../workflows/recovery/slots';
 import { homeReportedSignal, releaseSlotSignal, requestSlotSignal, slotGrantedSignal } from '../../workflows/recovery/messages';
 import type { dataSyncSlots, profileRecovery } from '../../workflows/recovery/workflows';
 import { aws, isAwsError } from './aws-errors';
+import { RESTORE_TAG, RESTORE_TASK_OPTIONS, dataSyncResources, transferTaskName } from './datasync-resources';
+import { allPages, heartbeat } from './paging';
+import { studioLookups } from './studio';
+
+export { RESTORE_TAG, ROLE_TAG, RESTORE_TASK_OPTIONS, transferTaskName } from './datasync-resources';
 
 export interface RecoveryActivityDeps {
   sagemaker: SageMakerClient;
@@ -99,73 +94,14 @@ export interface AccessGrant {
   rulesAlreadyPresent: number;
 }
 
-/** Tag keys that let a retried or crashed restore find the DataSync resources it created. */
-export const RESTORE_TAG = 'mlops:restore';
-export const ROLE_TAG = 'mlops:role';
-
-export function transferTaskName(restoreId: string): string {
-  return `mlops-restore:${restoreId}`;
-}
-
-/**
- * Restores must never clobber what the user already wrote in the new home (NEVER overwrite), must not delete
- * anything there, and must keep POSIX owners and modes so Studio's user (uid 200001) can read its files.
- */
-export const RESTORE_TASK_OPTIONS: DataSyncOptions = {
-  VerifyMode: 'ONLY_FILES_TRANSFERRED',
-  OverwriteMode: 'NEVER',
-  PreserveDeletedFiles: 'PRESERVE',
-  TransferMode: 'CHANGED',
-  PosixPermissions: 'PRESERVE',
-  Uid: 'INT_VALUE',
-  Gid: 'INT_VALUE',
-  LogLevel: 'OFF',
-};
-
 const TERMINAL_EXECUTION = new Set(['SUCCESS', 'ERROR']);
-const LIVE_DOMAIN = new Set(['InService', 'Pending', 'Updating', 'Update_Failed']);
-
-function parseArn(arn: string): { partition: string; region: string; account: string } {
-  const [, partition, , region, account] = arn.split(':');
-  return { partition: partition ?? 'aws', region: region ?? '', account: account ?? '' };
-}
-
-function heartbeat(details?: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // Outside an activity (unit use): nothing to heartbeat to.
-  }
-}
-
-/**
- * Every page of a listing. A NextToken can go stale when other restores delete entries between two pages
- * ("Invalid NextToken"): the listing then starts over, a few times, before giving up (retryably).
- */
-async function allPages<T>(fetch: (token?: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
-  for (let attempt = 1; ; attempt++) {
-    const out: T[] = [];
-    let token: string | undefined;
-    try {
-      do {
-        const page = await fetch(token);
-        out.push(...page.items);
-        token = page.next;
-        heartbeat();
-      } while (token);
-      return out;
-    } catch (err) {
-      const stale = token !== undefined && /next ?token/i.test(err instanceof Error ? err.message : String(err));
-      if (!stale) throw err;
-      if (attempt >= 5) throw ApplicationFailure.retryable(`listing kept losing its place: ${(err as Error).message}`, RecoveryFailure.AwsUnavailable);
-    }
-  }
-}
 
 export function createRecoveryActivities(deps: RecoveryActivityDeps) {
   const { sagemaker, datasync, efs, ec2 } = deps;
   const cap = deps.dataSyncTaskCap ?? DEFAULT_DATASYNC_TASK_CAP;
   const temporal = (): Client => (deps.temporal ? deps.temporal() : Context.current().client);
+  const { describeDomain, homeUidOf, liveDomainsByName } = studioLookups(sagemaker);
+  const { findLocations, findOrCreateLocation, findTasks, executionsOf } = dataSyncResources(datasync, efs);
   const log = (): Pick<Logger, 'info' | 'warn'> => {
     try {
       return Context.current().log;
@@ -173,44 +109,6 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
       return deps.log ?? { info: () => undefined, warn: () => undefined };
     }
   };
-
-  async function describeDomain(domainId: string): Promise<{ domainName: string; efsId: string }> {
-    const d = await aws(`DescribeDomain ${domainId}`, () => sagemaker.send(new DescribeDomainCommand({ DomainId: domainId })), RecoveryFailure.DomainNotFound);
-    if (!d.DomainName || !d.HomeEfsFileSystemId) {
-      throw ApplicationFailure.retryable(`domain ${domainId} has no name or home file system yet`, RecoveryFailure.HomeNotAssigned);
-    }
-    return { domainName: d.DomainName, efsId: d.HomeEfsFileSystemId };
-  }
-
-  /** The profile's or space's HomeEfsFileSystemUid; undefined when it does not exist. */
-  async function homeUidOf(domainId: string, kind: ProfileKind, name: string): Promise<string | undefined> {
-    try {
-      const uid =
-        kind === 'user-profile'
-          ? (await sagemaker.send(new DescribeUserProfileCommand({ DomainId: domainId, UserProfileName: name }))).HomeEfsFileSystemUid
-          : (await sagemaker.send(new DescribeSpaceCommand({ DomainId: domainId, SpaceName: name }))).HomeEfsFileSystemUid;
-      if (!uid) throw ApplicationFailure.retryable(`${kind} ${name} in ${domainId} has no home directory id yet`, RecoveryFailure.HomeNotAssigned);
-      return uid;
-    } catch (err) {
-      if (isAwsError(err, 'ResourceNotFound')) return undefined;
-      return await aws(`Describe ${kind} ${domainId}/${name}`, () => Promise.reject(err));
-    }
-  }
-
-  async function liveDomainsByName(): Promise<Map<string, { domainId: string; created: number }[]>> {
-    const domains = await allPages(async (token) => {
-      const r = await aws('ListDomains', () => sagemaker.send(new ListDomainsCommand({ NextToken: token, MaxResults: 100 })));
-      return { items: r.Domains ?? [], next: r.NextToken };
-    });
-    const byName = new Map<string, { domainId: string; created: number }[]>();
-    for (const d of domains) {
-      if (!d.DomainId || !d.DomainName || (d.Status && !LIVE_DOMAIN.has(d.Status))) continue;
-      const list = byName.get(d.DomainName) ?? [];
-      list.push({ domainId: d.DomainId, created: d.CreationTime?.getTime() ?? 0 });
-      byName.set(d.DomainName, list.sort((a, b) => b.created - a.created));
-    }
-    return byName;
-  }
 
   async function signalHome(key: ProfileKey, report: HomeReport): Promise<string> {
     const workflowId = profileWorkflowId(key);
@@ -222,93 +120,6 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
       signalArgs: [report],
     });
     return workflowId;
-  }
-
-  /** Where DataSync's network interfaces go to reach the file system: a mount target's subnet and security groups. */
-  async function efsLocationConfig(efsId: string): Promise<{ fileSystemArn: string; subnetArn: string; securityGroupArns: string[] }> {
-    const fs = await aws(`DescribeFileSystems ${efsId}`, () => efs.send(new DescribeFileSystemsCommand({ FileSystemId: efsId })), RecoveryFailure.FileSystemNotFound);
-    const fileSystemArn = fs.FileSystems?.[0]?.FileSystemArn;
-    if (!fileSystemArn) throw ApplicationFailure.nonRetryable(`file system ${efsId} not found`, RecoveryFailure.FileSystemNotFound);
-    const mts = await aws(`DescribeMountTargets ${efsId}`, () => efs.send(new DescribeMountTargetsCommand({ FileSystemId: efsId })), RecoveryFailure.FileSystemNotFound);
-    const mt = (mts.MountTargets ?? []).find((m) => m.LifeCycleState === 'available') ?? mts.MountTargets?.[0];
-    if (!mt?.MountTargetId || !mt.SubnetId) throw ApplicationFailure.nonRetryable(`file system ${efsId} has no mount target`, RecoveryFailure.FileSystemNotFound);
-    const sgs = await aws(
-      `DescribeMountTargetSecurityGroups ${mt.MountTargetId}`,
-      () => efs.send(new DescribeMountTargetSecurityGroupsCommand({ MountTargetId: mt.MountTargetId })),
-      RecoveryFailure.FileSystemNotFound,
-    );
-    const { partition, region, account } = parseArn(fileSystemArn);
-    const ec2Arn = (what: string) => `arn:${partition}:ec2:${region}:${account}:${what}`;
-    return {
-      fileSystemArn,
-      subnetArn: ec2Arn(`subnet/${mt.SubnetId}`),
-      securityGroupArns: (sgs.SecurityGroups ?? []).map((sg) => ec2Arn(`security-group/${sg}`)),
-    };
-  }
-
-  async function tagsOf(arn: string): Promise<Record<string, string>> {
-    const r = await aws(`ListTagsForResource ${arn}`, () => datasync.send(new ListTagsForResourceCommand({ ResourceArn: arn })));
-    return Object.fromEntries((r.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-  }
-
-  /** Locations this restore created for one home: matched by URI first (cheap), then by tags (ours for sure). */
-  async function findLocations(restoreId: string, role: 'source' | 'destination', h: HomeDirectory): Promise<string[]> {
-    const locations = await allPages(async (token) => {
-      const r = await aws('ListLocations', () => datasync.send(new ListLocationsCommand({ NextToken: token, MaxResults: 100 })));
-      return { items: r.Locations ?? [], next: r.NextToken };
-    });
-    const candidates = locations.filter((l) => l.LocationArn && l.LocationUri?.includes(h.efsId) && l.LocationUri.replace(/\/+$/, '').endsWith(`/${h.homeUid}`));
-    const mine: string[] = [];
-    for (const c of candidates) {
-      const tags = await tagsOf(c.LocationArn!);
-      if (tags[RESTORE_TAG] === restoreId && tags[ROLE_TAG] === role) mine.push(c.LocationArn!);
-    }
-    return mine;
-  }
-
-  async function findOrCreateLocation(restoreId: string, role: 'source' | 'destination', h: HomeDirectory): Promise<string> {
-    const existing = await findLocations(restoreId, role, h);
-    if (existing[0]) return existing[0];
-    const cfg = await efsLocationConfig(h.efsId);
-    const r = await aws(
-      `CreateLocationEfs ${role} ${h.efsId}/${h.homeUid}`,
-      () =>
-        datasync.send(
-          new CreateLocationEfsCommand({
-            EfsFilesystemArn: cfg.fileSystemArn,
-            Subdirectory: `/${h.homeUid}`,
-            Ec2Config: { SubnetArn: cfg.subnetArn, SecurityGroupArns: cfg.securityGroupArns },
-            Tags: [
-              { Key: RESTORE_TAG, Value: restoreId },
-              { Key: ROLE_TAG, Value: role },
-            ],
-          }),
-        ),
-      RecoveryFailure.FileSystemNotFound,
-    );
-    if (!r.LocationArn) throw ApplicationFailure.retryable('CreateLocationEfs returned no LocationArn', RecoveryFailure.AwsUnavailable);
-    return r.LocationArn;
-  }
-
-  /**
-   * This restore's tasks, sorted by ARN. Normally one; two when a CreateTask whose answer was lost was retried
-   * by the SDK (DataSync has no idempotency token), which is why cleanup deletes every one of them.
-   */
-  async function findTasks(restoreId: string): Promise<string[]> {
-    const name = transferTaskName(restoreId);
-    const tasks = await allPages(async (token) => {
-      const r = await aws('ListTasks', () => datasync.send(new ListTasksCommand({ NextToken: token, MaxResults: 100 })));
-      return { items: r.Tasks ?? [], next: r.NextToken };
-    });
-    return tasks
-      .filter((t) => t.Name === name && t.TaskArn)
-      .map((t) => t.TaskArn!)
-      .sort();
-  }
-
-  async function executionsOf(taskArn: string) {
-    const r = await aws(`ListTaskExecutions ${taskArn}`, () => datasync.send(new ListTaskExecutionsCommand({ TaskArn: taskArn })));
-    return r.TaskExecutions ?? [];
   }
 
   return {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -14,14 +14,17 @@ const SERVICE_PREFIX: Record<string, string> = {
 
 /** Every `new XCommand(` in the activity sources, as IAM actions, by the package each command is imported from. */
 function actionsUsedByActivities(): string[] {
-  const src = read('activities/recovery/activities.ts');
   const actions = new Set<string>();
-  for (const m of src.matchAll(/import\s*\{([^}]+)\}\s*from\s*'(@aws-sdk\/client-[a-z-]+)'/g)) {
-    const prefix = SERVICE_PREFIX[m[2]!];
-    if (!prefix) throw new Error(`no IAM prefix known for ${m[2]}`);
-    for (const name of m[1]!.split(',').map((s) => s.trim())) {
-      const cmd = /^(\w+)Command$/.exec(name);
-      if (cmd && new RegExp(`new ${name}\\(`).test(src)) actions.add(`${prefix}:${cmd[1]}`);
+  const files = readdirSync(join(root, 'activities/recovery')).filter((f) => f.endsWith('.ts'));
+  for (const file of files) {
+    const src = read(`activities/recovery/${file}`);
+    for (const m of src.matchAll(/import\s*\{([^}]+)\}\s*from\s*'(@aws-sdk\/client-[a-z-]+)'/g)) {
+      const prefix = SERVICE_PREFIX[m[2]!];
+      if (!prefix) throw new Error(`no IAM prefix known for ${m[2]}`);
+      for (const name of m[1]!.split(',').map((s) => s.trim())) {
+        const cmd = /^(\w+)Command$/.exec(name);
+        if (cmd && new RegExp(`new ${name}\\(`).test(src)) actions.add(`${prefix}:${cmd[1]}`);
+      }
     }
   }
   return [...actions].sort();

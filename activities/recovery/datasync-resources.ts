@@ -1,0 +1,138 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import {
+  CreateLocationEfsCommand,
+  ListLocationsCommand,
+  ListTagsForResourceCommand,
+  ListTaskExecutionsCommand,
+  ListTasksCommand,
+  type DataSyncClient,
+  type Options as DataSyncOptions,
+} from '@aws-sdk/client-datasync';
+import { DescribeFileSystemsCommand, DescribeMountTargetSecurityGroupsCommand, DescribeMountTargetsCommand, type EFSClient } from '@aws-sdk/client-efs';
+import { RecoveryFailure } from '../../workflows/recovery/failures';
+import type { HomeDirectory } from '../../workflows/recovery/model';
+import { aws } from './aws-errors';
+import { allPages } from './paging';
+
+/** Tag keys that let a retried or crashed restore find the DataSync resources it created. */
+export const RESTORE_TAG = 'mlops:restore';
+export const ROLE_TAG = 'mlops:role';
+
+export function transferTaskName(restoreId: string): string {
+  return `mlops-restore:${restoreId}`;
+}
+
+/**
+ * Restores must never clobber what the user already wrote in the new home (NEVER overwrite), must not delete
+ * anything there, and must keep POSIX owners and modes so Studio's user (uid 200001) can read its files.
+ */
+export const RESTORE_TASK_OPTIONS: DataSyncOptions = {
+  VerifyMode: 'ONLY_FILES_TRANSFERRED',
+  OverwriteMode: 'NEVER',
+  PreserveDeletedFiles: 'PRESERVE',
+  TransferMode: 'CHANGED',
+  PosixPermissions: 'PRESERVE',
+  Uid: 'INT_VALUE',
+  Gid: 'INT_VALUE',
+  LogLevel: 'OFF',
+};
+
+function parseArn(arn: string): { partition: string; region: string; account: string } {
+  const [, partition, , region, account] = arn.split(':');
+  return { partition: partition ?? 'aws', region: region ?? '', account: account ?? '' };
+}
+
+/**
+ * A restore's DataSync resources, found again by name and tags after a retry or a crash (DataSync has no
+ * idempotency token), and created when missing.
+ */
+export function dataSyncResources(datasync: DataSyncClient, efs: EFSClient) {
+  /** Where DataSync's network interfaces go to reach the file system: a mount target's subnet and security groups. */
+  async function efsLocationConfig(efsId: string): Promise<{ fileSystemArn: string; subnetArn: string; securityGroupArns: string[] }> {
+    const fs = await aws(`DescribeFileSystems ${efsId}`, () => efs.send(new DescribeFileSystemsCommand({ FileSystemId: efsId })), RecoveryFailure.FileSystemNotFound);
+    const fileSystemArn = fs.FileSystems?.[0]?.FileSystemArn;
+    if (!fileSystemArn) throw ApplicationFailure.nonRetryable(`file system ${efsId} not found`, RecoveryFailure.FileSystemNotFound);
+    const mts = await aws(`DescribeMountTargets ${efsId}`, () => efs.send(new DescribeMountTargetsCommand({ FileSystemId: efsId })), RecoveryFailure.FileSystemNotFound);
+    const mt = (mts.MountTargets ?? []).find((m) => m.LifeCycleState === 'available') ?? mts.MountTargets?.[0];
+    if (!mt?.MountTargetId || !mt.SubnetId) throw ApplicationFailure.nonRetryable(`file system ${efsId} has no mount target`, RecoveryFailure.FileSystemNotFound);
+    const sgs = await aws(
+      `DescribeMountTargetSecurityGroups ${mt.MountTargetId}`,
+      () => efs.send(new DescribeMountTargetSecurityGroupsCommand({ MountTargetId: mt.MountTargetId })),
+      RecoveryFailure.FileSystemNotFound,
+    );
+    const { partition, region, account } = parseArn(fileSystemArn);
+    const ec2Arn = (what: string) => `arn:${partition}:ec2:${region}:${account}:${what}`;
+    return {
+      fileSystemArn,
+      subnetArn: ec2Arn(`subnet/${mt.SubnetId}`),
+      securityGroupArns: (sgs.SecurityGroups ?? []).map((sg) => ec2Arn(`security-group/${sg}`)),
+    };
+  }
+
+  async function tagsOf(arn: string): Promise<Record<string, string>> {
+    const r = await aws(`ListTagsForResource ${arn}`, () => datasync.send(new ListTagsForResourceCommand({ ResourceArn: arn })));
+    return Object.fromEntries((r.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  }
+
+  /** Locations this restore created for one home: matched by URI first (cheap), then by tags (ours for sure). */
+  async function findLocations(restoreId: string, role: 'source' | 'destination', h: HomeDirectory): Promise<string[]> {
+    const locations = await allPages(async (token) => {
+      const r = await aws('ListLocations', () => datasync.send(new ListLocationsCommand({ NextToken: token, MaxResults: 100 })));
+      return { items: r.Locations ?? [], next: r.NextToken };
+    });
+    const candidates = locations.filter((l) => l.LocationArn && l.LocationUri?.includes(h.efsId) && l.LocationUri.replace(/\/+$/, '').endsWith(`/${h.homeUid}`));
+    const mine: string[] = [];
+    for (const c of candidates) {
+      const tags = await tagsOf(c.LocationArn!);
+      if (tags[RESTORE_TAG] === restoreId && tags[ROLE_TAG] === role) mine.push(c.LocationArn!);
+    }
+    return mine;
+  }
+
+  async function findOrCreateLocation(restoreId: string, role: 'source' | 'destination', h: HomeDirectory): Promise<string> {
+    const existing = await findLocations(restoreId, role, h);
+    if (existing[0]) return existing[0];
+    const cfg = await efsLocationConfig(h.efsId);
+    const r = await aws(
+      `CreateLocationEfs ${role} ${h.efsId}/${h.homeUid}`,
+      () =>
+        datasync.send(
+          new CreateLocationEfsCommand({
+            EfsFilesystemArn: cfg.fileSystemArn,
+            Subdirectory: `/${h.homeUid}`,
+            Ec2Config: { SubnetArn: cfg.subnetArn, SecurityGroupArns: cfg.securityGroupArns },
+            Tags: [
+              { Key: RESTORE_TAG, Value: restoreId },
+              { Key: ROLE_TAG, Value: role },
+            ],
+          }),
+        ),
+      RecoveryFailure.FileSystemNotFound,
+    );
+    if (!r.LocationArn) throw ApplicationFailure.retryable('CreateLocationEfs returned no LocationArn', RecoveryFailure.AwsUnavailable);
+    return r.LocationArn;
+  }
+
+  /**
+   * This restore's tasks, sorted by ARN. Normally one; two when a CreateTask whose answer was lost was retried
+   * by the SDK (DataSync has no idempotency token), which is why cleanup deletes every one of them.
+   */
+  async function findTasks(restoreId: string): Promise<string[]> {
+    const name = transferTaskName(restoreId);
+    const tasks = await allPages(async (token) => {
+      const r = await aws('ListTasks', () => datasync.send(new ListTasksCommand({ NextToken: token, MaxResults: 100 })));
+      return { items: r.Tasks ?? [], next: r.NextToken };
+    });
+    return tasks
+      .filter((t) => t.Name === name && t.TaskArn)
+      .map((t) => t.TaskArn!)
+      .sort();
+  }
+
+  async function executionsOf(taskArn: string) {
+    const r = await aws(`ListTaskExecutions ${taskArn}`, () => datasync.send(new ListTaskExecutionsCommand({ TaskArn: taskArn })));
+    return r.TaskExecutions ?? [];
+  }
+
+  return { efsLocationConfig, findLocations, findOrCreateLocation, findTasks, executionsOf };
+}
