@@ -6,5 +6,3 @@ export interface Clock {
   /** Milliseconds since the epoch, real or virtual. */
   now(): number;
 }
-
-export const systemClock: Clock = { now: () => Date.now() };

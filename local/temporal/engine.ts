@@ -30,7 +30,6 @@ const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
 const CRON_UNSUPPORTED = 'cron schedules are not supported by the embedded Temporal server; loop with sleep() and continueAsNew in the workflow, or use a real Temporal service';
 const MAX_WORKFLOW_TASK_TIMEOUT_MS = 120_000;
 
-
 /** How a new run comes to be, beyond the start request itself. */
 interface RunOrigin {
   parent?: ParentInfo;
@@ -116,14 +115,13 @@ export class Engine implements CompletionHost {
   signalWithStartWorkflowExecution(req: StartWorkflowRequest & { signalName?: string; signalInput?: Payloads }): { runId: string; started: boolean } {
     const ns = this.namespaces.get(req.namespace);
     if (!req.signalName) throw invalidArgument('SignalName is not set on request.');
+    const signal = { signalName: req.signalName, input: req.signalInput, header: req.header, identity: req.identity, requestId: req.requestId };
     const existing = req.workflowId ? ns.latestRun.get(req.workflowId) : undefined;
     if (existing?.isOpen && req.workflowIdConflictPolicy !== 'WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING') {
-      this.signalRun(existing, { signalName: req.signalName, input: req.signalInput, header: req.header, identity: req.identity, requestId: req.requestId });
+      this.signalRun(existing, signal);
       return { runId: existing.runId, started: false };
     }
-    const { run, started } = this.startRun(ns, { ...req, workflowIdConflictPolicy: req.workflowIdConflictPolicy || 'WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING' }, {
-      signal: { signalName: req.signalName, input: req.signalInput, header: req.header, identity: req.identity, requestId: req.requestId },
-    });
+    const { run, started } = this.startRun(ns, { ...req, workflowIdConflictPolicy: req.workflowIdConflictPolicy || 'WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING' }, { signal });
     return { runId: run.runId, started };
   }
 

@@ -99,4 +99,3 @@ export const appDeletion: LifecycleDefinition = {
   failed: 'Failed',
 };
 
-export const SAGEMAKER_LIFECYCLES = [domainCreation, domainDeletion, userProfileCreation, userProfileDeletion, spaceCreation, spaceDeletion, appCreation, appDeletion];
