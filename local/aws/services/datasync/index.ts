@@ -9,7 +9,7 @@ import { normalisePath, PathError } from '../efs/file-tree';
 import { paginate } from '../efs/pages';
 import { fileSystemArn, fileSystemIdFromArn } from '../efs/store';
 import { worldOf } from '../efs/world';
-import { beginExecution, EXECUTION_KIND, viewExecution } from './executions';
+import { beginExecution, EXECUTION_KIND, viewExecution, type ExecutionView } from './executions';
 import { DEFAULT_SETTINGS, emptyStats, type DataSyncState, type EfsLocation, type Execution, type Tag, type Task } from './state';
 import { DEFAULT_OPTIONS, type TransferOptions } from './transfer';
 
@@ -87,18 +87,21 @@ function execution(ctx: Ctx, arn: string): Execution {
   return e;
 }
 
-function liveExecutionOf(ctx: ServiceContext<DataSyncState>, taskArn: string): Execution | undefined {
+/** The task's execution that has not ended, with its view (computing a view walks the job's history). */
+function liveExecutionOf(ctx: ServiceContext<DataSyncState>, taskArn: string): { rec: Execution; view: ExecutionView } | undefined {
   for (const arn of ctx.state.tasks.get(taskArn)?.executionArns ?? []) {
-    const e = ctx.state.executions.get(arn);
-    if (e && !viewExecution(ctx, e).ended) return e;
+    const rec = ctx.state.executions.get(arn);
+    if (!rec) continue;
+    const view = viewExecution(ctx, rec);
+    if (!view.ended) return { rec, view };
   }
   return undefined;
 }
 
 function taskStatus(ctx: ServiceContext<DataSyncState>, t: Task): { status: string; current?: Execution } {
-  const current = liveExecutionOf(ctx, t.arn);
-  if (!current) return { status: 'AVAILABLE' };
-  return { status: viewExecution(ctx, current).status === 'QUEUED' ? 'QUEUED' : 'RUNNING', current };
+  const live = liveExecutionOf(ctx, t.arn);
+  if (!live) return { status: 'AVAILABLE' };
+  return { status: live.view.status === 'QUEUED' ? 'QUEUED' : 'RUNNING', current: live.rec };
 }
 
 function networkInterfaces(ctx: Ctx, count: number): string[] {
@@ -401,7 +404,7 @@ export const datasync = defineService<DataSyncState>({
       handler(input, ctx: Ctx) {
         const t = task(ctx, input.TaskArn);
         const live = liveExecutionOf(ctx, t.arn);
-        if (live) throw invalid(ctx, `Task ${t.arn} cannot be deleted while its execution ${live.arn} is running (${viewExecution(ctx, live).status}); cancel it first.`);
+        if (live) throw invalid(ctx, `Task ${t.arn} cannot be deleted while its execution ${live.rec.arn} is running (${live.view.status}); cancel it first.`);
         ctx.state.tasks.delete(t.arn);
         ctx.state.tags.delete(t.arn);
         // Its executions go with it, as in DataSync.
@@ -428,7 +431,7 @@ export const datasync = defineService<DataSyncState>({
         const options = mergeOptions(ctx, t.options, input.OverrideOptions);
         const live = liveExecutionOf(ctx, t.arn);
         if (live && options.TaskQueueing === 'DISABLED') {
-          throw invalid(ctx, `Task ${t.arn} already has an execution in progress (${live.arn}) and TaskQueueing is DISABLED.`);
+          throw invalid(ctx, `Task ${t.arn} already has an execution in progress (${live.rec.arn}) and TaskQueueing is DISABLED.`);
         }
         const arn = `${t.arn}/execution/exec-${newId('', 17)}`;
         const rec: Execution = {
