@@ -121,8 +121,4 @@ export class TaskQueues<T> {
       this.dropIfEmpty(key, q);
     }
   }
-
-  backlog(namespace: string, kind: QueueKind, name: string): number {
-    return this.queues.get(this.key(namespace, kind, name))?.tasks.length ?? 0;
-  }
 }

@@ -42,13 +42,14 @@ function num(ctx: Ctx, value: unknown, field: string): number | undefined {
 
 interface Filter {
   name: string;
-  values: string[];
+  /** The filter's values as wildcard patterns, compiled once per request rather than per resource compared. */
+  patterns: RegExp[];
 }
 
 function filters(input: Input): Filter[] {
   return list(input.Filter).map((f) => {
     const o = (f ?? {}) as Input;
-    return { name: String(o.Name ?? ''), values: list(o.Value).map(String) };
+    return { name: String(o.Name ?? ''), patterns: list(o.Value).map((v) => wildcard(String(v))) };
   });
 }
 
@@ -56,7 +57,7 @@ function matchesFilters(ctx: Ctx, fs: readonly Filter[], attribute: (name: strin
   return fs.every((f) => {
     const have = attribute(f.name);
     if (have === undefined) throw ctx.error('InvalidParameterValue', `The filter '${f.name}' is invalid`);
-    return f.values.some((v) => have.some((h) => wildcard(v).test(h)));
+    return f.patterns.some((p) => have.some((h) => p.test(h)));
   });
 }
 
@@ -86,13 +87,17 @@ function permissionsOf(ctx: Ctx, input: Input): PermissionInput[] {
   throw ctx.error('MissingParameter', 'The request must contain the parameter ipPermissions');
 }
 
+function defaultVpcId(world: World): string {
+  return [...world.ec2.vpcs.values()].find((v) => v.isDefault)?.vpcId ?? '';
+}
+
 function groupOf(ctx: Ctx, world: World, input: Input): SecurityGroup {
   const id = str(input.GroupId);
   if (id) return ec2Call(ctx, () => world.ec2.securityGroup(id));
   const name = str(input.GroupName);
   if (!name) throw ctx.error('MissingParameter', 'The request must contain the parameter groupId or groupName');
   const sg = [...world.ec2.securityGroups.values()].find((g) => g.groupName === name && world.ec2.vpcs.get(g.vpcId)?.isDefault);
-  if (!sg) throw ctx.error('InvalidGroup.NotFound', `The security group '${name}' does not exist in default VPC '${[...world.ec2.vpcs.values()].find((v) => v.isDefault)?.vpcId ?? ''}'`);
+  if (!sg) throw ctx.error('InvalidGroup.NotFound', `The security group '${name}' does not exist in default VPC '${defaultVpcId(world)}'`);
   return sg;
 }
 
@@ -220,7 +225,7 @@ export const ec2 = defineService<Ec2State>({
             }),
         );
         for (const n of names) {
-          if (!all.some((sg) => sg.groupName === n)) throw ctx.error('InvalidGroup.NotFound', `The security group '${n}' does not exist in default VPC '${[...world.ec2.vpcs.values()].find((v) => v.isDefault)?.vpcId ?? ''}'`);
+          if (!all.some((sg) => sg.groupName === n)) throw ctx.error('InvalidGroup.NotFound', `The security group '${n}' does not exist in default VPC '${defaultVpcId(world)}'`);
         }
         const page = paginate(all, str(input.NextToken), maxResults(ctx, input, 5), invalidToken(ctx));
         return { securityGroupInfo: page.items.map((sg) => securityGroupXml(ctx, sg)), ...(page.next ? { nextToken: page.next } : {}) };
@@ -230,7 +235,7 @@ export const ec2 = defineService<Ec2State>({
       input: { GroupName: 'string', GroupDescription: 'string' },
       handler(input, ctx: Ctx) {
         const { world } = ctx.state;
-        const vpcId = str(input.VpcId) ?? [...world.ec2.vpcs.values()].find((v) => v.isDefault)?.vpcId ?? '';
+        const vpcId = str(input.VpcId) ?? defaultVpcId(world);
         const tags = list(input.TagSpecification).flatMap((spec) => list((spec as Input).Tag).map((t) => ({ Key: String((t as Input).Key), Value: String((t as Input).Value ?? '') })));
         const sg = ec2Call(ctx, () => world.ec2.createSecurityGroup({ groupName: String(input.GroupName), description: String(input.GroupDescription), vpcId, tags }));
         return { return: true, groupId: sg.groupId, tagSet: sg.tags.map((t) => ({ key: t.Key, value: t.Value })), securityGroupArn: ctx.arn(`security-group/${sg.groupId}`) };
