@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { matchesEventPattern, parseEventPattern, EventPatternError } from '../../local/aws/event-pattern';
-import { startEmulator } from '../../local/aws';
+import { clientConfig, startTestEmulator } from './harness';
 
 const cloudTrail = {
   source: 'aws.sagemaker',
@@ -47,14 +47,13 @@ describe('EventBridge event patterns', () => {
       });
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    const emulator = await startEmulator({
-      port: 0,
+    const emulator = await startTestEmulator({
       eventsTo: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`,
       eventsApiKey: 'k',
       eventsPattern: { source: ['aws.s3'], detail: { eventName: ['CreateBucket'], requestParameters: { bucket: [{ prefix: 'wanted' }] } } },
     });
     try {
-      const s3 = new S3Client({ endpoint: emulator.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+      const s3 = new S3Client({ ...clientConfig(emulator.endpoint), forcePathStyle: true });
       await s3.send(new CreateBucketCommand({ Bucket: 'unwanted-bucket' }));
       await s3.send(new CreateBucketCommand({ Bucket: 'wanted-bucket' }));
       const events = (await (await fetch(`${emulator.endpoint}/_emulator/events`)).json()) as { events: { state: string; event: { detail: { eventName?: string } } }[] };

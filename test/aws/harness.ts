@@ -1,12 +1,8 @@
 /** Starts an emulator on an ephemeral port for one test file, and builds SDK client options pointing at it. */
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
-import type { Clock } from '../../local/clock';
-import { startEmulator, type RunningEmulator } from '../../local/aws';
-import type { ServiceDefinition } from '../../local/aws/service';
+import { startEmulator, type RunningEmulator, type StartEmulatorOptions } from '../../local/aws';
 
-export async function startTestEmulator(
-  opts: { services?: readonly ServiceDefinition<unknown>[]; clock?: Clock; eventsTo?: string; eventsApiKey?: string; eventRetryBaseMs?: number } = {},
-): Promise<RunningEmulator> {
+export async function startTestEmulator(opts: Omit<StartEmulatorOptions, 'port'> = {}): Promise<RunningEmulator> {
   return startEmulator({ port: 0, ...opts });
 }
 

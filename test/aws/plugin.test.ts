@@ -15,7 +15,6 @@ import type { RunningEmulator } from '../../local/aws';
 import type { DeliveryRecord } from '../../local/aws/events';
 import { caught, clientConfig, control, startTestEmulator } from './harness';
 import { defineService } from '../../local/aws/service';
-import { startEmulator } from '../../local/aws';
 import { datasyncExample } from './fixtures/datasync-example';
 
 let emu: RunningEmulator;
@@ -210,7 +209,7 @@ describe('a failing transition hook', () => {
         },
       },
     });
-    const emu2 = await startEmulator({ port: 0, services: [fragile], clock: { now: () => now }, log });
+    const emu2 = await startTestEmulator({ services: [fragile], clock: { now: () => now }, log });
     try {
       const ds = new DataSyncClient(clientConfig(emu2.endpoint));
       await ds.send(new StartTaskExecutionCommand({ TaskArn: 't' }));
