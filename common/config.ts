@@ -83,6 +83,7 @@ const shape = {
     .transform((v) => (v === undefined || v === '' ? '90' : v))
     .refine((v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 100, 'a whole number from 1 to 100')
     .transform(Number),
+  MLOPS_DATASYNC_SECURITY_GROUP: optionalText.refine((v) => v === undefined || /^sg-[0-9a-f]{8,17}$/.test(v), 'a security group id such as sg-0123456789abcdef0'),
   MLOPS_GATEWAY_HOST: z
     .string()
     .optional()
@@ -119,6 +120,7 @@ const accepts: Record<keyof typeof shape, string> = {
   MLOPS_EMULATOR_PORT: 'a TCP port number from 1 to 65535 (default 4566)',
   MLOPS_GATEWAY_PORT: 'a TCP port number from 1 to 65535 (default 8088)',
   MLOPS_GATEWAY_API_KEY: 'the API key that EventBridge API destinations send',
+  MLOPS_DATASYNC_SECURITY_GROUP: 'a security group id such as sg-0123456789abcdef0 (default: the domain\'s Studio outbound-NFS group)',
   MLOPS_DATASYNC_TASK_CAP: 'a whole number from 1 to 100: most live DataSync tasks profile recovery may hold (default 90; the region quota is 100)',
   MLOPS_GATEWAY_HOST: 'a host name or IP address for the gateway to listen on (default 127.0.0.1; 0.0.0.0 in a container)',
   MLOPS_LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',

@@ -1,11 +1,12 @@
 import type { AwsClientOptions } from '../common/aws-clients';
 import type { Logger } from '../common/logger';
 import { createSystemActivities } from '../activities/system/activities';
-import { loadConfig } from '../common/config';
+import type { Config } from '../common/config';
 import { RECOVERY_TASK_QUEUE } from '../workflows/recovery/model';
 
 /** What every activity factory may receive; each pipeline builds its own AWS clients from `aws`. */
 export interface ActivityDeps {
+  config: Config;
   aws: AwsClientOptions;
   log: Logger;
 }
@@ -36,7 +37,8 @@ export const taskQueues: TaskQueueDefinition[] = [
     createActivities: (deps) =>
       (require('../activities/recovery/worker-activities') as typeof import('../activities/recovery/worker-activities')).recoveryActivitiesFor({
         ...deps,
-        dataSyncTaskCap: loadConfig().MLOPS_DATASYNC_TASK_CAP,
+        dataSyncTaskCap: deps.config.MLOPS_DATASYNC_TASK_CAP,
+        dataSyncSecurityGroupId: deps.config.MLOPS_DATASYNC_SECURITY_GROUP,
       }),
   },
 ];

@@ -54,7 +54,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<void> {
           namespace: opts.config.TEMPORAL_NAMESPACE,
           taskQueue: q.taskQueue,
           workflowsPath: q.workflowsPath,
-          activities: q.createActivities({ aws, log: opts.log.child({ taskQueue: q.taskQueue }) }),
+          activities: q.createActivities({ config: opts.config, aws, log: opts.log.child({ taskQueue: q.taskQueue }) }),
           shutdownGraceTime: '30 seconds',
         }),
       ),

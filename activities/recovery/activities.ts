@@ -48,6 +48,8 @@ export interface RecoveryActivityDeps {
   temporal?: () => Client;
   /** Most live DataSync tasks all restores together may hold (the region quota is 100). */
   dataSyncTaskCap?: number;
+  /** Security group for DataSync's network interfaces; default: the domain's Studio outbound-NFS group. */
+  dataSyncSecurityGroupId?: string;
   log?: Logger;
 }
 
@@ -101,7 +103,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
   const cap = deps.dataSyncTaskCap ?? DEFAULT_DATASYNC_TASK_CAP;
   const temporal = (): Client => (deps.temporal ? deps.temporal() : Context.current().client);
   const { describeDomain, homeUidOf, liveDomainsByName } = studioLookups(sagemaker);
-  const { findLocations, findOrCreateLocation, findTasks, executionsOf } = dataSyncResources(datasync, efs);
+  const { findLocations, findOrCreateLocation, findTasks, executionsOf } = dataSyncResources(datasync, efs, ec2, deps.dataSyncSecurityGroupId);
   const log = (): Pick<Logger, 'info' | 'warn'> => {
     try {
       return Context.current().log;

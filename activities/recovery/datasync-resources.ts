@@ -8,6 +8,7 @@ import {
   type DataSyncClient,
   type Options as DataSyncOptions,
 } from '@aws-sdk/client-datasync';
+import { DescribeSecurityGroupsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeFileSystemsCommand, DescribeMountTargetSecurityGroupsCommand, DescribeMountTargetsCommand, type EFSClient } from '@aws-sdk/client-efs';
 import { RecoveryFailure } from '../../workflows/recovery/failures';
 import type { HomeDirectory } from '../../workflows/recovery/model';
@@ -46,9 +47,33 @@ function parseArn(arn: string): { partition: string; region: string; account: st
  * A restore's DataSync resources, found again by name and tags after a retry or a crash (DataSync has no
  * idempotency token), and created when missing.
  */
-export function dataSyncResources(datasync: DataSyncClient, efs: EFSClient) {
-  /** Where DataSync's network interfaces go to reach the file system: a mount target's subnet and security groups. */
-  async function efsLocationConfig(efsId: string): Promise<{ fileSystemArn: string; subnetArn: string; securityGroupArns: string[] }> {
+export function dataSyncResources(datasync: DataSyncClient, efs: EFSClient, ec2: EC2Client, dataSyncSecurityGroupId?: string) {
+  /**
+   * The security group DataSync's network interfaces get. An operator-chosen group (MLOPS_DATASYNC_SECURITY_GROUP,
+   * opened on each file system with `mlops recovery grant-access`) wins. Otherwise Studio's own
+   * `security-group-for-outbound-nfs-<domain>`, which the domain's mount targets already admit on port 2049, so a
+   * recreated domain's new file system needs no grant before its first restore. Failing both, the mount target's
+   * own groups, which need `grant-access` from themselves.
+   */
+  async function dataSyncGroups(domainId: string, vpcId: string | undefined, mountTargetGroups: string[]): Promise<string[]> {
+    if (dataSyncSecurityGroupId) return [dataSyncSecurityGroupId];
+    const found = await aws(`DescribeSecurityGroups security-group-for-outbound-nfs-${domainId}`, () =>
+      ec2.send(
+        new DescribeSecurityGroupsCommand({
+          Filters: [
+            { Name: 'group-name', Values: [`security-group-for-outbound-nfs-${domainId}`] },
+            ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : []),
+          ],
+        }),
+      ),
+    );
+    const studioOutbound = found.SecurityGroups?.[0]?.GroupId;
+    return studioOutbound ? [studioOutbound] : mountTargetGroups;
+  }
+
+  /** Where DataSync's network interfaces go to reach the file system: a mount target's subnet, and a group it admits. */
+  async function efsLocationConfig(h: HomeDirectory): Promise<{ fileSystemArn: string; subnetArn: string; securityGroupArns: string[] }> {
+    const efsId = h.efsId;
     const fs = await aws(`DescribeFileSystems ${efsId}`, () => efs.send(new DescribeFileSystemsCommand({ FileSystemId: efsId })), RecoveryFailure.FileSystemNotFound);
     const fileSystemArn = fs.FileSystems?.[0]?.FileSystemArn;
     if (!fileSystemArn) throw ApplicationFailure.nonRetryable(`file system ${efsId} not found`, RecoveryFailure.FileSystemNotFound);
@@ -65,7 +90,7 @@ export function dataSyncResources(datasync: DataSyncClient, efs: EFSClient) {
     return {
       fileSystemArn,
       subnetArn: ec2Arn(`subnet/${mt.SubnetId}`),
-      securityGroupArns: (sgs.SecurityGroups ?? []).map((sg) => ec2Arn(`security-group/${sg}`)),
+      securityGroupArns: (await dataSyncGroups(h.domainId, mt.VpcId, sgs.SecurityGroups ?? [])).map((sg) => ec2Arn(`security-group/${sg}`)),
     };
   }
 
@@ -92,7 +117,7 @@ export function dataSyncResources(datasync: DataSyncClient, efs: EFSClient) {
   async function findOrCreateLocation(restoreId: string, role: 'source' | 'destination', h: HomeDirectory): Promise<string> {
     const existing = await findLocations(restoreId, role, h);
     if (existing[0]) return existing[0];
-    const cfg = await efsLocationConfig(h.efsId);
+    const cfg = await efsLocationConfig(h);
     const r = await aws(
       `CreateLocationEfs ${role} ${h.efsId}/${h.homeUid}`,
       () =>

@@ -1,7 +1,7 @@
 /**
  * The recovery activities (activities/recovery) against these emulated services, outside Temporal: the calls they
  * make, the fields they read and the error names they branch on must all be what the services answer. One restore
- * step by step: grant NFS access, wait for the new home, start the transfer (twice: idempotent), follow it, clean up.
+ * step by step: wait for the new home, start the transfer (twice: idempotent), follow it, clean up.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/activity';
@@ -19,10 +19,17 @@ afterEach(async () => {
   await s.close();
 });
 
-function activities() {
-  return createRecoveryActivities({ sagemaker: s.sm, datasync: s.ds, efs: s.efs, ec2: s.ec2, temporal: () => {
-    throw new Error('no Temporal in this test');
-  } });
+function activities(dataSyncSecurityGroupId?: string) {
+  return createRecoveryActivities({
+    sagemaker: s.sm,
+    datasync: s.ds,
+    efs: s.efs,
+    ec2: s.ec2,
+    ...(dataSyncSecurityGroupId ? { dataSyncSecurityGroupId } : {}),
+    temporal: () => {
+      throw new Error('no Temporal in this test');
+    },
+  });
 }
 
 async function mountTargetGroup(efsId: string): Promise<string> {
@@ -53,15 +60,7 @@ describe('recovery activities against the emulated services', () => {
     await acts.waitForHomeDirectory(key, to);
 
     const req = { restoreId: 'recovery/research-v2/user-profile/alice/restore/1', from: { domainId: oldDomain.domainId, efsId: oldDomain.efsId, homeUid: oldUid }, to };
-    // Studio's NFS groups do not let the mount target's own group in: the restore is refused until access is granted.
-    const refused = await caught(acts.startTransfer(req));
-    expect((refused as unknown as ApplicationFailure).type).toBe(RecoveryFailure.InvalidRequest);
-    expect(refused.message).toContain('location access test failed');
-    for (const d of [oldDomain, newDomain]) {
-      const group = await mountTargetGroup(d.efsId);
-      expect(await acts.allowNfsFromSecurityGroup(d.efsId, group)).toEqual({ efsId: d.efsId, mountTargets: 3, rulesAdded: 1, rulesAlreadyPresent: 0 });
-      expect(await acts.allowNfsFromSecurityGroup(d.efsId, group)).toEqual({ efsId: d.efsId, mountTargets: 3, rulesAdded: 0, rulesAlreadyPresent: 1 });
-    }
+    // No grant needed: DataSync's interfaces get Studio's outbound-NFS group, which the mount targets admit.
     // Idempotent: a second call finds the locations, the task and its execution by name and tags.
     const started = await acts.startTransfer(req);
     expect(await acts.startTransfer(req)).toEqual(started);
@@ -76,6 +75,32 @@ describe('recovery activities against the emulated services', () => {
     expect(await acts.deleteTransferResources(req)).toEqual({ tasksDeleted: 1, locationsDeleted: 2 });
     const stats = await control<{ liveTasks: number; liveLocations: number; maxLiveTasks: number }>(s.emu.endpoint, 'GET', '/services/datasync/stats');
     expect(stats.body).toMatchObject({ liveTasks: 0, liveLocations: 0, maxLiveTasks: 1 });
+  });
+
+  it('with an operator-chosen DataSync security group, a restore is refused until grant-access opens NFS to it', async () => {
+    const oldDomain = await createDomain(s, 'research');
+    const newDomain = await createDomain(s, 'research-v2');
+    const oldUid = await createHome(s, oldDomain.domainId, 'user-profile', 'alice');
+    const newUid = await createHome(s, newDomain.domainId, 'user-profile', 'alice');
+    // The mount targets' own group stands in for a dedicated DataSync group: Studio's rules do not admit it.
+    const group = await mountTargetGroup(oldDomain.efsId);
+    const acts = activities(group);
+    const req = {
+      restoreId: 'recovery/research-v2/user-profile/alice/restore/2',
+      from: { domainId: oldDomain.domainId, efsId: oldDomain.efsId, homeUid: oldUid },
+      to: { domainId: newDomain.domainId, efsId: newDomain.efsId, homeUid: newUid },
+    };
+    const refused = await caught(acts.startTransfer(req));
+    expect((refused as unknown as ApplicationFailure).type).toBe(RecoveryFailure.InvalidRequest);
+    expect(refused.message).toContain('location access test failed');
+    for (const d of [oldDomain, newDomain]) {
+      expect(await acts.allowNfsFromSecurityGroup(d.efsId, group)).toEqual({ efsId: d.efsId, mountTargets: 3, rulesAdded: 1, rulesAlreadyPresent: 0 });
+      expect(await acts.allowNfsFromSecurityGroup(d.efsId, group)).toEqual({ efsId: d.efsId, mountTargets: 3, rulesAdded: 0, rulesAlreadyPresent: 1 });
+    }
+    const started = await acts.startTransfer(req);
+    s.advance(10 * 60_000);
+    expect(await acts.followTransfer(started.taskExecutionArn)).toMatchObject({ taskExecutionArn: started.taskExecutionArn });
+    expect(await acts.deleteTransferResources(req)).toEqual({ tasksDeleted: 1, locationsDeleted: 2 });
   });
 
   it('see a profile created again as a new home (a new HomeEfsFileSystemUid on the same file system)', async () => {

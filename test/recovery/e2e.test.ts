@@ -34,7 +34,7 @@ afterAll(async () => {
 
 const key = (domainName: string, kind: ProfileKey['kind'], name: string): ProfileKey => ({ domainName, kind, name });
 
-/** A domain whose file system DataSync may reach: `mlops recovery grant-access`, through the worker. */
+/** A domain whose mount targets also admit NFS from their own group: `mlops recovery grant-access`, through the worker. */
 async function domainWithAccess(name: string): Promise<Domain> {
   const dom = await s.createDomain(name);
   const sg = await s.mountTargetGroup(dom.efsId);
@@ -77,7 +77,8 @@ describe('profile recovery end to end', () => {
   }, 120_000);
 
   it('a domain deleted (retain) and recreated under the same name: the files move across file systems', async () => {
-    const first = await domainWithAccess('lab');
+    // No grant-access: DataSync reaches both file systems through Studio's outbound-NFS group.
+    const first = await s.createDomain('lab');
     const bob = key('lab', 'user-profile', 'bob');
     await s.create(first, 'user-profile', 'bob');
     await d.homesSeen(bob, 1);
@@ -87,7 +88,7 @@ describe('profile recovery end to end', () => {
     await s.remove(first, 'user-profile', 'bob');
     await s.deleteDomainRetainingHomes(first);
 
-    const second = await domainWithAccess('lab');
+    const second = await s.createDomain('lab');
     expect(second.efsId).not.toBe(first.efsId);
     await s.create(second, 'user-profile', 'bob');
     const r = await d.restoreEnded(bob, 1, 60_000);
