@@ -8,9 +8,8 @@ import { Client, Connection, WorkflowFailedError, type WorkflowHandleWithFirstEx
 import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { msToTs } from '@temporalio/common/lib/time';
-import { randomUUID } from 'node:crypto';
 import { startTemporalServer, type TemporalServer } from '../../local/temporal';
-import { bundle, quietRuntime, replayAll, startWorker, type WorkerHandle } from './helpers';
+import { bundle, quietRuntime, replayAll, startWorker, uniqueId, uniqueQueue, type WorkerHandle } from './helpers';
 
 const DAY = 24 * 60 * 60 * 1000;
 let server: TemporalServer;
@@ -22,7 +21,7 @@ let w: WorkerHandle;
 const handles: WorkflowHandleWithFirstExecutionRunId[] = [];
 
 async function start(workflow: string, args: unknown[], extra: Record<string, unknown> = {}): Promise<WorkflowHandleWithFirstExecutionRunId> {
-  const h = await client.workflow.start(workflow, { taskQueue: w.taskQueue, workflowId: `${workflow}-${randomUUID().slice(0, 8)}`, args, ...extra });
+  const h = await client.workflow.start(workflow, { taskQueue: w.taskQueue, workflowId: uniqueId(workflow), args, ...extra });
   handles.push(h);
   return h;
 }
@@ -76,7 +75,7 @@ describe('history paging', () => {
   it('pages full histories to a worker that caches nothing', async () => {
     const uncached = await startWorker(nativeConnection, workflowBundle, { maxCachedWorkflows: 0 });
     try {
-      const h = await client.workflow.start('manyEvents', { taskQueue: uncached.taskQueue, workflowId: `paging-${randomUUID().slice(0, 8)}`, args: [12] });
+      const h = await client.workflow.start('manyEvents', { taskQueue: uncached.taskQueue, workflowId: uniqueId('paging'), args: [12] });
       handles.push(h);
       expect(await h.result()).toBeGreaterThan(0);
       expect((await h.fetchHistory()).events?.length).toBeGreaterThan(16 * 4);
@@ -88,8 +87,8 @@ describe('history paging', () => {
 
 describe('long histories', () => {
   it('suggests continue-as-new once a history passes 4,096 events', async () => {
-    const taskQueue = `late-${randomUUID().slice(0, 8)}`;
-    const h = await client.workflow.start('reportsContinueAsNewSuggestion', { taskQueue, workflowId: `can-${randomUUID().slice(0, 8)}` });
+    const taskQueue = uniqueQueue('late');
+    const h = await client.workflow.start('reportsContinueAsNewSuggestion', { taskQueue, workflowId: uniqueId('can') });
     let sent = 0;
     await Promise.all(
       Array.from({ length: 50 }, async () => {

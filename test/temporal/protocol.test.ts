@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { msToTs } from '@temporalio/common/lib/time';
-import { randomUUID } from 'node:crypto';
 import { startTemporalServer, type TemporalServer } from '../../local/temporal';
+import { uniqueId, uniqueQueue } from './helpers';
 
 const { CommandType, EventType, WorkflowTaskFailedCause, QueryResultType } = temporal.api.enums.v1;
 type PollResponse = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse;
@@ -33,7 +33,7 @@ function svc(): Connection['workflowService'] {
 }
 
 async function startRaw(taskQueue: string): Promise<string> {
-  const workflowId = `raw-${randomUUID().slice(0, 8)}`;
+  const workflowId = uniqueId('raw');
   await client.workflow.start('rawWorkflow', { taskQueue, workflowId });
   return workflowId;
 }
@@ -52,7 +52,7 @@ const complete = { commandType: CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECU
 
 describe('workflow task rules', () => {
   it('fails a closing task when a signal arrived meanwhile, and hands the signal to the next task', async () => {
-    const tq = `tq-${randomUUID().slice(0, 8)}`;
+    const tq = uniqueQueue();
     const workflowId = await startRaw(tq);
     const first = await pollTask(tq);
     expect(types(first.history?.events)).toEqual(['WORKFLOW_EXECUTION_STARTED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED']);
@@ -89,7 +89,7 @@ describe('workflow task rules', () => {
   });
 
   it('writes an activity result that arrives during a task after that task, with its started event', async () => {
-    const tq = `tq-${randomUUID().slice(0, 8)}`;
+    const tq = uniqueQueue();
     const workflowId = await startRaw(tq);
     const first = await pollTask(tq);
     await svc().respondWorkflowTaskCompleted({
@@ -127,7 +127,7 @@ describe('workflow task rules', () => {
   });
 
   it('hands an activity straight to the completing worker when it asks for eager execution', async () => {
-    const tq = `tq-${randomUUID().slice(0, 8)}`;
+    const tq = uniqueQueue();
     const workflowId = await startRaw(tq);
     const first = await pollTask(tq);
     const response = await svc().respondWorkflowTaskCompleted({
@@ -157,7 +157,7 @@ describe('workflow task rules', () => {
   });
 
   it('moves a task that waits too long on a sticky queue to the normal queue, with full history', async () => {
-    const tq = `tq-${randomUUID().slice(0, 8)}`;
+    const tq = uniqueQueue();
     const workflowId = await startRaw(tq);
     const first = await pollTask(tq);
     await svc().respondWorkflowTaskCompleted({
@@ -176,7 +176,7 @@ describe('workflow task rules', () => {
   });
 
   it('gives a sticky poller only the events since its last task', async () => {
-    const tq = `tq-${randomUUID().slice(0, 8)}`;
+    const tq = uniqueQueue();
     const sticky = `${tq}-sticky`;
     const workflowId = await startRaw(tq);
     const first = await pollTask(tq);
@@ -188,7 +188,7 @@ describe('workflow task rules', () => {
   });
 
   it('answers a query that arrived during a task once that task completes', async () => {
-    const tq = `tq-${randomUUID().slice(0, 8)}`;
+    const tq = uniqueQueue();
     const workflowId = await startRaw(tq);
     const first = await pollTask(tq);
     const query = client.workflow.getHandle(workflowId).query<string>('state');
@@ -209,7 +209,7 @@ describe('workflow task rules', () => {
 
 describe('history', () => {
   it('blocks a history long poll until a new event, and reads history in reverse', async () => {
-    const tq = `tq-${randomUUID().slice(0, 8)}`;
+    const tq = uniqueQueue();
     const workflowId = await startRaw(tq);
     const page = await svc().getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId } });
     expect(page.history?.events?.length).toBe(2);
