@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 export function registerGateway(program: Command): void {
   program
     .command('gateway')
+    .summary('run only the trigger gateway (events to signals)')
     .description('run the trigger gateway (EventBridge deliveries -> workflows) on MLOPS_GATEWAY_HOST:MLOPS_GATEWAY_PORT')
     .action(async () => {
       const { loadConfig } = await import('../../common/config');

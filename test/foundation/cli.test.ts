@@ -19,9 +19,12 @@ describe('mlops command line', () => {
   it('--help lists every command with a one-line description', () => {
     const r = run(['--help']);
     expect(r.status).toBe(0);
-    for (const command of ['start', 'worker', 'ping', 'server', 'emulator']) {
-      expect(r.stdout).toMatch(new RegExp(`^\\s+${command}\\b.*\\S`, 'm'));
+    const commands = r.stdout.slice(r.stdout.indexOf('Commands:')).split('\n').slice(1).filter((l) => l.trim() !== '');
+    for (const command of ['start', 'worker', 'ping', 'server', 'emulator', 'gateway', 'recovery']) {
+      expect(commands.some((l) => new RegExp(`^  ${command}\\b.*\\s{2,}\\S`).test(l)), command).toBe(true);
     }
+    // One line each: no description wraps onto a continuation line.
+    expect(commands.filter((l) => /^\s{10,}/.test(l))).toEqual([]);
   });
 
   it('an unknown command prints a helpful error and exits 2', () => {

@@ -36,6 +36,7 @@ interface EmulatorFlags {
 export function registerEmulator(program: Command): void {
   program
     .command('emulator')
+    .summary('run only the embedded AWS API emulator')
     .description('run the embedded AWS API emulator on 127.0.0.1 (control API under /_emulator/; SIGINT/SIGTERM stop it)')
     .option('--port <port>', 'port to listen on (default MLOPS_EMULATOR_PORT or 4566; 0 = any free port)', portOption)
     .option('--time-scale <factor>', 'emulated seconds per real second for job durations', timeScaleOption, 1)

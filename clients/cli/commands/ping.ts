@@ -4,6 +4,7 @@ import { printResult } from '../output';
 export function registerPing(program: Command): void {
   program
     .command('ping')
+    .summary('check the stack with a round-trip workflow')
     .description('run a round-trip workflow (service, worker, activity) and print the answer')
     .argument('[message]', 'text to echo back', 'hello')
     .option('--json', 'print the result as JSON')

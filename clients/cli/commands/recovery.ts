@@ -215,7 +215,7 @@ async function withRecoveryClient<T>(fn: (client: Client) => Promise<T>): Promis
 }
 
 export function registerRecovery(program: Command): void {
-  const recovery = program.command('recovery').description('profile recovery: Studio home directories survive profile and domain recreation');
+  const recovery = program.command('recovery').summary('Studio home-directory recovery and its admin').description('profile recovery: Studio home directories survive profile and domain recreation');
   const json = (c: Command) => c.option('--json', 'print the result as JSON');
   const { printResult } = require('../output') as typeof import('../output');
 

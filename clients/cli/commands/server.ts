@@ -15,7 +15,7 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 
 // `mlops server start-dev ...` mirrors `temporal server start-dev`, so @temporalio/testing's createLocal can spawn it.
 export function registerServer(program: Command): void {
-  const server = program.command('server').description('the embedded Temporal-compatible server');
+  const server = program.command('server').summary('run only the embedded Temporal server').description('the embedded Temporal-compatible server');
   server
     .command('start-dev')
     .description('run the embedded Temporal-compatible server (flags as the temporal CLI; unused ones are accepted and ignored)')

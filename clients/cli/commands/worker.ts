@@ -4,6 +4,7 @@ import { UsageError } from '../usage-error';
 export function registerWorker(program: Command): void {
   program
     .command('worker')
+    .summary('run the workers against TEMPORAL_ADDRESS')
     .description('run the workers of every task queue against TEMPORAL_ADDRESS (SIGINT/SIGTERM drain and exit 0)')
     .action(async () => {
       const { loadConfig } = await import('../../../common/config');
