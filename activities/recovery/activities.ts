@@ -18,7 +18,7 @@ import {
 import { DescribeMountTargetSecurityGroupsCommand, DescribeMountTargetsCommand, type EFSClient } from '@aws-sdk/client-efs';
 import { AuthorizeSecurityGroupIngressCommand, DescribeSecurityGroupsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { Logger } from '../../common/logger';
-import { RecoveryFailure } from '../../workflows/recovery/failures';
+import { RecoveryFailure, recoveryFailure } from '../../workflows/recovery/failures';
 import {
   DATASYNC_SLOTS_WORKFLOW_ID,
   RECOVERY_TASK_QUEUE,
@@ -130,7 +130,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
       const { domainName, efsId } = await describeDomain(event.domainId);
       const homeUid = await homeUidOf(event.domainId, event.kind, event.name);
       if (!homeUid) {
-        throw ApplicationFailure.nonRetryable(`${event.kind} ${event.name} no longer exists in domain ${domainName} (${event.domainId})`, RecoveryFailure.ProfileNotFound);
+        throw recoveryFailure(RecoveryFailure.ProfileNotFound, `${event.kind} ${event.name} no longer exists in domain ${domainName} (${event.domainId})`);
       }
       const key: ProfileKey = { domainName, kind: event.kind, name: event.name };
       const home: HomeDirectory = { domainId: event.domainId, efsId, homeUid };
@@ -199,9 +199,9 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     /** "Not yet" until the new profile has a running app (its home directory exists then). Polled by activity retries. */
     async waitForHomeDirectory(key: ProfileKey, home: HomeDirectory): Promise<void> {
       const uid = await homeUidOf(home.domainId, key.kind, key.name);
-      if (uid === undefined) throw ApplicationFailure.nonRetryable(`${key.kind} ${key.name} no longer exists in ${home.domainId}`, RecoveryFailure.ProfileNotFound);
+      if (uid === undefined) throw recoveryFailure(RecoveryFailure.ProfileNotFound, `${key.kind} ${key.name} no longer exists in ${home.domainId}`);
       if (uid !== home.homeUid) {
-        throw ApplicationFailure.nonRetryable(`${key.kind} ${key.name} was created again (home ${uid}, not ${home.homeUid})`, RecoveryFailure.ProfileNotFound);
+        throw recoveryFailure(RecoveryFailure.ProfileNotFound, `${key.kind} ${key.name} was created again (home ${uid}, not ${home.homeUid})`);
       }
       const r = await aws('ListApps', () =>
         sagemaker.send(
@@ -213,7 +213,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
         ),
       );
       const running = (r.Apps ?? []).some((a) => a.Status === 'InService');
-      if (!running) throw ApplicationFailure.retryable(`no app of ${key.kind} ${key.name} is InService yet`, RecoveryFailure.HomeNotReady);
+      if (!running) throw recoveryFailure(RecoveryFailure.HomeNotReady, `no app of ${key.kind} ${key.name} is InService yet`);
     },
 
     /** Creates (or finds, after a retry or a crash) both locations and the task, and starts (or finds) its one execution. */
@@ -244,13 +244,13 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
             }),
           ),
         );
-        if (!r.TaskArn) throw ApplicationFailure.retryable('CreateTask returned no TaskArn', RecoveryFailure.AwsUnavailable);
+        if (!r.TaskArn) throw recoveryFailure(RecoveryFailure.AwsUnavailable, 'CreateTask returned no TaskArn');
         taskArn = r.TaskArn;
       }
       const task = taskArn;
       const taskExecutionArn =
         existing ?? (await aws(`StartTaskExecution ${task}`, () => datasync.send(new StartTaskExecutionCommand({ TaskArn: task })))).TaskExecutionArn;
-      if (!taskExecutionArn) throw ApplicationFailure.retryable('StartTaskExecution returned no TaskExecutionArn', RecoveryFailure.AwsUnavailable);
+      if (!taskExecutionArn) throw recoveryFailure(RecoveryFailure.AwsUnavailable, 'StartTaskExecution returned no TaskExecutionArn');
       return { taskArn: task, taskExecutionArn, sourceLocationArn, destinationLocationArn };
     },
 
@@ -258,12 +258,10 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     async followTransfer(taskExecutionArn: string): Promise<Omit<RestoreFigures, 'durationMs'>> {
       const e = await aws(`DescribeTaskExecution ${taskExecutionArn}`, () => datasync.send(new DescribeTaskExecutionCommand({ TaskExecutionArn: taskExecutionArn })));
       if (e.Status === 'ERROR') {
-        throw ApplicationFailure.nonRetryable(
-          `DataSync execution ${taskExecutionArn} failed: ${e.Result?.ErrorCode ?? 'unknown'} ${e.Result?.ErrorDetail ?? ''}`.trim(),
-          RecoveryFailure.TransferFailed,
-        );
+        const why = `${e.Result?.ErrorCode ?? 'unknown'} ${e.Result?.ErrorDetail ?? ''}`.trim();
+        throw recoveryFailure(RecoveryFailure.TransferFailed, `DataSync execution ${taskExecutionArn} failed: ${why}`);
       }
-      if (e.Status !== 'SUCCESS') throw ApplicationFailure.retryable(`DataSync execution is ${e.Status ?? 'unknown'}`, RecoveryFailure.TransferInProgress);
+      if (e.Status !== 'SUCCESS') throw recoveryFailure(RecoveryFailure.TransferInProgress, `DataSync execution is ${e.Status ?? 'unknown'}`);
       return {
         bytesWritten: e.BytesWritten ?? 0,
         filesTransferred: e.FilesTransferred ?? 0,
@@ -289,7 +287,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
           tasksDeleted++;
         } catch (err) {
           if (isAwsError(err, 'InvalidRequestException') && /running|cancel|in progress|queued/i.test((err as Error).message)) {
-            throw ApplicationFailure.retryable(`task ${taskArn} still running: ${(err as Error).message}`, RecoveryFailure.TransferInProgress);
+            throw recoveryFailure(RecoveryFailure.TransferInProgress, `task ${taskArn} still running: ${(err as Error).message}`);
           }
           if (!(isAwsError(err, 'InvalidRequestException') && /not found|does not exist/i.test((err as Error).message))) {
             await aws(`DeleteTask ${taskArn}`, () => Promise.reject(err));

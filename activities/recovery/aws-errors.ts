@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { NON_RETRYABLE_FAILURES, RecoveryFailure, type RecoveryFailureType } from '../../workflows/recovery/failures';
+import { RecoveryFailure, recoveryFailure as failure } from '../../workflows/recovery/failures';
 
 /** What a "not found" means where it happened: the caller names the failure type. */
 export type NotFoundMeaning =
@@ -42,18 +42,9 @@ export function isAwsError(err: unknown, ...names: string[]): boolean {
   return names.includes(awsErrorName(err)) || (e.Code !== undefined && names.includes(e.Code));
 }
 
-function failure(type: RecoveryFailureType, message: string, cause: unknown): ApplicationFailure {
-  return ApplicationFailure.create({
-    type,
-    message,
-    nonRetryable: NON_RETRYABLE_FAILURES.includes(type),
-    cause: cause instanceof Error ? cause : undefined,
-  });
-}
-
 /**
- * Turns an AWS SDK error (after the SDK's own retries) into a typed Temporal failure: non-retryable when no retry can
- * help (missing resource, bad request, missing permission), retryable otherwise (throttling, quotas, faults).
+ * Turns an AWS SDK error (after the SDK's own retries) into a typed Temporal failure; `NON_RETRYABLE_FAILURES` says
+ * which of the types no retry can help (missing resource, bad request, missing permission).
  */
 export function classifyAwsError(err: unknown, what: string, notFound?: NotFoundMeaning): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;

@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import {
   CreateLocationEfsCommand,
   ListLocationsCommand,
@@ -10,7 +9,7 @@ import {
 } from '@aws-sdk/client-datasync';
 import { DescribeSecurityGroupsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeFileSystemsCommand, DescribeMountTargetSecurityGroupsCommand, DescribeMountTargetsCommand, type EFSClient } from '@aws-sdk/client-efs';
-import { RecoveryFailure } from '../../workflows/recovery/failures';
+import { RecoveryFailure, recoveryFailure } from '../../workflows/recovery/failures';
 import type { HomeDirectory } from '../../workflows/recovery/model';
 import { aws } from './aws-errors';
 import { allPages } from './paging';
@@ -76,10 +75,10 @@ export function dataSyncResources(datasync: DataSyncClient, efs: EFSClient, ec2:
     const efsId = h.efsId;
     const fs = await aws(`DescribeFileSystems ${efsId}`, () => efs.send(new DescribeFileSystemsCommand({ FileSystemId: efsId })), RecoveryFailure.FileSystemNotFound);
     const fileSystemArn = fs.FileSystems?.[0]?.FileSystemArn;
-    if (!fileSystemArn) throw ApplicationFailure.nonRetryable(`file system ${efsId} not found`, RecoveryFailure.FileSystemNotFound);
+    if (!fileSystemArn) throw recoveryFailure(RecoveryFailure.FileSystemNotFound, `file system ${efsId} not found`);
     const mts = await aws(`DescribeMountTargets ${efsId}`, () => efs.send(new DescribeMountTargetsCommand({ FileSystemId: efsId })), RecoveryFailure.FileSystemNotFound);
     const mt = (mts.MountTargets ?? []).find((m) => m.LifeCycleState === 'available') ?? mts.MountTargets?.[0];
-    if (!mt?.MountTargetId || !mt.SubnetId) throw ApplicationFailure.nonRetryable(`file system ${efsId} has no mount target`, RecoveryFailure.FileSystemNotFound);
+    if (!mt?.MountTargetId || !mt.SubnetId) throw recoveryFailure(RecoveryFailure.FileSystemNotFound, `file system ${efsId} has no mount target`);
     const sgs = await aws(
       `DescribeMountTargetSecurityGroups ${mt.MountTargetId}`,
       () => efs.send(new DescribeMountTargetSecurityGroupsCommand({ MountTargetId: mt.MountTargetId })),
@@ -134,7 +133,7 @@ export function dataSyncResources(datasync: DataSyncClient, efs: EFSClient, ec2:
         ),
       RecoveryFailure.FileSystemNotFound,
     );
-    if (!r.LocationArn) throw ApplicationFailure.retryable('CreateLocationEfs returned no LocationArn', RecoveryFailure.AwsUnavailable);
+    if (!r.LocationArn) throw recoveryFailure(RecoveryFailure.AwsUnavailable, 'CreateLocationEfs returned no LocationArn');
     return r.LocationArn;
   }
 

@@ -1,5 +1,5 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { RecoveryFailure } from '../../workflows/recovery/failures';
+import { Context } from '@temporalio/activity';
+import { RecoveryFailure, recoveryFailure } from '../../workflows/recovery/failures';
 
 /** Heartbeats when running as an activity (long listings); a no-op elsewhere. */
 export function heartbeat(details?: unknown): void {
@@ -29,7 +29,7 @@ export async function allPages<T>(fetch: (token?: string) => Promise<{ items: T[
     } catch (err) {
       const stale = token !== undefined && /next ?token/i.test(err instanceof Error ? err.message : String(err));
       if (!stale) throw err;
-      if (attempt >= 5) throw ApplicationFailure.retryable(`listing kept losing its place: ${(err as Error).message}`, RecoveryFailure.AwsUnavailable);
+      if (attempt >= 5) throw recoveryFailure(RecoveryFailure.AwsUnavailable, `listing kept losing its place: ${(err as Error).message}`);
     }
   }
 }

@@ -1,6 +1,5 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import { DescribeDomainCommand, DescribeSpaceCommand, DescribeUserProfileCommand, ListDomainsCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { RecoveryFailure } from '../../workflows/recovery/failures';
+import { RecoveryFailure, recoveryFailure } from '../../workflows/recovery/failures';
 import type { ProfileKind } from '../../workflows/recovery/model';
 import { aws, isAwsError } from './aws-errors';
 import { allPages } from './paging';
@@ -12,7 +11,7 @@ export function studioLookups(sagemaker: SageMakerClient) {
   async function describeDomain(domainId: string): Promise<{ domainName: string; efsId: string }> {
     const d = await aws(`DescribeDomain ${domainId}`, () => sagemaker.send(new DescribeDomainCommand({ DomainId: domainId })), RecoveryFailure.DomainNotFound);
     if (!d.DomainName || !d.HomeEfsFileSystemId) {
-      throw ApplicationFailure.retryable(`domain ${domainId} has no name or home file system yet`, RecoveryFailure.HomeNotAssigned);
+      throw recoveryFailure(RecoveryFailure.HomeNotAssigned, `domain ${domainId} has no name or home file system yet`);
     }
     return { domainName: d.DomainName, efsId: d.HomeEfsFileSystemId };
   }
@@ -24,7 +23,7 @@ export function studioLookups(sagemaker: SageMakerClient) {
         kind === 'user-profile'
           ? (await sagemaker.send(new DescribeUserProfileCommand({ DomainId: domainId, UserProfileName: name }))).HomeEfsFileSystemUid
           : (await sagemaker.send(new DescribeSpaceCommand({ DomainId: domainId, SpaceName: name }))).HomeEfsFileSystemUid;
-      if (!uid) throw ApplicationFailure.retryable(`${kind} ${name} in ${domainId} has no home directory id yet`, RecoveryFailure.HomeNotAssigned);
+      if (!uid) throw recoveryFailure(RecoveryFailure.HomeNotAssigned, `${kind} ${name} in ${domainId} has no home directory id yet`);
       return uid;
     } catch (err) {
       if (isAwsError(err, 'ResourceNotFound')) return undefined;

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { createRecoveryActivities, type RecoveryActivities } from '../../activities/recovery/activities';
 import type { Clock } from '../../local/clock';
-import { RecoveryFailure } from '../../workflows/recovery/failures';
+import { RecoveryFailure, recoveryFailure } from '../../workflows/recovery/failures';
 import { RECOVERY_TASK_QUEUE, profileWorkflowId, type ProfileKey, type ProfileKind } from '../../workflows/recovery/model';
 import { homeReportedSignal } from '../../workflows/recovery/messages';
 
@@ -40,6 +40,8 @@ export class FakeCloud {
   failing = new Set<string>();
   /** restore ids whose transfer stays TRANSFERRING until removed (virtual time races ahead when idle) */
   held = new Set<string>();
+  /** How many more DeleteTask calls are refused with AccessDenied (a policy an operator has yet to fix). */
+  deletesDenied = 0;
   private uid = 200_000;
 
   constructor(private readonly clock: Clock) {}
@@ -129,6 +131,10 @@ export class FakeCloud {
         return { bytesWritten: bytes, filesTransferred: files, transferDurationMs: this.transferMs, taskExecutionArn: arn };
       },
       deleteTransferResources: async (req) => {
+        if (this.deletesDenied > 0 && this.liveTasks.has(req.restoreId)) {
+          this.deletesDenied--;
+          throw recoveryFailure(RecoveryFailure.AccessDenied, 'DeleteTask: AccessDeniedException: not authorized to perform datasync:DeleteTask');
+        }
         const had = this.liveTasks.delete(req.restoreId);
         if (had) this.tasksDeleted++;
         return { tasksDeleted: had ? 1 : 0, locationsDeleted: had ? 2 : 0 };

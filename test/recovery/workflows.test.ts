@@ -121,6 +121,18 @@ describe('profile recovery workflows', () => {
     expect(cloud.liveTasks.size).toBe(0);
   });
 
+  it('cleanup refused for a missing permission is retried until it goes through: no DataSync task is left', async () => {
+    cloud.addDomain('d-dddd', 'denied', 'fs-dddd');
+    const dan: ProfileKey = { domainName: 'denied', kind: 'user-profile', name: 'dan' };
+    await create('d-dddd', 'user-profile', 'dan');
+    await homesSeen(dan, 1);
+    cloud.deletesDenied = 3;
+    await create('d-dddd', 'user-profile', 'dan');
+    expect((await restoreEnded(dan, 1)).status).toBe('succeeded');
+    expect(cloud.deletesDenied).toBe(0);
+    expect(cloud.liveTasks.size).toBe(0);
+  });
+
   it('150 profiles recreated at once all recover and never hold more live tasks than the cap', async () => {
     cloud.addDomain('d-many', 'many', 'fs-many');
     const names = Array.from({ length: 150 }, (_, i) => `user-${i}`);

@@ -1,7 +1,9 @@
+import { ApplicationFailure } from '@temporalio/common';
+
 /**
- * The failure types of profile recovery, in one place. Activities raise them as `ApplicationFailure`s with these
- * `type`s; workflows pass `NON_RETRYABLE_FAILURES` to every activity retry policy and branch on the types; the CLI
- * turns the operator-mistake ones into one line and exit code 2.
+ * The failure types of profile recovery, in one place. Activities raise them with `recoveryFailure`; workflows pass
+ * `NON_RETRYABLE_FAILURES` to every activity retry policy and branch on the types; the CLI turns the operator-mistake
+ * ones into one line and exit code 2.
  */
 export const RecoveryFailure = {
   /** The SageMaker domain (by id or by name) does not exist. */
@@ -52,3 +54,12 @@ export const OPERATOR_MISTAKE_FAILURES: RecoveryFailureType[] = [
   RecoveryFailure.FileSystemNotFound,
   RecoveryFailure.SecurityGroupNotFound,
 ];
+
+/**
+ * A typed failure for an activity to throw. It never carries the `nonRetryable` flag: that flag would beat every retry
+ * policy, and cleanup must retry even an AccessDenied an operator can fix. Whether a type is retried is decided by
+ * the caller's policy (`NON_RETRYABLE_FAILURES`, or nothing for cleanup).
+ */
+export function recoveryFailure(type: RecoveryFailureType, message: string, cause?: unknown): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, ...(cause instanceof Error ? { cause } : {}) });
+}

@@ -71,17 +71,21 @@ const { deleteTransferResources, releaseDataSyncSlot } = proxyActivities<Recover
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: [] },
 });
 
-/** The root cause's message, through Child/Activity failure wrappers. */
-export function failureMessage(err: unknown): string {
+/** What failed, under the Child/Activity failure wrappers. */
+function rootCause(err: unknown): unknown {
   let e: unknown = err;
   while ((e instanceof ChildWorkflowFailure || e instanceof ActivityFailure) && e.cause) e = e.cause;
+  return e;
+}
+
+function failureMessage(err: unknown): string {
+  const e = rootCause(err);
   if (e instanceof TimeoutFailure) return `timed out (${e.timeoutType})`;
   return e instanceof Error ? e.message : String(e);
 }
 
 function failureType(err: unknown): string | undefined {
-  let e: unknown = err;
-  while ((e instanceof ChildWorkflowFailure || e instanceof ActivityFailure) && e.cause) e = e.cause;
+  const e = rootCause(err);
   return e instanceof ApplicationFailure ? e.type ?? undefined : undefined;
 }
 
