@@ -29,10 +29,10 @@ import {
   type ProfileKind,
   type RestoreFigures,
 } from '../../workflows/recovery/model';
-import { DEFAULT_DATASYNC_TASK_CAP } from '../../workflows/recovery/slots';
+import { DEFAULT_DATASYNC_TASK_CAP, type SlotTransfer } from '../../workflows/recovery/slots';
 import { homeReportedSignal, releaseSlotSignal, requestSlotSignal, slotGrantedSignal } from '../../workflows/recovery/messages';
 import type { dataSyncSlots, profileRecovery } from '../../workflows/recovery/workflows';
-import { aws, isAwsError } from './aws-errors';
+import { aws, classifyAwsError, isAlreadyDeleted, isAwsError } from './aws-errors';
 import { RESTORE_TAG, RESTORE_TASK_OPTIONS, dataSyncResources, transferTaskName } from './datasync-resources';
 import { allPages, heartbeat } from './paging';
 import { studioLookups } from './studio';
@@ -76,11 +76,8 @@ export interface ProfileLookup {
   home?: HomeDirectory;
 }
 
-export interface TransferRequest {
-  restoreId: string;
-  from: HomeDirectory;
-  to: HomeDirectory;
-}
+/** What one restore copies; also what the slots workflow keeps to clean up after a holder that died. */
+export type TransferRequest = SlotTransfer;
 
 export interface TransferResources {
   taskArn: string;
@@ -289,9 +286,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
           if (isAwsError(err, 'InvalidRequestException') && /running|cancel|in progress|queued/i.test((err as Error).message)) {
             throw recoveryFailure(RecoveryFailure.TransferInProgress, `task ${taskArn} still running: ${(err as Error).message}`);
           }
-          if (!(isAwsError(err, 'InvalidRequestException') && /not found|does not exist/i.test((err as Error).message))) {
-            await aws(`DeleteTask ${taskArn}`, () => Promise.reject(err));
-          }
+          if (!isAlreadyDeleted(err)) throw classifyAwsError(err, `DeleteTask ${taskArn}`);
         }
       }
       for (const [role, h] of [['source', req.from], ['destination', req.to]] as const) {
@@ -300,9 +295,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
             await datasync.send(new DeleteLocationCommand({ LocationArn: arn }));
             locationsDeleted++;
           } catch (err) {
-            if (!(isAwsError(err, 'InvalidRequestException') && /not found|does not exist/i.test((err as Error).message))) {
-              await aws(`DeleteLocation ${arn}`, () => Promise.reject(err));
-            }
+            if (!isAlreadyDeleted(err)) throw classifyAwsError(err, `DeleteLocation ${arn}`);
           }
         }
       }
@@ -384,7 +377,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
           rulesAdded++;
         } catch (err) {
           if (isAwsError(err, 'InvalidPermission.Duplicate')) rulesAlreadyPresent++;
-          else await aws(`AuthorizeSecurityGroupIngress ${groupId}`, () => Promise.reject(err), RecoveryFailure.SecurityGroupNotFound);
+          else throw classifyAwsError(err, `AuthorizeSecurityGroupIngress ${groupId}`, RecoveryFailure.SecurityGroupNotFound);
         }
       }
       return { efsId, mountTargets: mts.MountTargets?.length ?? 0, rulesAdded, rulesAlreadyPresent };

@@ -32,7 +32,7 @@ interface AwsErrorShape {
   $fault?: 'client' | 'server';
 }
 
-export function awsErrorName(err: unknown): string {
+function awsErrorName(err: unknown): string {
   const e = (err ?? {}) as AwsErrorShape;
   return e.Code ?? e.name ?? 'Error';
 }
@@ -65,6 +65,11 @@ export function classifyAwsError(err: unknown, what: string, notFound?: NotFound
   if (name === 'InvalidRequestException') return failure(RecoveryFailure.InvalidRequest, text, err);
   // 5xx, resets, timeouts and anything unknown: retried (a retry is cheap, a wrongly abandoned restore is not).
   return failure(RecoveryFailure.AwsUnavailable, text, err);
+}
+
+/** DataSync's answer to deleting what is already gone (a retried cleanup). */
+export function isAlreadyDeleted(err: unknown): boolean {
+  return isAwsError(err, 'InvalidRequestException') && /not found|does not exist/i.test(err instanceof Error ? err.message : '');
 }
 
 /** Runs one AWS call and classifies its failure. */

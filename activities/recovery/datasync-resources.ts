@@ -158,5 +158,5 @@ export function dataSyncResources(datasync: DataSyncClient, efs: EFSClient, ec2:
     return r.TaskExecutions ?? [];
   }
 
-  return { efsLocationConfig, findLocations, findOrCreateLocation, findTasks, executionsOf };
+  return { findLocations, findOrCreateLocation, findTasks, executionsOf };
 }

@@ -1,7 +1,7 @@
 import { DescribeDomainCommand, DescribeSpaceCommand, DescribeUserProfileCommand, ListDomainsCommand, type SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { RecoveryFailure, recoveryFailure } from '../../workflows/recovery/failures';
 import type { ProfileKind } from '../../workflows/recovery/model';
-import { aws, isAwsError } from './aws-errors';
+import { aws, classifyAwsError, isAwsError } from './aws-errors';
 import { allPages } from './paging';
 
 const LIVE_DOMAIN = new Set(['InService', 'Pending', 'Updating', 'Update_Failed']);
@@ -27,7 +27,7 @@ export function studioLookups(sagemaker: SageMakerClient) {
       return uid;
     } catch (err) {
       if (isAwsError(err, 'ResourceNotFound')) return undefined;
-      return await aws(`Describe ${kind} ${domainId}/${name}`, () => Promise.reject(err));
+      throw classifyAwsError(err, `Describe ${kind} ${domainId}/${name}`);
     }
   }
 
