@@ -296,10 +296,16 @@ export async function recoveryEventIntake(event: CreationEvent): Promise<IntakeO
   }
 }
 
+/**
+ * A region-wide listing makes a few calls per profile: minutes for hundreds of profiles, longer than one ordinary
+ * call may take. It heartbeats as it goes, so a worker that dies is noticed within the heartbeat timeout.
+ */
+const { listCurrentHomes, reportSeededHomes } = proxyActivities<RecoveryActivities>({ ...awsCall, startToCloseTimeout: '25 minutes', heartbeatTimeout: '1 minute' });
+
 /** `mlops recovery seed`: record the current home of every profile and space, copying nothing. */
 export async function seedRecovery(): Promise<{ homes: ExistingHome[] }> {
-  const homes = await acts.listCurrentHomes();
-  await acts.reportSeededHomes(homes, new Date().toISOString());
+  const homes = await listCurrentHomes();
+  await reportSeededHomes(homes, new Date().toISOString());
   return { homes };
 }
 
