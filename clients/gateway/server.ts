@@ -39,7 +39,7 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    log.warn({ path: req.url, status, err: err.message }, 'gateway request rejected');
+    log.warn({ decision: status === 500 ? 'error' : 'malformed', path: req.url, status, err: err.message }, 'gateway request rejected');
     void reply.code(status).send({ error: status === 500 ? 'internal error' : err.message });
   });
 

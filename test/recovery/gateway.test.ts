@@ -115,6 +115,8 @@ describe('trigger gateway', () => {
     expect((await post(ev2)).json().error).toMatch(/eventID/);
     expect(started).toEqual([]);
     expect(lines.filter((l) => l.decision === 'malformed').length).toBeGreaterThanOrEqual(3);
+    // Unparseable JSON is refused by the body parser, before interpretDelivery: it is a logged decision all the same.
+    expect(lines.filter((l) => l.decision === 'malformed')).toHaveLength(4);
   });
 
   it('answers events of no interest with 202 and starts nothing', async () => {
