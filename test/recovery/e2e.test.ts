@@ -43,6 +43,14 @@ async function domainWithAccess(name: string): Promise<Domain> {
   return dom;
 }
 
+/** Creates a user profile, lets recovery record its home and its app start (the directory exists then); its home uid. */
+async function userWithHome(dom: Domain, name: string): Promise<string> {
+  await s.create(dom, 'user-profile', name);
+  await d.homesSeen(key(dom.name, 'user-profile', name), 1);
+  await stack.sleep(3 * 60_000);
+  return await s.homeUid(dom, 'user-profile', name);
+}
+
 describe('profile recovery end to end', () => {
   it('a user profile and a space each get their own file back after being deleted and recreated', async () => {
     const dom = await domainWithAccess('studio');
@@ -80,10 +88,7 @@ describe('profile recovery end to end', () => {
     // No grant-access: DataSync reaches both file systems through Studio's outbound-NFS group.
     const first = await s.createDomain('lab');
     const bob = key('lab', 'user-profile', 'bob');
-    await s.create(first, 'user-profile', 'bob');
-    await d.homesSeen(bob, 1);
-    await stack.sleep(3 * 60_000);
-    const oldUid = await s.homeUid(first, 'user-profile', 'bob');
+    const oldUid = await userWithHome(first, 'bob');
     await s.writeFile(first.efsId, `/${oldUid}/model.pkl`, 'weights', Number(oldUid));
     await s.remove(first, 'user-profile', 'bob');
     await s.deleteDomainRetainingHomes(first);
@@ -99,10 +104,7 @@ describe('profile recovery end to end', () => {
   it('copy to a profile that does not exist yet runs when it is created; disable prevents a restore; a duplicated event gives one restore', async () => {
     const dom = await domainWithAccess('team');
     const carol = key('team', 'user-profile', 'carol');
-    await s.create(dom, 'user-profile', 'carol');
-    await d.homesSeen(carol, 1);
-    await stack.sleep(3 * 60_000);
-    const carolUid = await s.homeUid(dom, 'user-profile', 'carol');
+    const carolUid = await userWithHome(dom, 'carol');
     await s.writeFile(dom.efsId, `/${carolUid}/handover.md`, 'for dave', Number(carolUid));
 
     // dave does not exist yet: the copy waits for him.
@@ -142,10 +144,7 @@ describe('profile recovery end to end', () => {
   it('injected DataSync throttling, a lost CreateTask answer and a worker stopped mid-copy still end in one successful restore and nothing left behind', async () => {
     const dom = await domainWithAccess('ops');
     const erin = key('ops', 'user-profile', 'erin');
-    await s.create(dom, 'user-profile', 'erin');
-    await d.homesSeen(erin, 1);
-    await stack.sleep(3 * 60_000);
-    const oldUid = await s.homeUid(dom, 'user-profile', 'erin');
+    const oldUid = await userWithHome(dom, 'erin');
     for (let i = 0; i < 5; i++) await s.writeFile(dom.efsId, `/${oldUid}/runs/run-${i}.json`, `{"run":${i}}`, Number(oldUid));
     await s.remove(dom, 'user-profile', 'erin');
 
@@ -234,10 +233,7 @@ describe('profile recovery end to end', () => {
   it('the production worker (mlops worker) killed with SIGKILL in the middle of a copy: another worker finishes the one restore, nothing left behind', async () => {
     const dom = await domainWithAccess('killed');
     const gina = key('killed', 'user-profile', 'gina');
-    await s.create(dom, 'user-profile', 'gina');
-    await d.homesSeen(gina, 1);
-    await stack.sleep(3 * 60_000);
-    const oldUid = await s.homeUid(dom, 'user-profile', 'gina');
+    const oldUid = await userWithHome(dom, 'gina');
     await s.writeFile(dom.efsId, `/${oldUid}/thesis.tex`, 'chapter 1', Number(oldUid));
     await s.remove(dom, 'user-profile', 'gina');
 
