@@ -30,7 +30,7 @@ import {
   type RestoreFigures,
 } from '../../workflows/recovery/model';
 import { DEFAULT_DATASYNC_TASK_CAP, type SlotTransfer } from '../../workflows/recovery/slots';
-import { homeReportedSignal, releaseSlotSignal, requestSlotSignal, slotGrantedSignal } from '../../workflows/recovery/messages';
+import { homeReportedSignal, releaseSlotSignal, requestSlotSignal, slotGrantedSignal, type SlotRequest } from '../../workflows/recovery/messages';
 import type { dataSyncSlots, profileRecovery } from '../../workflows/recovery/workflows';
 import { aws, classifyAwsError, isAlreadyDeleted, isAwsError } from './aws-errors';
 import { RESTORE_TAG, RESTORE_TASK_OPTIONS, dataSyncResources, transferTaskName } from './datasync-resources';
@@ -304,7 +304,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
 
     /** Queues `holder` for a DataSync slot; the slots workflow answers with the slotGranted signal. */
     async requestDataSyncSlot(holder: string, transfer?: TransferRequest): Promise<void> {
-      await temporal().workflow.signalWithStart<typeof dataSyncSlots, [{ holder: string; capacity?: number; transfer?: TransferRequest }]>('dataSyncSlots', {
+      await temporal().workflow.signalWithStart<typeof dataSyncSlots, [SlotRequest]>('dataSyncSlots', {
         workflowId: DATASYNC_SLOTS_WORKFLOW_ID,
         taskQueue: RECOVERY_TASK_QUEUE,
         args: [{}],

@@ -14,7 +14,13 @@ export const requestCopyUpdate = defineUpdate<{ pending: boolean; restoreId?: nu
 export const statusQuery = defineQuery<ProfileStatus>('status');
 
 /** Restore -> slots workflow (sent by an activity with signal-with-start, so the semaphore exists on first use). */
-export const requestSlotSignal = defineSignal<[{ holder: string; capacity?: number; transfer?: SlotTransfer }]>('requestSlot');
+export interface SlotRequest {
+  holder: string;
+  /** The requesting worker's configured cap: the semaphore follows the latest one. */
+  capacity?: number;
+  transfer?: SlotTransfer;
+}
+export const requestSlotSignal = defineSignal<[SlotRequest]>('requestSlot');
 export const releaseSlotSignal = defineSignal<[{ holder: string }]>('releaseSlot');
 /** Slots workflow -> restore. */
 export const slotGrantedSignal = defineSignal('slotGranted');
