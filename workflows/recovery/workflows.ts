@@ -113,7 +113,9 @@ export async function profileRecovery(input: ProfileRecoveryInput): Promise<void
   const now = () => new Date().toISOString();
 
   setHandler(homeReportedSignal, (report) => {
-    state = reportHome(state, report).state;
+    const r = reportHome(state, report);
+    state = r.state;
+    log.info('home reported', { eventId: report.eventId, source: report.source, home: `${report.efsId}/${report.homeUid}`, outcome: r.outcome });
   });
   setHandler(
     setReplicationUpdate,
