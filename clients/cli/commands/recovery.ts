@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import type { AccessGrant, ExistingHome, ProfileLookup } from '../../../activities/recovery/activities';
 import type { HomeDirectory, ProfileKey, ProfileStatus } from '../../../workflows/recovery/model';
 import { UsageError } from '../usage-error';
@@ -39,14 +40,14 @@ async function asUsageError(err: unknown): Promise<never> {
 }
 
 /** Runs one of the recovery workflows that need AWS, on the worker, and returns its result. */
-async function runOnWorker<R>(client: Client, type: string, args: unknown[], timeout: string): Promise<R> {
+async function runOnWorker<R>(client: Client, type: string, args: unknown[], timeout: Duration): Promise<R> {
   const { RECOVERY_TASK_QUEUE } = await model();
   try {
     return (await client.workflow.execute(type, {
       taskQueue: RECOVERY_TASK_QUEUE,
       workflowId: `recovery/cli/${type}/${Date.now()}-${process.pid}`,
       args,
-      workflowExecutionTimeout: timeout as '1 minute',
+      workflowExecutionTimeout: timeout,
     })) as R;
   } catch (err) {
     return await asUsageError(err);
