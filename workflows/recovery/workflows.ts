@@ -71,6 +71,15 @@ const { deleteTransferResources, releaseDataSyncSlot } = proxyActivities<Recover
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: [] },
 });
 
+/**
+ * The semaphore's grants: if they failed for good (a worker outage longer than an ordinary call's 2 hours), the slots
+ * workflow would fail and lose every restore's place in line; so they are retried for as long as it takes.
+ */
+const { deliverSlotGrants } = proxyActivities<RecoveryActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [] },
+});
+
 /** What failed, under the Child/Activity failure wrappers. */
 function rootCause(err: unknown): unknown {
   let e: unknown = err;
@@ -272,7 +281,7 @@ export async function dataSyncSlots(input: DataSyncSlotsInput): Promise<void> {
     if (hasGrantsToSend(state)) {
       const r = grantSlots(state, now());
       state = r.state;
-      const gone = await acts.deliverSlotGrants(r.grants);
+      const gone = await deliverSlotGrants(r.grants);
       state = reclaimSlots(state, gone);
       continue;
     }
