@@ -7,29 +7,23 @@ export function registerGateway(program: Command): void {
     .summary('run only the trigger gateway (events to signals)')
     .description('run the trigger gateway (EventBridge deliveries -> workflows) on MLOPS_GATEWAY_HOST:MLOPS_GATEWAY_PORT')
     .action(async () => {
-      const { loadConfig } = await import('../../common/config');
+      const { withClient } = await import('../cli/temporal-client');
       const { createLogger } = await import('../../common/logger');
-      const { Client, Connection } = await import('@temporalio/client');
-      const { temporalConnectionOptions } = await import('../../common/temporal-connection');
       const { startGateway } = await import('./server');
-      const config = loadConfig();
-      const log = createLogger(config.MLOPS_LOG_LEVEL).child({ part: 'gateway' });
-      const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.MLOPS_TEMPORAL_PORT}`;
-      const connection = await Connection.connect(temporalConnectionOptions(config, address));
-      const gateway = await startGateway({
-        client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
-        log,
-        port: config.MLOPS_GATEWAY_PORT,
-        host: config.MLOPS_GATEWAY_HOST,
-        apiKey: config.MLOPS_GATEWAY_API_KEY,
+      await withClient(async (client, config) => {
+        const gateway = await startGateway({
+          client,
+          log: createLogger(config.MLOPS_LOG_LEVEL).child({ part: 'gateway' }),
+          port: config.MLOPS_GATEWAY_PORT,
+          host: config.MLOPS_GATEWAY_HOST,
+          apiKey: config.MLOPS_GATEWAY_API_KEY,
+        });
+        process.stdout.write(`trigger gateway listening on ${gateway.url} (POST /events/eventbridge, GET /healthz)\n`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        });
+        await gateway.close();
       });
-      process.stdout.write(`trigger gateway listening on ${gateway.url} (POST /events/eventbridge, GET /healthz)\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      await gateway.close();
-      await connection.close();
     });
 }
