@@ -127,6 +127,31 @@ describe('copy requests', () => {
     expect(currentHome(r.state)).toMatchObject({ homeUid: '500', source: 'lookup' });
     expect(nextQueuedRestore(r.state)).toMatchObject({ to: { homeUid: '500' } });
   });
+  it('into a recreated profile before its CloudTrail event: the event still restores the old home and brings the waiting copies', () => {
+    const bobOld = reportHome(initialState(bob), created('e1', '300')).state;
+    const copied = requestCopy(bobOld, { source: alice, from, targetHome: { domainId: 'd-1', efsId: 'fs-1', homeUid: '400' }, by: 'ops' }, 't0').state;
+    const event = reportHome(copied, created('e2', '400'));
+    expect(event.outcome).toBe('restore-queued');
+    expect(event.state.restores.map((r) => [r.reason, r.from.homeUid, r.to.homeUid])).toEqual([
+      ['copy', '100', '400'],
+      ['recreated', '300', '400'],
+    ]);
+    expect(event.state.homes.map((h) => [h.homeUid, h.source])).toEqual([
+      ['300', 'cloudtrail'],
+      ['400', 'cloudtrail'],
+    ]);
+    expect(reportHome(event.state, created('e3', '400')).outcome).toBe('known-home');
+
+    const carol: ProfileKey = { domainName: 'research', kind: 'user-profile', name: 'carol' };
+    const waiting = requestCopy(initialState(bob), { source: carol, from: { ...from, homeUid: '700' }, by: 'ops' }, 't0').state;
+    const looked = requestCopy(waiting, { source: alice, from, targetHome: { domainId: 'd-1', efsId: 'fs-1', homeUid: '500' }, by: 'ops' }, 't1').state;
+    const created500 = reportHome(looked, created('e4', '500'));
+    expect(created500.state.pendingCopies).toEqual([]);
+    expect(created500.state.restores.map((r) => [r.source.name, r.to.homeUid])).toEqual([
+      ['alice', '500'],
+      ['carol', '500'],
+    ]);
+  });
   it('onto the same home, or the same pending copy twice, is refused', () => {
     const s = reportHome(initialState(bob), created('e1', '100')).state;
     expect(copyRequestProblem(s, { source: alice, from, by: 'ops' })).toMatch(/same home/);

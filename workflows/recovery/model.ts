@@ -185,10 +185,15 @@ export type HomeReportOutcome = 'duplicate-event' | 'known-home' | 'recorded' | 
 export function reportHome(state: ProfileState, report: HomeReport): { state: ProfileState; outcome: HomeReportOutcome } {
   if (state.seenEventIds.includes(report.eventId)) return { state, outcome: 'duplicate-event' };
   let next: ProfileState = { ...state, seenEventIds: keepLast([...state.seenEventIds, report.eventId], MAX_EVENT_IDS_KEPT) };
-  if (state.homes.some((h) => sameHome(h, report))) return { state: next, outcome: 'known-home' };
-  const previous = currentHome(state);
+  const latest = currentHome(state);
+  // An operator's copy may find a recreated profile's home before its CloudTrail event arrives: that event is still
+  // the creation, and what a creation decides (restore the old home, bring the waiting copies) is still to be done.
+  const creationOfLookedUp = latest?.source === 'lookup' && report.source === 'cloudtrail' && sameHome(latest, report);
+  if (!creationOfLookedUp && state.homes.some((h) => sameHome(h, report))) return { state: next, outcome: 'known-home' };
+  const earlier = creationOfLookedUp ? state.homes.slice(0, -1) : state.homes;
+  const previous = earlier[earlier.length - 1];
   const seen: SeenHome = { ...home(report), seenAt: report.at, source: report.source };
-  next = { ...next, homes: keepLast([...state.homes, seen], MAX_HOMES_KEPT) };
+  next = { ...next, homes: keepLast([...earlier, seen], MAX_HOMES_KEPT) };
   let queued = false;
   // Restores still queued into the replaced home: a recreation one is pointless now (a new one follows), a copy the
   // operator asked for goes to the new home instead.
