@@ -258,8 +258,10 @@ describe('profile recovery end to end', () => {
       worker.kill('SIGKILL');
       await exited;
       await stack.startWorker();
+      // The killed worker's activity is only given up when its start-to-close timeout (at most 2 minutes) elapses.
+      stack.advance(2 * 60_000 + 1_000);
 
-      const r = await d.restoreEnded(gina, 1, 110_000);
+      const r = await d.restoreEnded(gina, 1, 60_000);
       expect(r.status).toBe('succeeded');
       expect(await s.homeFiles(dom.efsId, await s.homeUid(dom, 'user-profile', 'gina'))).toEqual({ 'thesis.tex': 'chapter 1' });
       expect((await d.statusOf(gina)).restoresEver).toBe(1);

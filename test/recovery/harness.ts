@@ -78,6 +78,8 @@ export interface RecoveryStack {
   aws?: AwsClients;
   /** Lets `ms` of virtual time pass (jobs in the emulator move with it); returns once the clock got there. */
   sleep(ms: number): Promise<void>;
+  /** Moves virtual time forward by `ms` at once, even with an activity in flight (one a killed worker abandoned). */
+  advance(ms: number): void;
   /** Stops the worker (in-flight activities are abandoned to their timeouts), as a crash would. */
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
@@ -141,6 +143,7 @@ export async function startRecoveryStack(opts: StackOptions = {}): Promise<Recov
       endpoint,
       aws,
       sleep: (ms) => server.time.sleep(ms),
+      advance: (ms) => server.time.advance(ms),
       startWorker,
       stopWorker,
       close: async () => {

@@ -64,6 +64,26 @@ describe('automatic time skipping with a plain client', () => {
     expect(server.clock.now() - before).toBeGreaterThanOrEqual(2 * 60 * 60 * 1000);
   });
 
+  it('advance() lets virtual time pass while work is in flight, firing what fell due', async () => {
+    const time = server.time;
+    const key = uniqueId('held');
+    time.markBusy(key);
+    try {
+      const before = time.now();
+      let fired = 0;
+      const cancel = time.schedule(60 * 60 * 1000, () => fired++);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(fired).toBe(0); // in flight: automatic skipping waits
+      time.advance(60 * 60 * 1000);
+      expect(fired).toBe(1);
+      expect(time.now() - before).toBeGreaterThanOrEqual(60 * 60 * 1000);
+      cancel();
+      expect(() => time.advance(-1)).toThrow(/non-negative/);
+    } finally {
+      time.markIdle(key);
+    }
+  });
+
   it('skips retry backoff and workflow timeouts', async () => {
     expect(await (await start('retriesWithLongBackoff', [])).result()).toBe(2);
     const err = await (await start('longRunner', [], { workflowRunTimeout: '2 days' })).result().catch((e: unknown) => e);
