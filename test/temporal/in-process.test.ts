@@ -8,11 +8,11 @@ import { Client, Connection, WorkflowFailedError, type WorkflowHandleWithFirstEx
 import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { msToTs } from '@temporalio/common/lib/time';
-import { startTemporalServer, type TemporalServer } from '../../local/temporal';
+import { startTemporalServer, type TemporalServerInternals } from '../../local/temporal';
 import { bundle, quietRuntime, replayAll, startWorker, uniqueId, uniqueQueue, type WorkerHandle } from './helpers';
 
 const DAY = 24 * 60 * 60 * 1000;
-let server: TemporalServer;
+let server: TemporalServerInternals;
 let connection: Connection;
 let nativeConnection: NativeConnection;
 let client: Client;
