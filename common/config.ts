@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 /** Raised for a configuration value the program cannot run with; the CLI prints its message and exits 2. */
@@ -89,6 +90,11 @@ const shape = {
     .optional()
     .transform((v) => (v === undefined || v === '' ? '127.0.0.1' : v))
     .refine((v) => /^[A-Za-z0-9.:-]+$/.test(v), 'a host name or IP address to listen on'),
+  MLOPS_DATA_DIR: z
+    .string()
+    .optional()
+    .transform((v) => resolve(v === undefined || v.trim() === '' ? '.mlops' : v.trim()))
+    .refine((v) => !existsSync(v) || statSync(v).isDirectory(), 'a directory path'),
   MLOPS_LOG_LEVEL: z
     .string()
     .optional()
@@ -123,6 +129,7 @@ const accepts: Record<keyof typeof shape, string> = {
   MLOPS_DATASYNC_SECURITY_GROUP: 'a security group id such as sg-0123456789abcdef0 (default: the domain\'s Studio outbound-NFS group)',
   MLOPS_DATASYNC_TASK_CAP: 'a whole number from 1 to 100: most live DataSync tasks profile recovery may hold (default 90; the region quota is 100)',
   MLOPS_GATEWAY_HOST: 'a host name or IP address for the gateway to listen on (default 127.0.0.1; 0.0.0.0 in a container)',
+  MLOPS_DATA_DIR: 'a directory (created if missing) where `mlops start` keeps the embedded server\'s and emulator\'s state (default .mlops in the working directory)',
   MLOPS_LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
 };
 

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../common/config';
+import { DataDirError } from '../../common/data-dir';
 import { registerStart } from './commands/start';
 import { registerWorker } from './commands/worker';
 import { registerPing } from './commands/ping';
@@ -47,7 +48,7 @@ function exitCodeFor(err: unknown): number {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
     return EXIT_USAGE;
   }
-  if (err instanceof ConfigError || err instanceof UsageError) {
+  if (err instanceof ConfigError || err instanceof UsageError || err instanceof DataDirError) {
     process.stderr.write(`mlops: ${err.message}\n`);
     return EXIT_USAGE;
   }

@@ -12,6 +12,7 @@ describe('configuration from the environment', () => {
     expect(c.MLOPS_AWS).toBe('emulator');
     expect(c.AWS_REGION).toBe('us-east-1');
     expect([c.MLOPS_TEMPORAL_PORT, c.MLOPS_EMULATOR_PORT, c.MLOPS_GATEWAY_PORT]).toEqual([7233, 4566, 8088]);
+    expect(c.MLOPS_DATA_DIR).toBe(join(process.cwd(), '.mlops'));
   });
 
   it('accepts a full real-cluster configuration', () => {
@@ -43,6 +44,7 @@ describe('configuration from the environment', () => {
     ['AWS_REGION', 'Mars', /AWS_REGION accepts an AWS region name/],
     ['AWS_ENDPOINT_URL', 'localhost:4566', /AWS_ENDPOINT_URL accepts an http/],
     ['MLOPS_LOG_LEVEL', 'loud', /MLOPS_LOG_LEVEL accepts one of/],
+    ['MLOPS_DATA_DIR', __filename, /MLOPS_DATA_DIR accepts a directory/],
   ])('rejects %s=%s naming the variable and what it accepts', (variable, value, message) => {
     let error: unknown;
     try {
