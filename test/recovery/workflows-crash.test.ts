@@ -143,4 +143,31 @@ describe('crash safety', () => {
     expect(slots).toMatchObject({ capacity: 1, holders: [], waiting: [], reclaimedEver: 1 });
     expect(slots.grantedEver).toBeGreaterThanOrEqual(5);
   });
+
+  it('a semaphore terminated by hand while a restore waits for a slot: the waiting restore asks again and finishes', async () => {
+    const holder = `${profileWorkflowId(key('s1'))}/restore/1`;
+    cloud.held.add(holder);
+    for (const n of ['s1', 's2']) {
+      const uid = await create(n);
+      cloud.write('fs-crash', uid, `${n}.txt`, n);
+      await d.homesSeen(key(n), 1);
+    }
+    await create('s1');
+    await liveTaskOf('s1');
+    const s2New = await create('s2');
+    await eventually('s2 to wait for the slot', async () => {
+      const s = await stack.client.workflow.getHandle(DATASYNC_SLOTS_WORKFLOW_ID).query(slotsQuery);
+      return s.waiting.some((w) => w.holder.includes('/s2/')) ? true : undefined;
+    });
+    await stack.client.workflow.getHandle(DATASYNC_SLOTS_WORKFLOW_ID).terminate('operator mistake');
+    cloud.held.delete(holder);
+    expect((await d.restoreEnded(key('s1'), 1)).status).toBe('succeeded');
+
+    const s2 = await d.restoreEnded(key('s2'), 1);
+    expect(s2.status).toBe('succeeded');
+    expect(cloud.read('fs-crash', s2New)).toEqual({ 's2.txt': 's2' });
+    expect(cloud.liveTasks.size).toBe(0);
+    const restarted = await stack.client.workflow.getHandle(DATASYNC_SLOTS_WORKFLOW_ID).describe();
+    expect(restarted.status.name).toBe('RUNNING');
+  });
 });

@@ -190,6 +190,9 @@ export interface RestoreInput {
   homeWaitTimeout?: Duration;
 }
 
+/** How long a restore waits for its DataSync slot before it asks again. */
+const SLOT_REQUEST_RENEWAL: Duration = '30 minutes';
+
 export async function restoreHomeDirectory(input: RestoreInput): Promise<RestoreFigures> {
   const restoreId = workflowInfo().workflowId;
   const started = Date.now();
@@ -207,7 +210,11 @@ export async function restoreHomeDirectory(input: RestoreInput): Promise<Restore
   const transfer = { restoreId, from: input.from, to: input.to };
   try {
     await acts.requestDataSyncSlot(restoreId, transfer);
-    await condition(() => granted);
+    // The semaphore forgets no waiter, but an operator can terminate it: asking again now and then starts a new one
+    // (asking twice is harmless: a waiter keeps its place, a holder gets its grant again).
+    while (!(await condition(() => granted, SLOT_REQUEST_RENEWAL))) {
+      await acts.requestDataSyncSlot(restoreId, transfer);
+    }
     const { taskExecutionArn } = await acts.startTransfer(transfer);
     const figures = await followTransfer(taskExecutionArn);
     return { ...figures, durationMs: Date.now() - started };
