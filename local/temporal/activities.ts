@@ -77,11 +77,34 @@ export function scheduleActivity(run: WorkflowRun, attrs: ScheduleActivityAttrib
     attemptTimers: [],
   };
   run.activities.set(a.scheduledEventId, a);
-  if (scheduleToCloseMs > 0) {
-    a.scheduleToCloseTimer = run.schedule(scheduleToCloseMs, () => timeOut(run, a, 'TIMEOUT_TYPE_SCHEDULE_TO_CLOSE'));
-  }
+  armScheduleToClose(run, a);
   dispatchAttempt(run, a);
   return a;
+}
+
+function armScheduleToClose(run: WorkflowRun, a: ActivityState): void {
+  if (a.scheduleToCloseMs > 0) {
+    a.scheduleToCloseTimer = run.scheduleAt(a.firstScheduledTime + a.scheduleToCloseMs, () => timeOut(run, a, 'TIMEOUT_TYPE_SCHEDULE_TO_CLOSE'));
+  }
+}
+
+/**
+ * An activity loaded from the state file, its timers re-armed at their original times. An attempt a worker had
+ * started stays started: a worker that outlived the server may still complete it with its task token; otherwise
+ * the attempt ends by its start-to-close or heartbeat timeout and is retried, as after any lost worker.
+ */
+export function resumeActivity(run: WorkflowRun, a: ActivityState): void {
+  a.attemptTimers = [];
+  run.activities.set(a.scheduledEventId, a);
+  armScheduleToClose(run, a);
+  if (a.state === 'scheduled') {
+    dispatchAttempt(run, a);
+  } else if (a.state === 'started') {
+    run.markBusy('activity', a.scheduledEventId);
+    armStartedAttempt(run, a);
+  } else {
+    armRetry(run, a, a.retryTime ?? run.now());
+  }
 }
 
 /**
@@ -131,10 +154,9 @@ function startAttempt(run: WorkflowRun, a: ActivityState, attempt: number, ident
   a.attemptTimers = [];
   a.state = 'started';
   a.startedTime = run.now();
-  a.attemptTimers.push(run.schedule(a.startToCloseMs, () => {
-    if (a.state === 'started' && a.attempt === attempt) timeOut(run, a, 'TIMEOUT_TYPE_START_TO_CLOSE');
-  }));
-  armHeartbeat(run, a);
+  a.lastHeartbeatTime = undefined;
+  run.touch();
+  armStartedAttempt(run, a);
   return {
     taskToken: encodeTaskToken({ kind: 'activity', namespace: run.namespace, runId: run.runId, scheduledEventId: a.scheduledEventId, attempt }),
     workflowNamespace: run.namespace,
@@ -156,12 +178,21 @@ function startAttempt(run: WorkflowRun, a: ActivityState, attempt: number, ident
   };
 }
 
+function armStartedAttempt(run: WorkflowRun, a: ActivityState): void {
+  const attempt = a.attempt;
+  a.attemptTimers.push(run.scheduleAt((a.startedTime ?? run.now()) + a.startToCloseMs, () => {
+    if (a.state === 'started' && a.attempt === attempt) timeOut(run, a, 'TIMEOUT_TYPE_START_TO_CLOSE');
+  }));
+  armHeartbeat(run, a);
+}
+
+/** The heartbeat timeout counts from the last heartbeat, or from the attempt's start before the first one. */
 function armHeartbeat(run: WorkflowRun, a: ActivityState): void {
   a.heartbeatTimer?.();
   a.heartbeatTimer = undefined;
   if (a.heartbeatMs <= 0) return;
   const attempt = a.attempt;
-  a.heartbeatTimer = run.schedule(a.heartbeatMs, () => {
+  a.heartbeatTimer = run.scheduleAt((a.lastHeartbeatTime ?? a.startedTime ?? run.now()) + a.heartbeatMs, () => {
     if (a.state === 'started' && a.attempt === attempt) timeOut(run, a, 'TIMEOUT_TYPE_HEARTBEAT');
   });
 }
@@ -183,42 +214,38 @@ export function activityById(run: WorkflowRun, activityId: string): ActivityStat
 export function heartbeat(run: WorkflowRun, a: ActivityState, details: Payloads | undefined): boolean {
   if (details) a.heartbeatDetails = details;
   a.lastHeartbeatTime = run.now();
+  run.touch();
   armHeartbeat(run, a);
   return a.cancelRequested;
 }
 
 /** Removes the activity and writes Started + the closing event (buffered if a workflow task is running). */
-function finish(run: WorkflowRun, a: ActivityState, started: boolean, shortName: string, attrs: (startedEventId: number) => object): void {
+function finish(run: WorkflowRun, a: ActivityState, started: boolean, shortName: string, attrs: object): void {
   clearAttempt(run, a);
   a.scheduleToCloseTimer?.();
   run.activities.delete(a.scheduledEventId);
-  const identity = a.startedIdentity ?? '';
-  const requestId = a.requestId ?? '';
-  const attempt = a.attempt;
-  const lastFailure = a.lastFailure;
-  run.record(() => {
-    let startedEventId = 0;
-    if (started) {
-      startedEventId = run.append('ActivityTaskStarted', { scheduledEventId: a.scheduledEventId, identity, requestId, attempt, lastFailure }).eventId;
-    }
-    run.append(shortName, attrs(startedEventId));
+  run.record({
+    kind: 'activityClosed',
+    scheduledEventId: a.scheduledEventId,
+    started: started ? { identity: a.startedIdentity ?? '', requestId: a.requestId ?? '', attempt: a.attempt, lastFailure: a.lastFailure } : undefined,
+    name: shortName,
+    attrs,
   });
 }
 
 export function completeActivity(run: WorkflowRun, a: ActivityState, result: Payloads | undefined, identity: string): void {
   a.startedIdentity = identity || a.startedIdentity;
-  finish(run, a, true, 'ActivityTaskCompleted', (startedEventId) => ({ result, scheduledEventId: a.scheduledEventId, startedEventId, identity }));
+  finish(run, a, true, 'ActivityTaskCompleted', { result, scheduledEventId: a.scheduledEventId, identity });
 }
 
 export function cancelledActivity(run: WorkflowRun, a: ActivityState, details: Payloads | undefined, identity: string): void {
   a.startedIdentity = identity || a.startedIdentity;
-  finish(run, a, true, 'ActivityTaskCanceled', (startedEventId) => ({
+  finish(run, a, true, 'ActivityTaskCanceled', {
     details,
     latestCancelRequestedEventId: a.cancelRequestedEventId ?? 0,
     scheduledEventId: a.scheduledEventId,
-    startedEventId,
     identity,
-  }));
+  });
 }
 
 export function failActivity(run: WorkflowRun, a: ActivityState, failure: Failure, identity: string, lastHeartbeatDetails?: Payloads): void {
@@ -229,13 +256,12 @@ export function failActivity(run: WorkflowRun, a: ActivityState, failure: Failur
     backOff(run, a, failure, decision.delayMs);
     return;
   }
-  finish(run, a, true, 'ActivityTaskFailed', (startedEventId) => ({
+  finish(run, a, true, 'ActivityTaskFailed', {
     failure,
     scheduledEventId: a.scheduledEventId,
-    startedEventId,
     identity,
     retryState: decision.retryState,
-  }));
+  });
 }
 
 function retryDecision(run: WorkflowRun, a: ActivityState, failure: Failure): ReturnType<typeof decideRetry> {
@@ -249,9 +275,15 @@ function backOff(run: WorkflowRun, a: ActivityState, failure: Failure, delayMs: 
   clearAttempt(run, a);
   a.lastFailure = failure;
   a.state = 'backoff';
-  a.attemptTimers.push(run.schedule(delayMs, () => {
+  armRetry(run, a, run.now() + delayMs);
+}
+
+function armRetry(run: WorkflowRun, a: ActivityState, at: number): void {
+  a.retryTime = at;
+  a.attemptTimers.push(run.scheduleAt(at, () => {
     if (!isCurrent(run, a) || a.state !== 'backoff') return;
     a.attemptTimers = [];
+    a.retryTime = undefined;
     a.attempt++;
     dispatchAttempt(run, a);
   }));
@@ -272,16 +304,15 @@ function timeOut(run: WorkflowRun, a: ActivityState, timeoutType: string): void 
       backOff(run, a, failure, decision.delayMs);
       return;
     }
-    finish(run, a, wasStarted, 'ActivityTaskTimedOut', (startedEventId) => ({ failure, scheduledEventId: a.scheduledEventId, startedEventId, retryState: decision.retryState }));
+    finish(run, a, wasStarted, 'ActivityTaskTimedOut', { failure, scheduledEventId: a.scheduledEventId, retryState: decision.retryState });
     return;
   }
   if (a.lastFailure && timeoutType === 'TIMEOUT_TYPE_SCHEDULE_TO_CLOSE') failure.cause = a.lastFailure;
-  finish(run, a, wasStarted, 'ActivityTaskTimedOut', (startedEventId) => ({
+  finish(run, a, wasStarted, 'ActivityTaskTimedOut', {
     failure,
     scheduledEventId: a.scheduledEventId,
-    startedEventId,
     retryState: 'RETRY_STATE_TIMEOUT',
-  }));
+  });
 }
 
 /**

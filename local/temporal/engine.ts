@@ -7,16 +7,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ServiceError, alreadyStarted, invalidArgument, workflowClosed, workflowNotFound } from './errors';
+import { applyWrite, type BufferedWrite } from './buffered-writes';
 import { attributesOf } from './history';
 import { NamespaceState, Namespaces } from './namespaces';
-import type { Failure, Message, Payloads, SearchAttributes, StartWorkflowRequest, WorkflowExecution } from './proto-types';
+import type { Failure, HistoryEvent, Message, Payloads, SearchAttributes, StartWorkflowRequest, WorkflowExecution } from './proto-types';
 import { encodedSearchAttributes, validatedSearchValues } from './visibility-store';
 import { completeRetryPolicy, decideRetry, retryPolicyMessage, type CompleteRetryPolicy } from './retry-policy';
 import { TaskQueues } from './task-queues';
 import type { TimeSource } from './time-source';
 import { durationFromMs, msFromDuration, timestampFromMs } from './time-format';
 import type { CompletionHost } from './workflow-task-completion';
-import { STATUS_ENUM, WorkflowRun, type ChildState, type ParentInfo, type PollResponse } from './workflow-run';
+import { STATUS_ENUM, WorkflowRun, type ChildState, type ParentInfo, type PollResponse, type RunConfig, type RunDeps } from './workflow-run';
 
 export interface EngineOptions {
   time: TimeSource;
@@ -48,6 +49,8 @@ export class Engine implements CompletionHost {
   readonly workflowTasks = new TaskQueues<PollResponse>();
   readonly activityTasks = new TaskQueues<PollResponse>();
   readonly time: TimeSource;
+  /** Told of every change to a run (the state file, when there is one). */
+  onRunChanged?: (run: WorkflowRun) => void;
   private readonly log?: Logger;
   private readonly historyPageSize: number;
   private retentionSweep?: NodeJS.Timeout;
@@ -198,13 +201,7 @@ export class Engine implements CompletionHost {
         attempt: origin.attempt ?? 1,
         cronSchedule: req.cronSchedule,
       },
-      {
-        time: this.time,
-        workflowTasks: this.workflowTasks,
-        activityTasks: this.activityTasks,
-        onClosed: (r) => this.onRunClosed(r),
-        historyPageSize: this.historyPageSize,
-      },
+      this.runDeps(),
     );
     run.searchValues = searchValues;
     ns.runs.set(runId, run);
@@ -239,20 +236,62 @@ export class Engine implements CompletionHost {
       header: req.header,
       workflowId: req.workflowId,
     });
-    if (origin.signal) this.writeSignal(run, origin.signal);
-    if (runTimeoutMs > 0) {
-      const deadline = executionExpirationTime ? Math.min(now + runTimeoutMs, executionExpirationTime) : now + runTimeoutMs;
-      run.addRunTimer(this.time.scheduleAt(deadline, () => this.timeOutRun(run)));
-    } else if (executionExpirationTime) {
-      run.addRunTimer(this.time.scheduleAt(executionExpirationTime, () => this.timeOutRun(run)));
-    }
+    if (origin.signal) applyWrite(run, this.signalWrite(origin.signal));
+    this.armRunTimeout(run);
     if (backoffMs > 0) {
       run.executionTime = now + backoffMs;
-      run.addRunTimer(this.time.schedule(backoffMs, () => run.ensureWorkflowTask()));
+      this.armFirstWorkflowTask(run);
     } else {
       run.scheduleWorkflowTask(1);
     }
     return run;
+  }
+
+  private runDeps(): RunDeps {
+    return {
+      time: this.time,
+      workflowTasks: this.workflowTasks,
+      activityTasks: this.activityTasks,
+      onClosed: (r) => this.onRunClosed(r),
+      historyPageSize: this.historyPageSize,
+      changed: (r) => this.onRunChanged?.(r),
+    };
+  }
+
+  /** The run and execution timeouts, from the run's start (so a run loaded after a restart keeps its deadline). */
+  private armRunTimeout(run: WorkflowRun): void {
+    const { runTimeoutMs, executionExpirationTime } = run.config;
+    const runDeadline = runTimeoutMs > 0 ? run.startTime + runTimeoutMs : 0;
+    const deadline = runDeadline && executionExpirationTime ? Math.min(runDeadline, executionExpirationTime) : runDeadline || executionExpirationTime;
+    if (deadline) run.addRunTimer(this.time.scheduleAt(deadline, () => this.timeOutRun(run)));
+  }
+
+  /** A start delay or retry backoff: the first workflow task waits for the run's execution time. */
+  private armFirstWorkflowTask(run: WorkflowRun): void {
+    run.addRunTimer(run.scheduleAt(run.executionTime, () => run.ensureWorkflowTask()));
+  }
+
+  // ---- runs loaded from the state file ----------------------------------------------------------------------------
+
+  /** Adds a run read from the state file, with its history; `resumeLoadedRun` re-arms it once all runs are in. */
+  addLoadedRun(config: RunConfig, startTime: number, history: HistoryEvent[]): WorkflowRun {
+    const ns = this.namespaces.get(config.namespace);
+    const run = new WorkflowRun(config, this.runDeps(), startTime);
+    run.loadHistory(history);
+    ns.runs.set(run.runId, run);
+    const latest = ns.latestRun.get(run.workflowId);
+    if (!latest || latest.startTime <= run.startTime) ns.latestRun.set(run.workflowId, run);
+    return run;
+  }
+
+  /**
+   * Re-arms the timeouts of an open loaded run and, when it has not had its first workflow task yet because of a
+   * start delay, schedules that. Its workflow task, activities and timers are resumed by the caller.
+   */
+  resumeLoadedRun(run: WorkflowRun): void {
+    if (!run.isOpen) return;
+    this.armRunTimeout(run);
+    if (!run.wt && run.lastCompletedStartedEventId === 0 && run.executionTime > run.startTime) this.armFirstWorkflowTask(run);
   }
 
   private timeOutRun(run: WorkflowRun): void {
@@ -262,24 +301,16 @@ export class Engine implements CompletionHost {
 
   // ---- signals, cancellation, termination -------------------------------------------------------------------------
 
-  private writeSignal(run: WorkflowRun, s: NonNullable<RunOrigin['signal']>, external?: WorkflowExecution): void {
-    if (s.requestId) {
-      if (run.signalRequestIds.has(s.requestId)) return;
-      run.signalRequestIds.add(s.requestId);
-    }
-    run.append('WorkflowExecutionSignaled', {
-      signalName: s.signalName,
-      input: s.input,
-      identity: s.identity,
-      header: s.header,
-      externalWorkflowExecution: external,
-      requestId: s.requestId,
-    });
+  private signalWrite(s: NonNullable<RunOrigin['signal']>, external?: WorkflowExecution): BufferedWrite {
+    return {
+      kind: 'signal',
+      attrs: { signalName: s.signalName, input: s.input, identity: s.identity, header: s.header, externalWorkflowExecution: external, requestId: s.requestId },
+    };
   }
 
   private signalRun(run: WorkflowRun, s: NonNullable<RunOrigin['signal']>, external?: WorkflowExecution): void {
     if (s.requestId && run.signalRequestIds.has(s.requestId)) return;
-    run.record(() => this.writeSignal(run, s, external));
+    run.record(this.signalWrite(s, external));
   }
 
   signalWorkflowExecution(req: { namespace?: string; workflowExecution?: WorkflowExecution; signalName?: string; input?: Payloads; identity?: string; requestId?: string; header?: Message }): void {
@@ -296,13 +327,10 @@ export class Engine implements CompletionHost {
   private cancelRun(run: WorkflowRun, cause: string, identity: string, external?: { initiatedEventId: number; execution: WorkflowExecution }): void {
     if (run.cancelRequested) return;
     run.cancelRequested = true;
-    run.record(() => {
-      run.append('WorkflowExecutionCancelRequested', {
-        cause,
-        identity,
-        externalInitiatedEventId: external?.initiatedEventId,
-        externalWorkflowExecution: external?.execution,
-      });
+    run.record({
+      kind: 'event',
+      name: 'WorkflowExecutionCancelRequested',
+      attrs: { cause, identity, externalInitiatedEventId: external?.initiatedEventId, externalWorkflowExecution: external?.execution },
     });
   }
 
@@ -337,46 +365,46 @@ export class Engine implements CompletionHost {
     if (!parent || !parent.isOpen || !child) return;
     parent.children.delete(p.initiatedEventId);
     const closeEvent = run.history[run.history.length - 1];
-    const base = () => ({
+    const base = {
       namespace: run.namespace,
       namespaceId: this.namespaces.find(run.namespace)?.id,
       workflowExecution: run.execution,
       workflowType: run.workflowTypeMessage,
       initiatedEventId: p.initiatedEventId,
-      startedEventId: child.startedEventId ?? 0,
-    });
-    parent.record(() => {
-      switch (run.status) {
-        case 'Completed':
-          parent.append('ChildWorkflowExecutionCompleted', { ...base(), result: attributesOf<{ result?: Payloads }>(closeEvent, 'WorkflowExecutionCompleted').result });
-          break;
-        case 'Failed': {
-          const a = attributesOf<{ failure?: Failure; retryState?: string }>(closeEvent, 'WorkflowExecutionFailed');
-          parent.append('ChildWorkflowExecutionFailed', { ...base(), failure: a.failure, retryState: a.retryState });
-          break;
-        }
-        case 'Canceled':
-          parent.append('ChildWorkflowExecutionCanceled', { ...base(), details: attributesOf<{ details?: Payloads }>(closeEvent, 'WorkflowExecutionCanceled').details });
-          break;
-        case 'Terminated':
-          parent.append('ChildWorkflowExecutionTerminated', base());
-          break;
-        case 'TimedOut':
-          parent.append('ChildWorkflowExecutionTimedOut', { ...base(), retryState: 'RETRY_STATE_TIMEOUT' });
-          break;
-        default:
-          break;
+    };
+    const closed = (name: string, attrs: object): void =>
+      parent.record({ kind: 'childClosed', initiatedEventId: p.initiatedEventId, startedEventId: child.startedEventId, name, attrs: { ...base, ...attrs } });
+    switch (run.status) {
+      case 'Completed':
+        closed('ChildWorkflowExecutionCompleted', { result: attributesOf<{ result?: Payloads }>(closeEvent, 'WorkflowExecutionCompleted').result });
+        break;
+      case 'Failed': {
+        const a = attributesOf<{ failure?: Failure; retryState?: string }>(closeEvent, 'WorkflowExecutionFailed');
+        closed('ChildWorkflowExecutionFailed', { failure: a.failure, retryState: a.retryState });
+        break;
       }
-    });
+      case 'Canceled':
+        closed('ChildWorkflowExecutionCanceled', { details: attributesOf<{ details?: Payloads }>(closeEvent, 'WorkflowExecutionCanceled').details });
+        break;
+      case 'Terminated':
+        closed('ChildWorkflowExecutionTerminated', {});
+        break;
+      case 'TimedOut':
+        closed('ChildWorkflowExecutionTimedOut', { retryState: 'RETRY_STATE_TIMEOUT' });
+        break;
+      default:
+        break;
+    }
   }
 
   startChild(parent: WorkflowRun, child: ChildState, attrs: Message): void {
     const a = attrs as StartWorkflowRequest & { workflowIdReusePolicy?: string };
     const ns = this.namespaces.find(child.namespace);
     const fail = (cause: string) =>
-      parent.record(() => {
-        parent.children.delete(child.initiatedEventId);
-        parent.append('StartChildWorkflowExecutionFailed', {
+      parent.record({
+        kind: 'childStartFailed',
+        initiatedEventId: child.initiatedEventId,
+        attrs: {
           namespace: child.namespace,
           namespaceId: ns?.id,
           workflowId: child.workflowId,
@@ -384,7 +412,7 @@ export class Engine implements CompletionHost {
           cause,
           initiatedEventId: child.initiatedEventId,
           workflowTaskCompletedEventId: attributesOf<{ workflowTaskCompletedEventId?: number }>(parent.history[child.initiatedEventId - 1], 'StartChildWorkflowExecutionInitiated').workflowTaskCompletedEventId,
-        });
+        },
       });
     if (!ns) return fail('START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND');
     let run: WorkflowRun;
@@ -399,16 +427,10 @@ export class Engine implements CompletionHost {
       throw err;
     }
     child.runId = run.runId;
-    parent.record(() => {
-      const started = parent.append('ChildWorkflowExecutionStarted', {
-        namespace: child.namespace,
-        namespaceId: ns.id,
-        initiatedEventId: child.initiatedEventId,
-        workflowExecution: run.execution,
-        workflowType: child.workflowType,
-        header: a.header,
-      });
-      child.startedEventId = started.eventId;
+    parent.record({
+      kind: 'childStarted',
+      initiatedEventId: child.initiatedEventId,
+      attrs: { namespace: child.namespace, namespaceId: ns.id, initiatedEventId: child.initiatedEventId, workflowExecution: run.execution, workflowType: child.workflowType, header: a.header },
     });
   }
 
@@ -422,19 +444,21 @@ export class Engine implements CompletionHost {
       target = undefined;
     }
     if (target) this.signalRun(target, { signalName: a.signalName, input: a.input, header: a.header, identity: '', requestId: `${run.runId}:${initiatedEventId}` }, run.execution);
-    run.record(() => {
-      if (target) {
-        run.append('ExternalWorkflowExecutionSignaled', { initiatedEventId, namespace, workflowExecution: a.execution, control: a.control });
-      } else {
-        run.append('SignalExternalWorkflowExecutionFailed', {
+    if (target) {
+      run.record({ kind: 'event', name: 'ExternalWorkflowExecutionSignaled', attrs: { initiatedEventId, namespace, workflowExecution: a.execution, control: a.control } });
+    } else {
+      run.record({
+        kind: 'event',
+        name: 'SignalExternalWorkflowExecutionFailed',
+        attrs: {
           cause: 'SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND',
           initiatedEventId,
           namespace,
           workflowExecution: a.execution,
           control: a.control,
-        });
-      }
-    });
+        },
+      });
+    }
   }
 
   cancelExternal(run: WorkflowRun, initiatedEventId: number, attrs: Message): void {
@@ -448,18 +472,20 @@ export class Engine implements CompletionHost {
       target = undefined;
     }
     if (target) this.cancelRun(target, a.reason ?? '', '', { initiatedEventId, execution: run.execution });
-    run.record(() => {
-      if (target) {
-        run.append('ExternalWorkflowExecutionCancelRequested', { initiatedEventId, namespace, workflowExecution: execution });
-      } else {
-        run.append('RequestCancelExternalWorkflowExecutionFailed', {
+    if (target) {
+      run.record({ kind: 'event', name: 'ExternalWorkflowExecutionCancelRequested', attrs: { initiatedEventId, namespace, workflowExecution: execution } });
+    } else {
+      run.record({
+        kind: 'event',
+        name: 'RequestCancelExternalWorkflowExecutionFailed',
+        attrs: {
           cause: 'CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND',
           initiatedEventId,
           namespace,
           workflowExecution: execution,
-        });
-      }
-    });
+        },
+      });
+    }
   }
 
   continueAsNew(run: WorkflowRun, attrs: Message, workflowTaskCompletedEventId: number): void {
@@ -528,7 +554,10 @@ export class Engine implements CompletionHost {
     if (run.config.parent) {
       const parent = this.namespaces.find(run.config.parent.namespace)?.runs.get(run.config.parent.runId);
       const child = parent?.children.get(run.config.parent.initiatedEventId);
-      if (child) child.runId = next.runId;
+      if (child) {
+        child.runId = next.runId;
+        parent?.touch();
+      }
     }
   }
 

@@ -50,7 +50,13 @@ export class OpenCalls {
   }
 }
 
-function unary(method: string, handler: Handler, calls: OpenCalls, log?: Logger): grpc.handleUnaryCall<unknown, unknown> {
+/**
+ * Runs before every answer, success or error: the state file saves what the call (and anything before it) changed,
+ * so no caller is ever told of a change a crash could lose.
+ */
+export type BeforeAnswer = () => void;
+
+function unary(method: string, handler: Handler, calls: OpenCalls, log?: Logger, beforeAnswer?: BeforeAnswer): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const poll = new LongPoll();
     calls.track(poll);
@@ -59,6 +65,16 @@ function unary(method: string, handler: Handler, calls: OpenCalls, log?: Logger)
     call.on('cancelled', () => poll.end());
     Promise.resolve()
       .then(() => (handler as (r: unknown, p: LongPoll) => unknown)(call.request, poll))
+      .then(
+        (response) => {
+          beforeAnswer?.();
+          return response;
+        },
+        (err: unknown) => {
+          beforeAnswer?.();
+          throw err;
+        },
+      )
       .then(
         (response) => {
           clearTimeout(timer);
@@ -81,12 +97,12 @@ export function serviceDefinition(name: string): grpc.ServiceDefinition {
 }
 
 /** Adds a service with the given handlers (keyed by PascalCase method name); other methods answer UNIMPLEMENTED. */
-export function addService(server: grpc.Server, name: string, handlers: Record<string, Handler>, calls: OpenCalls, log?: Logger): void {
+export function addService(server: grpc.Server, name: string, handlers: Record<string, Handler>, calls: OpenCalls, log?: Logger, beforeAnswer?: BeforeAnswer): void {
   const definition = serviceDefinition(name);
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const method of Object.keys(definition)) {
     const handler = handlers[method];
-    if (handler) implementation[method] = unary(method, handler, calls, log);
+    if (handler) implementation[method] = unary(method, handler, calls, log, beforeAnswer);
   }
   server.addService(definition, implementation);
 }

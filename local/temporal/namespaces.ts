@@ -6,7 +6,6 @@ import type { WorkflowRun } from './workflow-run';
 import type { SearchAttributeType } from './visibility/types';
 
 export class NamespaceState {
-  readonly id = randomUUID();
   readonly runs = new Map<string, WorkflowRun>();
   /** The newest run of each workflow id: what start policies and calls without a run id look at. */
   readonly latestRun = new Map<string, WorkflowRun>();
@@ -18,6 +17,8 @@ export class NamespaceState {
     public description = '',
     public ownerEmail = '',
     public data: Record<string, string> = {},
+    /** kept across restarts: history events name it */
+    readonly id: string = randomUUID(),
   ) {}
 
   describe(): object {
@@ -44,15 +45,22 @@ export class NamespaceState {
 
 export class Namespaces {
   private readonly byName = new Map<string, NamespaceState>();
+  /** Told when a namespace is registered or its settings or search attributes change (the state file). */
+  onChange?: () => void;
 
   constructor(private readonly defaultRetentionMs: number) {}
 
-  register(name: string, retentionMs?: number, description?: string, ownerEmail?: string, data?: Record<string, string>): NamespaceState {
+  register(name: string, retentionMs?: number, description?: string, ownerEmail?: string, data?: Record<string, string>, id?: string): NamespaceState {
     if (!name) throw invalidArgument('Namespace is not set on request.');
     if (this.byName.has(name)) throw new ServiceError(6, `Namespace already exists.`, { typeName: 'temporal.api.errordetails.v1.NamespaceAlreadyExistsFailure', value: {} });
-    const ns = new NamespaceState(name, retentionMs || this.defaultRetentionMs, description, ownerEmail, data);
+    const ns = new NamespaceState(name, retentionMs || this.defaultRetentionMs, description, ownerEmail, data, id);
     this.byName.set(name, ns);
+    this.changed();
     return ns;
+  }
+
+  changed(): void {
+    this.onChange?.();
   }
 
   get(name: string | undefined): NamespaceState {

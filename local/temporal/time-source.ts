@@ -44,6 +44,19 @@ export class TimeSource implements Clock {
     return Date.now() + this.offsetMs;
   }
 
+  /** How far the virtual clock is ahead of the real one (0 without time skipping): saved in the state file. */
+  get offset(): number {
+    return this.offsetMs;
+  }
+
+  /** Puts the virtual clock back where a previous process left it (never backwards). */
+  restoreOffset(ms: number): void {
+    if (ms > this.offsetMs) this.offsetMs = ms;
+  }
+
+  /** Called after timers fired, so what they changed is saved before anything else happens. */
+  afterFire?: () => void;
+
   scheduleAt(at: number, fire: () => void): CancelTimer {
     const entry: Entry = { at, seq: this.seq++, fire, cancelled: false };
     this.push(entry);
@@ -146,6 +159,7 @@ export class TimeSource implements Clock {
         process.emitWarning(`timer callback failed: ${err instanceof Error ? err.stack : String(err)}`);
       }
     }
+    this.afterFire?.();
     this.armRealTimer();
     this.queueSkipCheck();
   }

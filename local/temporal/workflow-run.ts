@@ -10,6 +10,7 @@ import type { TaskQueues } from './task-queues';
 import type { CompleteRetryPolicy } from './retry-policy';
 import { attributesKey, encodePageToken, eventTypeName } from './history';
 import { encodeTaskToken } from './task-token';
+import { applyWrite, type BufferedWrite } from './buffered-writes';
 import { packAny } from './proto';
 import type {
   Failure,
@@ -47,6 +48,8 @@ export interface RunDeps {
   historyPageSize: number;
   /** How long a workflow task may wait on a sticky queue before it goes to the normal queue. */
   stickyScheduleToStartMs?: number;
+  /** Told of every change to the run, so a state file can save it before the call that caused it is answered. */
+  changed?(run: WorkflowRun): void;
 }
 
 /** The real server's defaults for suggesting continue-as-new (workflowInfo().continueAsNewSuggested). */
@@ -115,6 +118,8 @@ export interface ActivityState {
   firstScheduledTime: number;
   currentAttemptScheduledTime: number;
   state: 'scheduled' | 'started' | 'backoff';
+  /** when the next attempt is dispatched, while in backoff */
+  retryTime?: number;
   startedTime?: number;
   startedIdentity?: string;
   requestId?: string;
@@ -132,6 +137,8 @@ export interface ActivityState {
 export interface TimerState {
   timerId: string;
   startedEventId: number;
+  /** when it fires, on the server's clock */
+  dueTime: number;
   cancel: CancelTimer;
   /** Fired while a workflow task ran: the TimerFired write waits in the buffer and a CancelTimer may still drop it. */
   firedPending?: boolean;
@@ -178,9 +185,8 @@ export interface RunConfig {
 export class WorkflowRun {
   readonly history: HistoryEvent[] = [];
   /** Writes deferred while a workflow task runs; each appends its events (ids are given when it runs). */
-  private buffered: (() => void)[] = [];
+  private buffered: BufferedWrite[] = [];
   status: ExecutionStatus = 'Running';
-  readonly startTime: number;
   executionTime: number;
   closeTime?: number;
   wt?: WorkflowTaskState;
@@ -216,10 +222,16 @@ export class WorkflowRun {
   constructor(
     readonly config: RunConfig,
     private readonly deps: RunDeps,
+    /** given when a run is loaded from the state file */
+    readonly startTime: number = deps.time.now(),
   ) {
-    this.startTime = deps.time.now();
     this.executionTime = this.startTime;
     this.memo = config.memo;
+  }
+
+  /** Tells the state file (if any) that this run changed. */
+  touch(): void {
+    this.deps.changed?.(this);
   }
 
   get namespace(): string {
@@ -265,7 +277,15 @@ export class WorkflowRun {
   }
 
   schedule(delayMs: number, fire: () => void): CancelTimer {
-    return this.deps.time.schedule(delayMs, fire);
+    return this.scheduleAt(this.now() + Math.max(0, delayMs), fire);
+  }
+
+  /** Whatever a timer of the run does changes the run. */
+  scheduleAt(at: number, fire: () => void): CancelTimer {
+    return this.deps.time.scheduleAt(at, () => {
+      this.touch();
+      fire();
+    });
   }
 
   /** Registers a timer that dies with the run (run and execution timeouts). */
@@ -285,9 +305,8 @@ export class WorkflowRun {
       [attributesKey(shortName)]: attributes,
     };
     this.history.push(event);
-    const size = approximateSize(attributes) + 24;
-    this.eventSizes.push(size);
-    this.historySizeBytes += size;
+    this.countSize(approximateSize(attributes) + 24);
+    this.touch();
     if (this.historyWaiters.size > 0) {
       const waiters = [...this.historyWaiters];
       this.historyWaiters.clear();
@@ -296,17 +315,33 @@ export class WorkflowRun {
     return event;
   }
 
+  private countSize(size: number): void {
+    this.eventSizes.push(size);
+    this.historySizeBytes += size;
+  }
+
+  /** A run loaded from the state file: its saved history, as written. */
+  loadHistory(events: HistoryEvent[]): void {
+    for (const event of events) {
+      this.history.push(event);
+      // The whole event rather than its attributes: close enough for paging and the continue-as-new hint.
+      this.countSize(approximateSize(event));
+    }
+    this.nextTaskId = this.history.length + 1;
+  }
+
   /**
    * Writes events that come from outside the workflow (signal, activity result, timer): buffered while a workflow
    * task runs, otherwise written now with a workflow task scheduled so the workflow sees them.
    */
-  record(write: () => void): void {
+  record(write: BufferedWrite): void {
     if (!this.isOpen) return;
     if (this.wt?.startedEventId !== undefined && !this.completing) {
       this.buffered.push(write);
+      this.touch();
       return;
     }
-    write();
+    applyWrite(this, write);
     if (this.completing) this.needsWorkflowTask = true;
     else this.ensureWorkflowTask();
   }
@@ -315,10 +350,20 @@ export class WorkflowRun {
     return this.buffered.length > 0;
   }
 
+  /** What waits in the buffer, for the state file. */
+  get bufferedWrites(): readonly BufferedWrite[] {
+    return this.buffered;
+  }
+
+  /** A run loaded from the state file gets back the writes that waited for its workflow task. */
+  restoreBuffered(writes: BufferedWrite[]): void {
+    this.buffered = [...writes];
+  }
+
   flushBuffered(): boolean {
     const writes = this.buffered;
     this.buffered = [];
-    for (const w of writes) w();
+    for (const w of writes) applyWrite(this, w);
     return writes.length > 0;
   }
 
@@ -359,6 +404,18 @@ export class WorkflowRun {
     this.wt = wt;
     this.markBusy('wt');
     this.dispatchWorkflowTask(wt);
+  }
+
+  /**
+   * A run loaded from the state file gets its workflow task back. One that a worker of the previous process had
+   * started is lost with that worker: it times out now (as it would have, the worker being gone) and is retried.
+   */
+  resumeWorkflowTask(saved: { scheduledEventId: number; startedEventId?: number; attempt: number; scheduledTime: number }): void {
+    const wt: WorkflowTaskState = { ...saved, queue: this.config.taskQueue, sticky: false, queries: [], sentUpdates: [] };
+    this.wt = wt;
+    this.markBusy('wt');
+    if (wt.startedEventId !== undefined) this.failWorkflowTask('', undefined, '', true);
+    else this.dispatchWorkflowTask(wt);
   }
 
   private dispatchWorkflowTask(wt: WorkflowTaskState): void {

@@ -63,6 +63,7 @@ export function workflowServiceHandlers(engine: Engine): Record<string, Handler>
       if (req.updateInfo?.data) ns.data = { ...ns.data, ...req.updateInfo.data };
       const ttl = msFromDuration(req.config?.workflowExecutionRetentionTtl);
       if (ttl > 0) ns.retentionMs = ttl;
+      e.namespaces.changed();
       return { ...ns.describe(), isGlobalNamespace: false };
     }),
     StartWorkflowExecution: h((req: Parameters<Engine['startWorkflowExecution']>[0]) => e.startWorkflowExecution(req)),
@@ -131,8 +132,16 @@ export function workflowServiceHandlers(engine: Engine): Record<string, Handler>
 export function operatorServiceHandlers(engine: Engine): Record<string, Handler> {
   const h = <T>(fn: (req: T) => unknown): Handler => fn as unknown as Handler;
   return {
-    AddSearchAttributes: h((req: Req & { searchAttributes?: Record<string, string> }) => addSearchAttributes(engine.namespaces.get(req.namespace), req.searchAttributes)),
-    RemoveSearchAttributes: h((req: Req & { searchAttributes?: string[] }) => removeSearchAttributes(engine.namespaces.get(req.namespace), req.searchAttributes)),
+    AddSearchAttributes: h((req: Req & { searchAttributes?: Record<string, string> }) => {
+      const answer = addSearchAttributes(engine.namespaces.get(req.namespace), req.searchAttributes);
+      engine.namespaces.changed();
+      return answer;
+    }),
+    RemoveSearchAttributes: h((req: Req & { searchAttributes?: string[] }) => {
+      const answer = removeSearchAttributes(engine.namespaces.get(req.namespace), req.searchAttributes);
+      engine.namespaces.changed();
+      return answer;
+    }),
     ListSearchAttributes: h((req: Req) => listSearchAttributes(engine.namespaces.get(req.namespace))),
   };
 }
