@@ -27,6 +27,16 @@ export class EmulatorClock implements Clock {
     return this.now();
   }
 
+  /**
+   * After a restart: the saved advance, and never behind the last saved emulated time (a scaled clock restarts
+   * from real time, which may be behind what it had reached).
+   */
+  restore(saved: { advancedMs: number; nowMs: number }): void {
+    this.offsetMs = saved.advancedMs;
+    const behind = saved.nowMs - this.now();
+    if (behind > 0) this.offsetMs += behind;
+  }
+
   get advancedMs(): number {
     return this.offsetMs;
   }

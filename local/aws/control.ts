@@ -83,6 +83,7 @@ export async function handleControl(emulator: Emulator, method: string, url: URL
       const parsed = parseWith(clockAdvance, body);
       if (!parsed.ok) return parsed.answer;
       emulator.clock.advance((parsed.value.advanceMs ?? 0) + (parsed.value.advanceSeconds ?? 0) * 1000);
+      emulator.markChanged('clock');
       emulator.advanceJobs();
       return { status: 200, body: clockBody(emulator) };
     }
@@ -138,6 +139,8 @@ async function serviceControl(
     const params = matchPath(compiled, path);
     if (!params) continue;
     emulator.advanceJobs();
+    // Control endpoints that are not GET change the service (files written, quotas set): a durable emulator stores it.
+    if (method !== 'GET') emulator.markServiceChanged(serviceName);
     try {
       const result = await control.handler({ params, query, body }, emulator.serviceContext(runtime));
       return { status: 200, body: result ?? { ok: true } };

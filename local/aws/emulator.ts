@@ -10,7 +10,9 @@ import type { Clock } from '../clock';
 import { EmulatorClock } from './clock';
 import { EventBus } from './events';
 import { FaultTable, faultErrorCode, type Fault } from './faults';
-import { JobEngine, type TransitionContext } from './jobs';
+import { JobEngine, type LifecycleDefinition, type TransitionContext } from './jobs';
+import { DurableState } from './persistence/durable-state';
+import type { PersistentClass } from './persistence/state-codec';
 import { Journal, parseSdkRequestHeader } from './journal';
 import { decodeInput, encodeError, encodeOutput } from './protocols/codec';
 import { compilePath, decodeBody, matchPath, safeDecode, signingScope, WireError, type CompiledPath } from './protocols/wire';
@@ -18,6 +20,7 @@ import {
   EmulatorError,
   HttpResponse,
   isMutating,
+  isReadOnly,
   type ControlDefinition,
   type EmulatorScope,
   type HttpRoute,
@@ -43,6 +46,11 @@ export interface EmulatorOptions {
   log?: Logger;
   /** First retry delay of event delivery, doubling (default 200 ms). */
   eventRetryBaseMs?: number;
+  /**
+   * Durable state: loaded from this directory at start (created when absent) and every change written there
+   * before the request that made it is answered. Without it everything lives in memory only.
+   */
+  stateDir?: string;
 }
 
 /** The raw request as the HTTP layer hands it over. */
@@ -87,12 +95,14 @@ export class Emulator {
   readonly jobs: JobEngine;
   private readonly services = new Map<string, ServiceRuntime>();
   private readonly sharedValues = new Map<string, unknown>();
-  private readonly scope: EmulatorScope = {
-    shared: <T>(key: string, create: () => T): T => {
-      if (!this.sharedValues.has(key)) this.sharedValues.set(key, create());
-      return this.sharedValues.get(key) as T;
-    },
-  };
+  /** Which shared values each service asked for: a change to the service may have changed them. */
+  private readonly sharedKeysOf = new Map<string, Set<string>>();
+  /** `service\0kind` -> the declared lifecycle, whose hook a restored job gets back. */
+  private readonly lifecycles = new Map<string, LifecycleDefinition>();
+  readonly persistentClasses = new Map<string, PersistentClass>();
+  /** Units (`service:<name>`, `shared:<key>`, `jobs`, `events`, `clock`) changed since the last write. */
+  private readonly changed = new Set<string>();
+  private readonly durable?: DurableState;
   private readonly byTarget = new Map<string, ServiceRuntime>();
   private readonly restRoutes: RestRoute[] = [];
   readonly controlRoutes: ControlRoute[] = [];
@@ -110,17 +120,55 @@ export class Emulator {
       now: () => this.clock.now(),
       log: opts.log,
       baseDelayMs: opts.eventRetryBaseMs,
+      deliverAfterRelease: opts.stateDir !== undefined,
+      onOwedChange: () => this.markChanged('events'),
     });
     this.jobs = new JobEngine(
       () => this.clock.now(),
       (service) => this.transitionContext(service),
     );
     for (const def of opts.services) this.register(def);
+    if (opts.stateDir !== undefined) {
+      this.jobs.listen({
+        jobsChanged: () => this.changed.add('jobs'),
+        transitionObserved: (service) => {
+          this.changed.add('jobs');
+          this.markServiceChanged(service);
+        },
+      });
+      const { durable, fresh } = DurableState.open(opts.stateDir, this);
+      this.durable = durable;
+      // A new directory gets the whole initial state at once (random ids such as the default security group's
+      // must not change at the next start because nothing had touched them yet).
+      if (fresh) {
+        this.markEverythingChanged();
+        this.persist();
+      }
+    }
+  }
+
+  /** The scope a service's `createState` gets: records which shared values the service holds. */
+  private scopeFor(service: string): EmulatorScope {
+    const keys = new Set<string>();
+    this.sharedKeysOf.set(service, keys);
+    return {
+      shared: <T>(key: string, create: () => T): T => {
+        keys.add(key);
+        if (!this.sharedValues.has(key)) this.sharedValues.set(key, create());
+        return this.sharedValues.get(key) as T;
+      },
+    };
   }
 
   private register(def: ServiceDefinition<unknown>): void {
     if (this.services.has(def.name)) throw new Error(`service ${def.name} is defined twice`);
-    const runtime: ServiceRuntime = { def, state: def.createState(this.scope) };
+    for (const lifecycle of def.lifecycles ?? []) this.lifecycles.set(`${def.name}\u0000${lifecycle.kind}`, lifecycle);
+    for (const [name, cls] of Object.entries(def.persistentClasses ?? {})) {
+      const other = this.persistentClasses.get(name);
+      if (other && other !== cls) throw new Error(`service ${def.name}: persistent class name ${name} is already taken by another class`);
+      this.persistentClasses.set(name, cls);
+    }
+    const runtime: ServiceRuntime = { def, state: def.createState(this.scopeFor(def.name)) };
     this.services.set(def.name, runtime);
     if (def.protocol === 'awsJson1_0' || def.protocol === 'awsJson1_1') {
       if (!def.targetPrefix) throw new Error(`service ${def.name}: awsJson services need a targetPrefix`);
@@ -155,12 +203,67 @@ export class Emulator {
 
   /** Forgets every resource, fault, journal entry, job, scenario and event; the clock keeps its time. */
   reset(): void {
+    for (const key of this.sharedValues.keys()) this.changed.add(`shared:${key}`);
     this.sharedValues.clear();
-    for (const runtime of this.services.values()) runtime.state = runtime.def.createState(this.scope);
+    for (const [name, runtime] of this.services) runtime.state = runtime.def.createState(this.scopeFor(name));
     this.faults.clear();
     this.journal.clear();
     this.jobs.reset();
     this.events.reset();
+    this.markEverythingChanged();
+  }
+
+  // ---- durable state (persistence/durable-state.ts reads and replaces these) ----
+
+  /** A service's state may have changed: it and the shared values it holds are written at the next `persist()`. */
+  markServiceChanged(service: string): void {
+    if (!this.durable) return;
+    this.changed.add(`service:${service}`);
+    for (const key of this.sharedKeysOf.get(service) ?? []) this.changed.add(`shared:${key}`);
+  }
+
+  /** `clock`, `jobs` or `events` changed. */
+  markChanged(unit: 'clock' | 'jobs' | 'events'): void {
+    if (this.durable) this.changed.add(unit);
+  }
+
+  markEverythingChanged(): void {
+    if (!this.durable) return;
+    for (const name of this.services.keys()) this.markServiceChanged(name);
+    for (const unit of ['clock', 'jobs', 'events'] as const) this.changed.add(unit);
+  }
+
+  /**
+   * Writes what changed since the last call (synchronously) and then lets the events it published go out. Called
+   * before a request is answered and on the job tick; throws when the state cannot be written, and the changes stay
+   * marked for the next call.
+   */
+  persist(): void {
+    if (!this.durable || this.changed.size === 0) return;
+    this.durable.commit([...this.changed]);
+    this.changed.clear();
+    this.events.release();
+  }
+
+  /** The lifecycle a service declared for a job kind. */
+  declaredLifecycle(service: string, kind: string): LifecycleDefinition | undefined {
+    return this.lifecycles.get(`${service}\u0000${kind}`);
+  }
+
+  serviceState(name: string): unknown {
+    return this.services.get(name)?.state;
+  }
+
+  /** Replaces a service's state with a restored one, or (state undefined) with a fresh one on the current shared values. */
+  replaceServiceState(name: string, state?: unknown): void {
+    const runtime = this.services.get(name);
+    if (!runtime) throw new Error(`no service ${name}`);
+    runtime.state = state === undefined ? runtime.def.createState(this.scopeFor(name)) : state;
+  }
+
+  /** The live shared values by key. */
+  sharedState(): Map<string, unknown> {
+    return this.sharedValues;
   }
 
   serviceContext(runtime: ServiceRuntime, region: string = DEFAULT_REGION): ServiceContext<unknown> {
@@ -369,6 +472,9 @@ export class Emulator {
       return fail(new EmulatorError(v.code, validation.message, v.httpStatus ?? 400));
     }
 
+    // A durable emulator writes the service's state before answering (also after a failure: a handler may change
+    // state before it throws).
+    if (!isReadOnly(operation, op)) this.markServiceChanged(def.name);
     const ctx: OperationContext<unknown> = {
       ...this.serviceContext(service, region),
       operation,

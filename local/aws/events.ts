@@ -48,10 +48,18 @@ export interface EventBusOptions {
   maxAttempts?: number;
   /** Kept records, oldest dropped first. */
   capacity?: number;
+  /**
+   * Durable emulators: a new event waits for `release()` (called once the change that published it is written), so
+   * an event is never delivered for a change a crash then loses, and an owed event is on disk before it is sent.
+   */
+  deliverAfterRelease?: boolean;
+  /** Called when the set of events still owed to the target changes (one added, one delivered or given up). */
+  onOwedChange?: () => void;
 }
 
 export class EventBus {
   private records: DeliveryRecord[] = [];
+  private held: DeliveryRecord[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inflight = new Set<AbortController>();
   private closed = false;
@@ -75,8 +83,33 @@ export class EventBus {
     this.records.push(record);
     const capacity = this.opts.capacity ?? 10_000;
     if (this.records.length > capacity) this.records.splice(0, this.records.length - capacity);
-    if (record.state === 'pending') void this.deliver(record);
+    if (record.state === 'pending') {
+      this.opts.onOwedChange?.();
+      if (this.opts.deliverAfterRelease) this.held.push(record);
+      else void this.deliver(record);
+    }
     return envelope;
+  }
+
+  /** Starts delivering the events held since the last release (`deliverAfterRelease`). */
+  release(): void {
+    const ready = this.held;
+    this.held = [];
+    for (const record of ready) void this.deliver(record);
+  }
+
+  /** Events still owed to the target (pending or retrying), as a durable emulator stores them. */
+  owed(): DeliveryRecord[] {
+    return this.records.filter((r) => r.state === 'pending');
+  }
+
+  /** Takes back events owed before a restart and delivers them again (at least once: the target may have one already). */
+  restoreOwed(records: readonly DeliveryRecord[]): void {
+    for (const r of records) {
+      const record: DeliveryRecord = { ...r, state: 'pending' };
+      this.records.push(record);
+      void this.deliver(record);
+    }
   }
 
   list(filter: { source?: string; detailType?: string } = {}): DeliveryRecord[] {
@@ -87,6 +120,8 @@ export class EventBus {
 
   reset(): void {
     this.records = [];
+    this.held = [];
+    this.opts.onOwedChange?.();
   }
 
   async close(): Promise<void> {
@@ -114,6 +149,7 @@ export class EventBus {
       if (res.ok) record.state = 'delivered';
       else if (res.status === 429 || res.status >= 500) retry = true;
       else record.state = 'rejected';
+      if (!retry) this.opts.onOwedChange?.();
     } catch (err) {
       record.lastError = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
       retry = true;
@@ -124,6 +160,7 @@ export class EventBus {
     if (!retry || this.closed) return;
     if (record.attempts >= (this.opts.maxAttempts ?? 30)) {
       record.state = 'abandoned';
+      this.opts.onOwedChange?.();
       this.opts.log?.warn({ eventId: record.event.id, attempts: record.attempts, error: record.lastError, status: record.lastStatus }, 'event delivery abandoned');
       return;
     }

@@ -73,10 +73,14 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
     }
     if (rawUrl.startsWith('/_emulator/') || rawUrl === '/_emulator') {
       const answer = await handleControl(emulator, method, new URL(rawUrl, 'http://emulator'), body);
+      emulator.persist();
       sendJson(res, answer.status, answer.body);
       return;
     }
     const outcome = await emulator.handle({ method, url: rawUrl, headers: req.headers, body });
+    // With a state directory, what the request changed is written before the client hears of it; a write that fails
+    // answers 500 (the change stays in memory and is written with the next one, as a retry would find it).
+    emulator.persist();
     if (outcome.kind === 'reset') {
       // The change is committed; the client sees ECONNRESET and (being an SDK) retries.
       req.socket.resetAndDestroy();
@@ -113,7 +117,14 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 
   // Jobs whose status changes while nobody asks still run their transitions (events, side effects).
-  const ticker = setInterval(() => emulator.advanceJobs(), 100);
+  const ticker = setInterval(() => {
+    emulator.advanceJobs();
+    try {
+      emulator.persist();
+    } catch (err) {
+      log?.error({ err }, 'the emulator could not write its state; it retries on the next tick');
+    }
+  }, 100);
   ticker.unref();
 
   let closed: Promise<void> | undefined;
@@ -125,6 +136,11 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
       closed ??= (async () => {
         clearInterval(ticker);
         await emulator.events.close();
+        try {
+          emulator.persist();
+        } catch (err) {
+          log?.error({ err }, 'the emulator could not write its state while closing');
+        }
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
@@ -136,4 +152,5 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
 }
 
 export { defineService, operation, HttpResponse, EmulatorError, newId } from './service';
+export { StateDirError } from './persistence/state-dir-error';
 export type { ServiceDefinition, OperationContext, ServiceContext } from './service';

@@ -135,10 +135,47 @@ export interface JobTracker {
   list(kind?: string): JobView[];
 }
 
+/** A lifecycle as stored: its data; the `onTransition` hook comes back from the service's declared `lifecycles`. */
+export interface StoredLifecycle {
+  kind: string;
+  phases: Phase[];
+  succeeded: string;
+  failed: string;
+  stopping?: Phase;
+  stopped?: string;
+  hasHook: boolean;
+}
+
+/** A job as a state directory keeps it: enough to recompute its timeline and to know which transitions ran. */
+export interface StoredJob {
+  service: string;
+  id: string;
+  lifecycle: StoredLifecycle;
+  createdAtMs: number;
+  stopRequestedAtMs?: number;
+  scenario: JobScenario;
+  data: Record<string, unknown>;
+  observed: number;
+}
+
+export interface JobsSnapshot {
+  jobs: StoredJob[];
+  scenarios: ScenarioRule[];
+}
+
+/** What the engine tells its owner, so a durable emulator knows what to write. */
+export interface JobChangeListener {
+  /** A job was started, stopped or removed, or a scenario changed. */
+  jobsChanged(): void;
+  /** A transition of a job of `service` ran its hook: the service's state may have changed too. */
+  transitionObserved(service: string): void;
+}
+
 /** Every job of every service of one emulator, and the scenario rules. */
 export class JobEngine {
   private readonly jobs = new Map<string, Job>();
   private scenarios: ScenarioRule[] = [];
+  private listener?: JobChangeListener;
 
   constructor(
     private readonly clock: () => number,
@@ -146,12 +183,76 @@ export class JobEngine {
     private readonly contextFor: (service: string) => TransitionContext,
   ) {}
 
+  listen(listener: JobChangeListener): void {
+    this.listener = listener;
+  }
+
+  /**
+   * The jobs and scenario rules as data. `hookOf` gives the hook a restored job of that kind would get: a job whose
+   * hook differs would come back doing something else, so it is refused here, in the request that started it.
+   */
+  snapshot(hookOf: (service: string, kind: string) => LifecycleDefinition['onTransition']): JobsSnapshot {
+    const jobs: StoredJob[] = [];
+    for (const job of this.jobs.values()) {
+      const { def } = job;
+      if (def.onTransition && hookOf(job.service, def.kind) !== def.onTransition) {
+        throw new Error(`job kind ${def.kind} of service ${job.service} has an onTransition hook the service does not list in its lifecycles; a restored job could not run it`);
+      }
+      jobs.push({
+        service: job.service,
+        id: job.id,
+        lifecycle: {
+          kind: def.kind,
+          phases: def.phases.map((p) => ({ ...p })),
+          succeeded: def.succeeded,
+          failed: def.failed,
+          ...(def.stopping ? { stopping: { ...def.stopping } } : {}),
+          ...(def.stopped !== undefined ? { stopped: def.stopped } : {}),
+          hasHook: def.onTransition !== undefined,
+        },
+        createdAtMs: job.createdAtMs,
+        ...(job.stopRequestedAtMs !== undefined ? { stopRequestedAtMs: job.stopRequestedAtMs } : {}),
+        scenario: job.scenario,
+        data: job.data,
+        observed: job.observed,
+      });
+    }
+    return { jobs, scenarios: this.scenarios };
+  }
+
+  /** Puts back stored jobs (replacing any) without running a hook: transitions not yet observed run on the next advance. */
+  restore(snapshot: JobsSnapshot, hookOf: (service: string, kind: string) => LifecycleDefinition['onTransition'] | null): void {
+    this.jobs.clear();
+    this.scenarios = [...snapshot.scenarios];
+    for (const stored of snapshot.jobs) {
+      const { hasHook, ...lifecycle } = stored.lifecycle;
+      const hook = hasHook ? hookOf(stored.service, lifecycle.kind) : undefined;
+      if (hook === null) throw new Error(`job kind ${lifecycle.kind} of service ${stored.service} needs a transition hook, but the service lists no such lifecycle`);
+      const def: LifecycleDefinition = { ...lifecycle, ...(hook ? { onTransition: hook } : {}) };
+      const job: Job = {
+        service: stored.service,
+        def,
+        id: stored.id,
+        createdAtMs: stored.createdAtMs,
+        ...(stored.stopRequestedAtMs !== undefined ? { stopRequestedAtMs: stored.stopRequestedAtMs } : {}),
+        scenario: stored.scenario,
+        data: stored.data,
+        observed: stored.observed,
+      };
+      this.jobs.set(key(job.service, def.kind, job.id), job);
+    }
+  }
+
   forService(service: string): JobTracker {
     return {
       start: (def, id, data = {}, startAtMs) => this.start(service, def, id, data, startAtMs),
       get: (kind, id) => this.get(service, kind, id),
       stop: (kind, id) => this.stop(service, kind, id),
-      remove: (kind, id) => this.jobs.delete(key(service, kind, id)),
+      remove: (kind, id) => {
+        const removed = this.jobs.delete(key(service, kind, id));
+        if (removed) this.listener?.jobsChanged();
+        return removed;
+      },
       list: (kind) => this.list(service, kind),
     };
   }
@@ -167,6 +268,7 @@ export class JobEngine {
       observed: 0,
     };
     this.jobs.set(key(service, def.kind, id), job);
+    this.listener?.jobsChanged();
     this.observe(job);
     return this.view(job);
   }
@@ -182,7 +284,10 @@ export class JobEngine {
     const job = this.jobs.get(key(service, kind, id));
     if (!job) return undefined;
     this.observe(job);
-    if (!this.view(job).ended && job.stopRequestedAtMs === undefined) job.stopRequestedAtMs = this.clock();
+    if (!this.view(job).ended && job.stopRequestedAtMs === undefined) {
+      job.stopRequestedAtMs = this.clock();
+      this.listener?.jobsChanged();
+    }
     this.observe(job);
     return this.view(job);
   }
@@ -212,6 +317,7 @@ export class JobEngine {
         job.scenario = this.scenarioFor(job.service, job.def.kind, job.id);
       }
     }
+    this.listener?.jobsChanged();
   }
 
   listScenarios(): readonly ScenarioRule[] {
@@ -220,12 +326,14 @@ export class JobEngine {
 
   clearScenarios(): void {
     this.scenarios = [];
+    this.listener?.jobsChanged();
   }
 
   /** Forgets jobs (of one service, or all) and, when all, the scenarios. */
   reset(service?: string): void {
     for (const [k, job] of this.jobs) if (!service || job.service === service) this.jobs.delete(k);
     if (!service) this.scenarios = [];
+    this.listener?.jobsChanged();
   }
 
   private scenarioFor(service: string, kind: string, id: string): JobScenario {
@@ -244,6 +352,7 @@ export class JobEngine {
     const reached = this.reached(job);
     while (job.observed < reached.length) {
       job.observed += 1;
+      this.listener?.transitionObserved(job.service);
       if (job.def.onTransition) {
         const view = viewAt(job, reached.slice(0, job.observed));
         job.def.onTransition(view, this.contextFor(job.service));

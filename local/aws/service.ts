@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ZodType } from 'zod';
-import type { JobTracker } from './jobs';
+import type { JobTracker, LifecycleDefinition } from './jobs';
 
 export type Protocol = 'awsJson1_0' | 'awsJson1_1' | 'restJson1' | 'restXml' | 'awsQuery' | 'ec2Query';
 
@@ -126,6 +126,11 @@ export interface OperationDefinition<S, I = Record<string, unknown>> {
    */
   cloudTrail?: boolean;
   /**
+   * Whether the operation leaves the state alone, so a durable emulator writes nothing for it. Default: the name
+   * starts with a reading verb (Describe, List, Get, Head, ...); anything else is stored after it runs.
+   */
+  readOnly?: boolean;
+  /**
    * Returns the output: a plain object (Dates become epoch seconds in JSON, ISO 8601 in XML) or an HttpResponse.
    * Mutate state synchronously between checks and writes (no await in between): requests run concurrently.
    */
@@ -180,6 +185,16 @@ export interface ServiceDefinition<S = unknown> {
   createState(scope: EmulatorScope): S;
   operations: Readonly<Record<string, OperationDefinition<S>>>;
   control?: readonly ControlDefinition<S>[];
+  /**
+   * Every lifecycle whose jobs have an `onTransition` hook, one per kind: a job restored from a state directory gets
+   * its hook back from here (its phases and durations are stored with it).
+   */
+  lifecycles?: readonly LifecycleDefinition[];
+  /**
+   * Classes whose instances the state holds (name -> class), so a state directory gives them back with their
+   * methods. Plain objects, arrays, Map, Set, Date and Buffer need nothing.
+   */
+  persistentClasses?: Readonly<Record<string, abstract new (...args: never[]) => unknown>>;
 }
 
 /**
@@ -201,6 +216,13 @@ const MUTATING_VERBS =
 
 export function isMutating(operationName: string): boolean {
   return MUTATING_VERBS.test(operationName);
+}
+
+const READING_VERBS = /^(Describe|List|Get|Head|Search|Query|Select|Batch(Get|Describe))/;
+
+/** Whether a durable emulator may skip writing after this operation. */
+export function isReadOnly(operationName: string, op: Pick<OperationDefinition<unknown>, 'readOnly'>): boolean {
+  return op.readOnly ?? READING_VERBS.test(operationName);
 }
 
 /** An S3 / query map member: serialised in XML as `<entry><key/><value/></entry>` items. */

@@ -29,6 +29,7 @@ interface EmulatorFlags {
   eventsTo?: string;
   eventsApiKey?: string;
   eventsPattern?: string;
+  stateDir?: string;
   json?: boolean;
 }
 
@@ -43,6 +44,7 @@ export function registerEmulator(program: Command): void {
     .option('--events-to <url>', 'deliver EventBridge-style events (CloudTrail calls, state changes) to this HTTP endpoint', urlOption)
     .option('--events-api-key <key>', 'API key sent in the x-api-key header of every event delivery')
     .option('--events-pattern <file>', 'deliver only events matching this EventBridge rule pattern (a JSON file), as a real rule would')
+    .option('--state-dir <dir>', 'keep every resource, job and owed event in this directory (created when absent) and load it at start, so a crash loses nothing a client was told')
     .option('--json', 'print where it listens as JSON')
     .action(async (flags: EmulatorFlags) => {
       if (flags.eventsApiKey !== undefined && flags.eventsTo === undefined) {
@@ -76,14 +78,18 @@ export function registerEmulator(program: Command): void {
         ...(flags.eventsTo ? { eventsTo: flags.eventsTo } : {}),
         ...(flags.eventsApiKey ? { eventsApiKey: flags.eventsApiKey } : {}),
         ...(eventsPattern ? { eventsPattern } : {}),
+        ...(flags.stateDir !== undefined ? { stateDir: flags.stateDir } : {}),
       });
       const services = emulator.emulator.serviceNames();
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ status: 'running', endpoint: emulator.endpoint, control: `${emulator.endpoint}/_emulator/`, services })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ status: 'running', endpoint: emulator.endpoint, control: `${emulator.endpoint}/_emulator/`, services, ...(flags.stateDir !== undefined ? { stateDir: flags.stateDir } : {}) })}\n`,
+        );
       } else {
         process.stdout.write(
           `AWS emulator listening on ${emulator.endpoint} (${services.join(', ')})\n` +
             `  control API: ${emulator.endpoint}/_emulator/health\n` +
+            (flags.stateDir !== undefined ? `  state: ${flags.stateDir} (kept across restarts)\n` : '') +
             `  try: AWS_ENDPOINT_URL=${emulator.endpoint} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws s3 ls\n`,
         );
       }

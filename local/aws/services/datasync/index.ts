@@ -8,8 +8,8 @@ import { defineService, newId, operation, type OperationContext, type ServiceCon
 import { normalisePath, PathError } from '../efs/file-tree';
 import { paginate } from '../efs/pages';
 import { fileSystemArn, fileSystemIdFromArn } from '../efs/store';
-import { worldOf } from '../efs/world';
-import { beginExecution, EXECUTION_KIND, viewExecution, type ExecutionView } from './executions';
+import { WORLD_CLASSES, worldOf } from '../efs/world';
+import { beginExecution, EXECUTION_KIND, executionLifecycle, viewExecution, type ExecutionView } from './executions';
 import { DEFAULT_SETTINGS, emptyStats, type DataSyncState, type EfsLocation, type Execution, type Tag, type Task } from './state';
 import { DEFAULT_OPTIONS, type TransferOptions } from './transfer';
 
@@ -197,6 +197,9 @@ export const datasync = defineService<DataSyncState>({
   protocol: 'awsJson1_1',
   targetPrefix: 'FmrsService',
   validationError: { code: 'InvalidRequestException' },
+  persistentClasses: WORLD_CLASSES,
+  // Every execution's lifecycle has its own durations but the same hook: one stands for them all.
+  lifecycles: [executionLifecycle(DEFAULT_OPTIONS, 0, 0)],
   createState: (scope) => ({
     world: worldOf(scope),
     locations: new Map(),

@@ -5,7 +5,7 @@
 import { defineService, type OperationContext } from '../../service';
 import { StoreError } from '../efs/errors';
 import { paginate } from '../efs/pages';
-import { worldOf, type World } from '../efs/world';
+import { WORLD_CLASSES, worldOf, type World } from '../efs/world';
 import type { PermissionInput, Rule, SecurityGroup, Subnet, Vpc } from './store';
 
 export interface Ec2State {
@@ -201,6 +201,7 @@ export const ec2 = defineService<Ec2State>({
   apiVersion: '2016-11-15',
   xmlNamespace: 'http://ec2.amazonaws.com/doc/2016-11-15/',
   validationError: { code: 'MissingParameter' },
+  persistentClasses: WORLD_CLASSES,
   createState: (scope) => ({ world: worldOf(scope) }),
   operations: {
     DescribeSecurityGroups: {

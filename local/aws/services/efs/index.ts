@@ -8,7 +8,7 @@ import { StoreError } from './errors';
 import { PathError, normalisePath, view } from './file-tree';
 import { paginate } from './pages';
 import { fileSystemArn, type FileSystem, type MountTarget } from './store';
-import { worldOf, type World } from './world';
+import { WORLD_CLASSES, worldOf, type World } from './world';
 
 export interface EfsState {
   world: World;
@@ -121,6 +121,7 @@ export const efs = defineService<EfsState>({
   signingName: 'elasticfilesystem',
   arnService: 'elasticfilesystem',
   validationError: { code: 'BadRequest' },
+  persistentClasses: WORLD_CLASSES,
   createState: (scope) => ({ world: worldOf(scope) }),
   operations: {
     CreateFileSystem: operation({

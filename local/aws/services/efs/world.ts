@@ -5,6 +5,7 @@
  */
 import type { EmulatorScope } from '../../service';
 import { Ec2Store } from '../ec2/store';
+import { FileTree } from './file-tree';
 import { EfsStore } from './store';
 
 export class World {
@@ -15,3 +16,6 @@ export class World {
 export function worldOf(scope: EmulatorScope): World {
   return scope.shared('studio-world', () => new World());
 }
+
+/** The classes a World is made of, for every service holding it to declare (`persistentClasses`). */
+export const WORLD_CLASSES = { World, Ec2Store, EfsStore, FileTree } as const;

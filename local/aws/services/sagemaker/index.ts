@@ -8,7 +8,7 @@ import { defineService, newId, operation, type OperationContext, type ServiceCon
 import { DEFAULT_SUBNET_IDS, DEFAULT_VPC_ID, NFS_PORT } from '../ec2/store';
 import type { LifecycleDefinition } from '../../jobs';
 import { paginate } from '../efs/pages';
-import { worldOf } from '../efs/world';
+import { WORLD_CLASSES, worldOf } from '../efs/world';
 import {
   appCreation,
   appDeletion,
@@ -222,6 +222,8 @@ export const sagemaker = defineService<SageMakerState>({
   name: 'sagemaker',
   protocol: 'awsJson1_1',
   targetPrefix: 'SageMaker',
+  persistentClasses: WORLD_CLASSES,
+  lifecycles: [domainCreation, domainDeletion, userProfileCreation, userProfileDeletion, spaceCreation, spaceDeletion, appCreation, appDeletion],
   createState: (scope) => ({ world: worldOf(scope), domains: new Map(), owners: new Map(), apps: new Map(), quotas: { ...DEFAULT_QUOTAS } }),
   operations: {
     CreateDomain: operation({
