@@ -61,6 +61,7 @@ export class StateDir {
   private constructor(dir: string, manifest: Manifest) {
     this.dir = dir;
     this.unitsDir = join(dir, 'units');
+    mkdirSync(this.unitsDir, { recursive: true });
     this.blobs = new BlobStore(join(dir, 'blobs'));
     this.manifest = manifest;
   }
@@ -69,7 +70,7 @@ export class StateDir {
   static open(path: string): { stateDir: StateDir; loaded: LoadedState } {
     const dir = resolve(path);
     try {
-      mkdirSync(join(dir, 'units'), { recursive: true });
+      mkdirSync(dir, { recursive: true });
     } catch (err) {
       throw new StateDirError(dir, `the directory cannot be created (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
