@@ -30,7 +30,7 @@ import {
   type RestoreFigures,
 } from '../../workflows/recovery/model';
 import { DEFAULT_DATASYNC_TASK_CAP, type SlotTransfer } from '../../workflows/recovery/slots';
-import { homeReportedSignal, releaseSlotSignal, requestSlotSignal, slotGrantedSignal, type SlotRequest } from '../../workflows/recovery/messages';
+import { homeReportedSignal, releaseSlotSignal, requestSlotSignal, slotGrantedSignal, slotsQuery, type SlotRequest } from '../../workflows/recovery/messages';
 import type { dataSyncSlots, profileRecovery } from '../../workflows/recovery/workflows';
 import { aws, classifyAwsError, isAlreadyDeleted, isAwsError } from './aws-errors';
 import { RESTORE_TAG, RESTORE_TASK_OPTIONS, dataSyncResources, transferTaskName } from './datasync-resources';
@@ -107,6 +107,16 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     } catch {
       return deps.log ?? { info: () => undefined, warn: () => undefined };
     }
+  };
+
+  const requestDataSyncSlot = async (holder: string, transfer?: TransferRequest): Promise<void> => {
+    await temporal().workflow.signalWithStart<typeof dataSyncSlots, [SlotRequest]>('dataSyncSlots', {
+      workflowId: DATASYNC_SLOTS_WORKFLOW_ID,
+      taskQueue: RECOVERY_TASK_QUEUE,
+      args: [{}],
+      signal: requestSlotSignal,
+      signalArgs: [{ holder, capacity: cap, ...(transfer ? { transfer } : {}) }],
+    });
   };
 
   async function signalHome(key: ProfileKey, report: HomeReport): Promise<string> {
@@ -303,14 +313,31 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     },
 
     /** Queues `holder` for a DataSync slot; the slots workflow answers with the slotGranted signal. */
-    async requestDataSyncSlot(holder: string, transfer?: TransferRequest): Promise<void> {
-      await temporal().workflow.signalWithStart<typeof dataSyncSlots, [SlotRequest]>('dataSyncSlots', {
-        workflowId: DATASYNC_SLOTS_WORKFLOW_ID,
-        taskQueue: RECOVERY_TASK_QUEUE,
-        args: [{}],
-        signal: requestSlotSignal,
-        signalArgs: [{ holder, capacity: cap, ...(transfer ? { transfer } : {}) }],
-      });
+    requestDataSyncSlot,
+
+    /**
+     * The safety net under a restore waiting for its slot grant: if the semaphore is gone (terminated by hand) or no
+     * longer knows `holder`, asks again. Never succeeds: it fails "not yet" and is retried until the workflow, granted,
+     * cancels it, so however long the wait it costs the restore's history one activity.
+     */
+    async keepSlotRequestAlive(holder: string, transfer?: TransferRequest): Promise<never> {
+      // The first attempt comes right after the request: nothing to check yet, and checking would cost every restore.
+      if (Context.current().info.attempt === 1) throw recoveryFailure(RecoveryFailure.SlotNotGranted, `${holder} is waiting for a DataSync slot`);
+      const semaphore = temporal().workflow.getHandle(DATASYNC_SLOTS_WORKFLOW_ID);
+      let known = false;
+      try {
+        if ((await semaphore.describe()).status.name === 'RUNNING') {
+          const slots = await semaphore.query(slotsQuery);
+          known = [...slots.waiting, ...slots.holders].some((h) => h.holder === holder);
+        }
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+      if (!known) {
+        log().warn(`the DataSync slot semaphore does not know ${holder} (terminated or restarted?): asking again`);
+        await requestDataSyncSlot(holder, transfer);
+      }
+      throw recoveryFailure(RecoveryFailure.SlotNotGranted, `${holder} is waiting for a DataSync slot`);
     },
 
     async releaseDataSyncSlot(holder: string): Promise<void> {

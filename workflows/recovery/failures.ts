@@ -30,6 +30,8 @@ export const RecoveryFailure = {
   HomeNotReady: 'HomeNotReady',
   /** "Not yet": the DataSync execution is still running. Polled by activity retries. */
   TransferInProgress: 'TransferInProgress',
+  /** "Not yet": the restore still waits for its DataSync slot. Polled by activity retries until the grant arrives. */
+  SlotNotGranted: 'SlotNotGranted',
   /** The profile has no home directory id yet (just created): retried. */
   HomeNotAssigned: 'HomeNotAssigned',
 } as const;

@@ -33,7 +33,7 @@ import {
   type ProfileState,
   type RestoreFigures,
 } from './model';
-import { grantSlots, hasGrantsToSend, initialSlots, needsLivenessAudit, reclaimSlots, releaseSlot, requestSlot, type SlotsState } from './slots';
+import { grantSlots, hasGrantsToSend, initialSlots, needsLivenessAudit, reclaimSlots, releaseSlot, requestSlot, type SlotTransfer, type SlotsState } from './slots';
 import {
   homeReportedSignal,
   releaseSlotSignal,
@@ -190,8 +190,23 @@ export interface RestoreInput {
   homeWaitTimeout?: Duration;
 }
 
-/** How long a restore waits for its DataSync slot before it asks again. */
-const SLOT_REQUEST_RENEWAL: Duration = '30 minutes';
+/**
+ * The semaphore forgets no waiter, but an operator can terminate it. While the grant is awaited, an activity checks
+ * now and then (by its retries, so the wait costs the history a fixed few events however long it lasts) that the
+ * semaphore still knows this restore and asks again if not; the grant cancels it.
+ */
+const { keepSlotRequestAlive } = proxyActivities<RecoveryActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '15 minutes', backoffCoefficient: 2, maximumInterval: '1 hour', nonRetryableErrorTypes: [] },
+});
+
+async function waitForSlotGrant(restoreId: string, transfer: SlotTransfer, granted: () => boolean): Promise<void> {
+  const watchScope = new CancellationScope();
+  const watch = watchScope.run(() => keepSlotRequestAlive(restoreId, transfer)).catch(() => undefined);
+  await condition(granted);
+  watchScope.cancel();
+  await watch;
+}
 
 export async function restoreHomeDirectory(input: RestoreInput): Promise<RestoreFigures> {
   const restoreId = workflowInfo().workflowId;
@@ -210,11 +225,7 @@ export async function restoreHomeDirectory(input: RestoreInput): Promise<Restore
   const transfer = { restoreId, from: input.from, to: input.to };
   try {
     await acts.requestDataSyncSlot(restoreId, transfer);
-    // The semaphore forgets no waiter, but an operator can terminate it: asking again now and then starts a new one
-    // (asking twice is harmless: a waiter keeps its place, a holder gets its grant again).
-    while (!(await condition(() => granted, SLOT_REQUEST_RENEWAL))) {
-      await acts.requestDataSyncSlot(restoreId, transfer);
-    }
+    await waitForSlotGrant(restoreId, transfer, () => granted);
     const { taskExecutionArn } = await acts.startTransfer(transfer);
     const figures = await followTransfer(taskExecutionArn);
     return { ...figures, durationMs: Date.now() - started };
