@@ -90,6 +90,18 @@ const shape = {
     .optional()
     .transform((v) => (v === undefined || v === '' ? '127.0.0.1' : v))
     .refine((v) => /^[A-Za-z0-9.:-]+$/.test(v), 'a host name or IP address to listen on'),
+  MLOPS_EMULATOR_TIME_SCALE: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return 1;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0 || n > 10_000) {
+        ctx.addIssue({ code: 'custom', message: 'a number above 0, at most 10000' });
+        return z.NEVER;
+      }
+      return n;
+    }),
   MLOPS_DATA_DIR: z
     .string()
     .optional()
@@ -129,6 +141,7 @@ const accepts: Record<keyof typeof shape, string> = {
   MLOPS_DATASYNC_SECURITY_GROUP: 'a security group id such as sg-0123456789abcdef0 (default: the domain\'s Studio outbound-NFS group)',
   MLOPS_DATASYNC_TASK_CAP: 'a whole number from 1 to 100: most live DataSync tasks profile recovery may hold (default 90; the region quota is 100)',
   MLOPS_GATEWAY_HOST: 'a host name or IP address for the gateway to listen on (default 127.0.0.1; 0.0.0.0 in a container)',
+  MLOPS_EMULATOR_TIME_SCALE: 'a number above 0, at most 10000: emulated seconds per real second for the embedded emulator\'s jobs (default 1; 60 makes a 2-minute DataSync copy take 2 seconds)',
   MLOPS_DATA_DIR: 'a directory (created if missing) where `mlops start` keeps the embedded server\'s and emulator\'s state (default .mlops in the working directory)',
   MLOPS_LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
 };

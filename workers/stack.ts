@@ -5,6 +5,7 @@ import { parseEventPattern, type EventPattern } from '../local/aws/event-pattern
 import { projectRoot } from '../common/project-root';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../common/config';
+import { claimDataDir } from '../common/data-dir';
 import { createLogger } from '../common/logger';
 import { temporalConnectionOptions } from '../common/temporal-connection';
 import { runWorkers } from './worker';
@@ -20,7 +21,7 @@ interface Part {
  * this process. SIGINT/SIGTERM drain the workers first, then close the gateway, the emulator and the server, so no
  * activity is cut off and no signal is accepted that nobody will process.
  */
-export async function runStack(opts: { json: boolean }): Promise<void> {
+export async function runStack(opts: { json: boolean; inMemory: boolean }): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.MLOPS_LOG_LEVEL);
   const parts: Part[] = [];
@@ -29,6 +30,11 @@ export async function runStack(opts: { json: boolean }): Promise<void> {
       await p.close().catch((err: unknown) => log.warn({ err, part: p.name }, 'error while closing'));
     }
   };
+  // On the embedded emulator nobody else needs the key, so one is made up for this run when none is configured.
+  const embeddedAws = config.MLOPS_AWS === 'emulator' && !config.AWS_ENDPOINT_URL;
+  // What is embedded keeps its state on disk, so stopping or crashing this process loses no workflow and no resource.
+  const dataDir = !opts.inMemory && (embeddedAws || !config.TEMPORAL_ADDRESS) ? claimDataDir(config.MLOPS_DATA_DIR) : undefined;
+  if (dataDir) parts.push({ name: 'state', where: `${dataDir.path} (kept across restarts; --in-memory keeps none)`, close: async () => dataDir.release() });
   try {
     let temporalAddress: string;
     if (config.TEMPORAL_ADDRESS) {
@@ -43,8 +49,6 @@ export async function runStack(opts: { json: boolean }): Promise<void> {
       temporalAddress = server.address;
       parts.push({ name: 'temporal', where: `${server.address} (embedded; namespace ${config.TEMPORAL_NAMESPACE})`, close: () => server.close() });
     }
-    // On the embedded emulator nobody else needs the key, so one is made up for this run when none is configured.
-    const embeddedAws = config.MLOPS_AWS === 'emulator' && !config.AWS_ENDPOINT_URL;
     const gatewayApiKey = config.MLOPS_GATEWAY_API_KEY ?? (embeddedAws ? randomBytes(24).toString('base64url') : undefined);
     let emulatorEndpoint: string | undefined;
     if (embeddedAws) {
@@ -53,6 +57,8 @@ export async function runStack(opts: { json: boolean }): Promise<void> {
       const emulator = await startEmulator({
         port: config.MLOPS_EMULATOR_PORT,
         log: log.child({ part: 'emulator' }),
+        timeScale: config.MLOPS_EMULATOR_TIME_SCALE,
+        ...(dataDir ? { stateDir: dataDir.emulatorDir } : {}),
         // The emulator delivers its CloudTrail-style events to our own gateway, as EventBridge would.
         ...(gatewayApiKey ? { eventsTo: gatewayUrl, eventsApiKey: gatewayApiKey, eventsPattern: recoveryRulePattern() } : {}),
       });

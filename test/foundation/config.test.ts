@@ -44,6 +44,7 @@ describe('configuration from the environment', () => {
     ['AWS_REGION', 'Mars', /AWS_REGION accepts an AWS region name/],
     ['AWS_ENDPOINT_URL', 'localhost:4566', /AWS_ENDPOINT_URL accepts an http/],
     ['MLOPS_LOG_LEVEL', 'loud', /MLOPS_LOG_LEVEL accepts one of/],
+    ['MLOPS_EMULATOR_TIME_SCALE', '0', /MLOPS_EMULATOR_TIME_SCALE accepts a number above 0/],
     ['MLOPS_DATA_DIR', __filename, /MLOPS_DATA_DIR accepts a directory/],
   ])('rejects %s=%s naming the variable and what it accepts', (variable, value, message) => {
     let error: unknown;
