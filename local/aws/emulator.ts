@@ -103,6 +103,7 @@ export class Emulator {
   /** Units (`service:<name>`, `shared:<key>`, `jobs`, `events`, `clock`) changed since the last write. */
   private readonly changed = new Set<string>();
   private readonly durable?: DurableState;
+  private pendingFlush?: Promise<void>;
   private readonly byTarget = new Map<string, ServiceRuntime>();
   private readonly restRoutes: RestRoute[] = [];
   readonly controlRoutes: ControlRoute[] = [];
@@ -243,6 +244,27 @@ export class Emulator {
     this.durable.commit([...this.changed]);
     this.changed.clear();
     this.events.release();
+  }
+
+  /**
+   * Resolves once every change made so far is written (at once when there is none). Requests arriving together
+   * share one write (group commit): each waits for it before its answer goes out, reads included, so no client is
+   * told of a change a crash could still lose.
+   */
+  flush(): Promise<void> {
+    if (!this.durable || this.changed.size === 0) return this.pendingFlush ?? Promise.resolve();
+    this.pendingFlush ??= new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        this.pendingFlush = undefined;
+        try {
+          this.persist();
+          resolve();
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+    });
+    return this.pendingFlush;
   }
 
   /** The lifecycle a service declared for a job kind. */

@@ -73,14 +73,15 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
     }
     if (rawUrl.startsWith('/_emulator/') || rawUrl === '/_emulator') {
       const answer = await handleControl(emulator, method, new URL(rawUrl, 'http://emulator'), body);
-      emulator.persist();
+      await emulator.flush();
       sendJson(res, answer.status, answer.body);
       return;
     }
     const outcome = await emulator.handle({ method, url: rawUrl, headers: req.headers, body });
-    // With a state directory, what the request changed is written before the client hears of it; a write that fails
-    // answers 500 (the change stays in memory and is written with the next one, as a retry would find it).
-    emulator.persist();
+    // With a state directory, what the request changed (and whatever it read) is written before the client hears of
+    // it; a write that fails answers 500 (the change stays in memory and is written with the next one, as a retry
+    // would find it).
+    await emulator.flush();
     if (outcome.kind === 'reset') {
       // The change is committed; the client sees ECONNRESET and (being an SDK) retries.
       req.socket.resetAndDestroy();
