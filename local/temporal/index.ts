@@ -1,6 +1,7 @@
 /**
  * The embedded Temporal-compatible server: WorkflowService, OperatorService (search attributes) and, for time
- * skipping, TestService over gRPC, all state in memory. The official SDK worker and client run against it unmodified.
+ * skipping, TestService over gRPC. State is in memory, and with `dbFilename` also in a file that survives a crash
+ * (persistence/). The official SDK worker and client run against it unmodified.
  *
  * Map of the files, by role:
  *   grpc-service, workflow-service, test-service   gRPC wiring and the method tables
@@ -11,6 +12,7 @@
  *   queries-and-updates, history-reads             queries, updates, history, describe
  *   visibility-store (+ visibility/)               list/count queries, search attributes
  *   time-source, retry-policy, long-poll           clock and time skipping, retries, long-poll deadlines
+ *   buffered-writes, persistence/                  outside writes as data; the state file (dbFilename)
  *
  * Not supported (answered UNIMPLEMENTED or INVALID_ARGUMENT): schedules and cron, Nexus, worker versioning,
  * reset, batch operations, archival.
@@ -19,6 +21,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import { Engine } from './engine';
+import { DurableState } from './persistence/durable-state';
 import { OpenCalls, addService } from './grpc-service';
 import { testServiceHandlers } from './test-service';
 import { TimeSource } from './time-source';
@@ -49,8 +52,15 @@ export interface TemporalServerOptions {
   retentionMs?: number;
   /** events per page in workflow task responses */
   historyPageSize?: number;
+  /**
+   * Keep the server's state in this file (created if absent): loaded at start, every change appended before the
+   * call that caused it is answered. A file that is not a readable state file makes start fail (StateFileError).
+   */
+  dbFilename?: string;
   log?: Logger;
 }
+
+export { StateFileError } from './persistence/state-file';
 
 export interface TemporalServer {
   /** host:port */
@@ -72,22 +82,41 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
   const ip = opts.ip ?? '127.0.0.1';
   const time = new TimeSource(opts.timeSkipping ?? false, (opts.timeSkipping ?? false) && (opts.startLocked ?? false));
   const engine = new Engine({ time, retentionMs: opts.retentionMs ?? DAY_MS, log: opts.log, historyPageSize: opts.historyPageSize });
-  for (const name of [opts.namespace ?? 'default', ...(opts.extraNamespaces ?? [])]) {
-    const ns = engine.namespaces.register(name);
-    for (const [attr, type] of opts.customSearchAttributes ?? []) ns.customSearchAttributes.set(attr, type);
+  let durable: DurableState | undefined;
+  try {
+    durable = opts.dbFilename ? DurableState.load(opts.dbFilename, engine, time, opts.log) : undefined;
+    for (const name of [opts.namespace ?? 'default', ...(opts.extraNamespaces ?? [])]) {
+      // A namespace from the state file keeps its id, settings and search attributes; configured ones are added.
+      const ns = engine.namespaces.find(name) ?? engine.namespaces.register(name);
+      for (const [attr, type] of opts.customSearchAttributes ?? []) ns.customSearchAttributes.set(attr, type);
+    }
+    durable?.start();
+  } catch (err) {
+    engine.close();
+    time.close();
+    throw err;
   }
+  const beforeAnswer = durable ? () => durable.flush() : undefined;
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 128 * 1024 * 1024,
     'grpc.max_send_message_length': 128 * 1024 * 1024,
   });
   const calls = new OpenCalls();
-  addService(server, 'temporal.api.workflowservice.v1.WorkflowService', workflowServiceHandlers(engine), calls, opts.log);
-  addService(server, 'temporal.api.operatorservice.v1.OperatorService', operatorServiceHandlers(engine), calls, opts.log);
-  if (opts.testService ?? opts.timeSkipping) addService(server, 'temporal.api.testservice.v1.TestService', testServiceHandlers(time), calls, opts.log);
+  addService(server, 'temporal.api.workflowservice.v1.WorkflowService', workflowServiceHandlers(engine), calls, opts.log, beforeAnswer);
+  addService(server, 'temporal.api.operatorservice.v1.OperatorService', operatorServiceHandlers(engine), calls, opts.log, beforeAnswer);
+  if (opts.testService ?? opts.timeSkipping) addService(server, 'temporal.api.testservice.v1.TestService', testServiceHandlers(time), calls, opts.log, beforeAnswer);
   const host = ip.includes(':') ? `[${ip}]` : ip;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${opts.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-  });
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${host}:${opts.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+  } catch (err) {
+    durable?.close();
+    engine.close();
+    time.close();
+    throw err;
+  }
   opts.log?.info({ address: `${ip}:${port}`, timeSkipping: time.skipping }, 'temporal server listening');
   let closed = false;
   return {
@@ -101,6 +130,7 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
       closed = true;
       engine.close();
       calls.endAll();
+      durable?.close();
       time.close();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {

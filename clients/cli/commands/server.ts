@@ -9,6 +9,7 @@ interface StartDevOptions {
   logLevel?: string;
   searchAttribute: string[];
   timeSkipping?: boolean;
+  dbFilename?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -30,7 +31,7 @@ export function registerServer(program: Command): void {
     .option('--headless', 'accepted for compatibility (there is no UI)')
     .option('--ui-port <port>', 'accepted for compatibility')
     .option('--ui-ip <ip>', 'accepted for compatibility')
-    .option('--db-filename <file>', 'accepted for compatibility (state is in memory)')
+    .option('--db-filename <file>', 'keep state in this file: survives restarts and crashes (default: in memory)')
     .option('--dynamic-config-value <K=V>', 'accepted for compatibility (repeatable)', collect, [])
     .option('--log-config', 'accepted for compatibility')
     // Newer temporal CLI flags (and their values) must not stop the SDK from starting us.
@@ -56,7 +57,9 @@ export function registerServer(program: Command): void {
       const log = createLogger(normalizeLevel(opts.logLevel), 'temporal');
       keepServingOnUncaughtErrors((err) => log.error({ err }, 'internal error; still serving'));
       const [first = 'default', ...more] = opts.namespace;
+      const { StateFileError } = await import('../../../local/temporal/persistence/state-file');
       const running = await startTemporalServer({
+        dbFilename: opts.dbFilename,
         port,
         ip: opts.ip,
         namespace: first,
@@ -65,6 +68,10 @@ export function registerServer(program: Command): void {
         timeSkipping: Boolean(opts.timeSkipping),
         customSearchAttributes: new Map(searchAttributes),
         log,
+      }).catch((err: unknown) => {
+        // A state file we will not touch is the user's to move: one line, not a stack trace.
+        if (err instanceof StateFileError) throw new UsageError(err.message);
+        throw err;
       });
       process.stdout.write(`Temporal server (embedded) is running\n  gRPC: ${running.address}\n  namespace: ${[first, ...more].join(', ')}\n`);
       await new Promise<void>((resolve) => {

@@ -335,3 +335,18 @@ export async function reportsContinueAsNewSuggestion(): Promise<boolean> {
   setHandler(addSignal, () => undefined);
   return workflowInfo().continueAsNewSuggested;
 }
+
+/** Fails `times` attempts with seconds between them, so a crash can land between two attempts. */
+export async function retriesSlowly(times: number): Promise<number> {
+  const { failTimes } = proxyActivities<Activities>({
+    startToCloseTimeout: '10s',
+    retry: { initialInterval: '2s', backoffCoefficient: 1, maximumAttempts: 10 },
+  });
+  return await failTimes(times);
+}
+
+/** A parent whose child waits on a timer: both are open across a crash. */
+export async function parentOfSleeper(ms: number): Promise<string> {
+  const slept = await executeChild(sleeper, { args: [ms] });
+  return `child slept ${slept >= ms ? 'enough' : `only ${slept} ms`}`;
+}

@@ -1,0 +1,242 @@
+/**
+ * `--db-filename` / `dbFilename`: a server killed with SIGKILL comes back on the same file with every workflow, and
+ * the workflows finish as if nothing happened: timers fire at their time, signals the client was told were accepted
+ * are seen, activity retries continue from the attempt they reached, children report to their parents.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { startTemporalServer, StateFileError } from '../../local/temporal';
+import { MLOPS_BIN, bundle, connectClient, quietRuntime, replayAll, startWorker, uniqueId, uniqueQueue } from './helpers';
+
+let dir: string;
+let workflowBundle: WorkflowBundleWithSourceMap;
+const servers = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  quietRuntime();
+  dir = mkdtempSync(join(tmpdir(), 'temporal-state-'));
+  workflowBundle = await bundle();
+}, 60_000);
+
+afterEach(() => {
+  for (const s of servers) s.kill('SIGKILL');
+  servers.clear();
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** `mlops server start-dev --db-filename F` as a user runs it; resolves with its address once it serves. */
+function spawnServer(dbFile: string, port: number): Promise<{ proc: ChildProcess; address: string }> {
+  const proc = spawn(process.execPath, [MLOPS_BIN, 'server', 'start-dev', '--port', String(port), '--db-filename', dbFile, '--headless'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  servers.add(proc);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no address within 10 s; output: ${out}`)), 10_000);
+    proc.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    proc.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /gRPC: (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, address: m[1] });
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+}
+
+function kill9(proc: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    proc.once('exit', () => resolve());
+    proc.kill('SIGKILL');
+    servers.delete(proc);
+  });
+}
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Event ids 1, 2, 3, ... with no gap and no repeat: history written across the crash is one history. */
+async function expectContinuousHistory(handle: WorkflowHandle): Promise<void> {
+  const history = await handle.fetchHistory();
+  const ids = (history.events ?? []).map((e) => Number(e.eventId));
+  expect(ids).toEqual(ids.map((_, i) => i + 1));
+}
+
+describe('state file across a kill -9 of `mlops server start-dev --db-filename`', () => {
+  it('finishes every workflow that was open, keeps closed ones, and their histories replay', async () => {
+    const dbFile = join(dir, 'crash.db');
+    const port = await freePort();
+    const queue = uniqueQueue('durable');
+    /** nobody polls this queue before the crash: signals wait in history for the first workflow task */
+    const idleQueue = uniqueQueue('idle');
+
+    // ---- before the crash: a server, a worker, workflows in every kind of waiting ----------------------------------
+    const first = await spawnServer(dbFile, port);
+    let { client, connection } = await connectClient(first.address);
+    let native = await NativeConnection.connect({ address: first.address });
+    const w1 = await startWorker(native, workflowBundle, { taskQueue: queue });
+
+    const done = await client.workflow.start('greeting', { taskQueue: queue, workflowId: uniqueId('closed'), args: ['before'] });
+    expect(await done.result()).toBe('Hello, before!');
+    const timer = await client.workflow.start('sleeper', { taskQueue: queue, workflowId: uniqueId('timer'), args: [4000] });
+    const retrying = await client.workflow.start('retriesSlowly', { taskQueue: queue, workflowId: uniqueId('retrying'), args: [2] });
+    const parent = await client.workflow.start('parentOfSleeper', { taskQueue: queue, workflowId: uniqueId('parent'), args: [3000] });
+    const signalled = await client.workflow.start('counter', { taskQueue: idleQueue, workflowId: uniqueId('signalled') });
+    await signalled.signal('add', 2);
+    await signalled.signal('add', 3);
+
+    // A workflow task in flight at the crash, with a signal buffered behind it: the poll is ours, by hand.
+    const buffered = await client.workflow.start('counter', { taskQueue: uniqueQueue('by-hand'), workflowId: uniqueId('buffered') });
+    const desc = await buffered.describe();
+    const task = await connection.workflowService.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: desc.taskQueue }, identity: 'lost-worker' });
+    expect(task.taskToken?.length).toBeGreaterThan(0);
+    await buffered.signal('add', 7);
+
+    // Wait until each open workflow is where the test wants it: timer started, first attempt failed, child running.
+    await waitFor('the first attempt to fail', () => w1.log.calls.includes('failTimes:1'));
+    await waitFor('the child and the timer to be waiting', async () => {
+      const [t, p] = await Promise.all([timer.fetchHistory(), parent.fetchHistory()]);
+      return (t.events ?? []).some((e) => e.timerStartedEventAttributes) && (p.events ?? []).some((e) => e.childWorkflowExecutionStartedEventAttributes);
+    });
+
+    // ---- the crash: server and worker die together, as with `mlops start` -------------------------------------------
+    await kill9(first.proc);
+    // The old worker cannot finish shutting down without a server; it does so against the new one (stale results
+    // it still held get NOT_FOUND there) and takes no new tasks.
+    const w1Stopped = w1.stop();
+    await connection.close();
+
+    // ---- after: a new server on the same file and port, new workers --------------------------------------------------
+    const second = await spawnServer(dbFile, port);
+    await w1Stopped;
+    await native.close();
+    ({ client, connection } = await connectClient(second.address));
+    native = await NativeConnection.connect({ address: second.address });
+    const w2 = await startWorker(native, workflowBundle, { taskQueue: queue });
+    const w3 = await startWorker(native, workflowBundle, { taskQueue: idleQueue });
+    const w4 = await startWorker(native, workflowBundle, { taskQueue: desc.taskQueue });
+    try {
+      const reattach = (h: WorkflowHandle & { firstExecutionRunId: string }) => client.workflow.getHandle(h.workflowId, h.firstExecutionRunId);
+      const [timerH, retryingH, parentH, signalledH, bufferedH, doneH] = [timer, retrying, parent, signalled, buffered, done].map(reattach);
+
+      expect(await timerH.result()).toBeGreaterThanOrEqual(4000);
+      // The retry continued from attempt 2: attempt 1 is not run again.
+      expect(await retryingH.result()).toBe(3);
+      expect(w2.log.calls.filter((c) => c.startsWith('failTimes'))).toEqual(['failTimes:2', 'failTimes:3']);
+      expect(await parentH.result()).toBe('child slept enough');
+      await signalledH.signal('finish');
+      expect(await signalledH.result()).toBe(5);
+      await bufferedH.signal('finish');
+      expect(await bufferedH.result()).toBe(7);
+      // Closed before the crash: still described, with its result.
+      expect((await doneH.describe()).status.name).toBe('COMPLETED');
+      expect(await doneH.result()).toBe('Hello, before!');
+
+      const all = [timerH, retryingH, parentH, signalledH, bufferedH, doneH];
+      for (const h of all) await expectContinuousHistory(h);
+      await replayAll(client, workflowBundle, all);
+
+      const listed: string[] = [];
+      for await (const wf of client.workflow.list({ query: `TaskQueue = '${queue}'` })) listed.push(wf.workflowId);
+      expect(listed).toEqual(expect.arrayContaining([done.workflowId, timer.workflowId, retrying.workflowId, parent.workflowId]));
+    } finally {
+      await Promise.all([w2.stop(), w3.stop(), w4.stop()]);
+      await connection.close();
+      await native.close();
+    }
+  }, 120_000);
+});
+
+describe('state file problems', () => {
+  it('refuses a file that is not its state file, naming the file and what to do', async () => {
+    const corrupt = join(dir, 'corrupt.db');
+    writeFileSync(corrupt, 'this is not a state file\n{"x":1}\n');
+    await expect(startTemporalServer({ dbFilename: corrupt })).rejects.toThrow(StateFileError);
+    await expect(startTemporalServer({ dbFilename: corrupt })).rejects.toThrow(/corrupt\.db.*move the file away/);
+    expect(readFileSync(corrupt, 'utf8')).toBe('this is not a state file\n{"x":1}\n');
+
+    const sqlite = join(dir, 'temporal-cli.db');
+    writeFileSync(sqlite, Buffer.concat([Buffer.from('SQLite format 3\u0000'), Buffer.alloc(100)]));
+    await expect(startTemporalServer({ dbFilename: sqlite })).rejects.toThrow(/SQLite/);
+  });
+
+  it('refuses a damaged record in the middle of the file', async () => {
+    const dbFile = join(dir, 'damaged.db');
+    const server = await startTemporalServer({ dbFilename: dbFile });
+    const { client, connection } = await connectClient(server.address);
+    await client.workflow.start('longRunner', { taskQueue: uniqueQueue(), workflowId: uniqueId('damaged') });
+    await connection.close();
+    await server.close();
+    const lines = readFileSync(dbFile, 'utf8').split('\n');
+    lines[1] = lines[1].slice(0, 10);
+    writeFileSync(dbFile, lines.join('\n'));
+    await expect(startTemporalServer({ dbFilename: dbFile })).rejects.toThrow(/line 2 is not a readable record/);
+  });
+
+  it('drops a torn last write and loads the rest; payload bytes come back exactly', async () => {
+    const dbFile = join(dir, 'torn.db');
+    const server = await startTemporalServer({ dbFilename: dbFile });
+    let { client, connection } = await connectClient(server.address);
+    const id = uniqueId('torn');
+    const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+    // Uint8Array arguments travel as raw binary/plain payloads: every byte value, unchanged.
+    await client.workflow.start('longRunner', { taskQueue: uniqueQueue(), workflowId: id, args: [bytes], memo: { note: 'kept' } });
+    await client.workflow.getHandle(id).signal('add', 1);
+    const before = await client.workflow.getHandle(id).fetchHistory();
+    await connection.close();
+    await server.close();
+    appendFileSync(dbFile, '{"runs":[{"runId":"half-writ');
+
+    const again = await startTemporalServer({ dbFilename: dbFile });
+    ({ client, connection } = await connectClient(again.address));
+    try {
+      const after = await client.workflow.getHandle(id).fetchHistory();
+      expect(after.events?.length).toBe(before.events?.length);
+      const payload = after.events?.[0].workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+      expect(Buffer.from(payload?.data ?? new Uint8Array())).toEqual(Buffer.from(bytes));
+      expect(Buffer.from(payload?.metadata?.encoding ?? new Uint8Array()).toString()).toBe('binary/plain');
+      expect((await client.workflow.getHandle(id).describe()).memo).toEqual({ note: 'kept' });
+      // The torn write is gone from the file: it was rewritten at load.
+      expect(readFileSync(dbFile, 'utf8').endsWith('\n')).toBe(true);
+    } finally {
+      await connection.close();
+      await again.close();
+    }
+  });
+
+  it('mlops server start-dev refuses an unreadable --db-filename with one line and does not touch it', async () => {
+    const corrupt = join(dir, 'cli-corrupt.db');
+    writeFileSync(corrupt, 'garbage\n');
+    const proc = spawn(process.execPath, [MLOPS_BIN, 'server', 'start-dev', '--port', '0', '--db-filename', corrupt], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    proc.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(err).toContain(corrupt);
+    expect(readFileSync(corrupt, 'utf8')).toBe('garbage\n');
+  });
+});
