@@ -267,6 +267,15 @@ export class Emulator {
     return this.pendingFlush;
   }
 
+  /** Writes what is left and gives the state directory up (on close). */
+  closeState(): void {
+    try {
+      this.persist();
+    } finally {
+      this.durable?.release();
+    }
+  }
+
   /** The lifecycle a service declared for a job kind. */
   declaredLifecycle(service: string, kind: string): LifecycleDefinition | undefined {
     return this.lifecycles.get(`${service}\u0000${kind}`);

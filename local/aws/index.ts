@@ -138,7 +138,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
         clearInterval(ticker);
         await emulator.events.close();
         try {
-          emulator.persist();
+          emulator.closeState();
         } catch (err) {
           log?.error({ err }, 'the emulator could not write its state while closing');
         }

@@ -29,12 +29,13 @@ export class DurableState {
     if (loaded.clock === undefined) return { durable, fresh: true };
     try {
       durable.restore(loaded.units);
+      stateDir.blobs.sweepUnread();
     } catch (err) {
+      stateDir.release();
       if (err instanceof StateDirError) throw err;
       throw new StateDirError(stateDir.dir, (err as Error).message);
     }
     emulator.clock.restore(loaded.clock);
-    stateDir.blobs.sweepUnread();
     return { durable, fresh: false };
   }
 
@@ -73,6 +74,11 @@ export class DurableState {
     }
     const events = units.get('events');
     if (events !== undefined) emulator.events.restoreOwed(decodeState(events, context('events')) as DeliveryRecord[]);
+  }
+
+  /** Lets another emulator use the directory (after a last commit). */
+  release(): void {
+    this.stateDir.release();
   }
 
   /** Writes the named units as they are now, in one atomic commit. */

@@ -4,9 +4,8 @@ export class StateDirError extends Error {
   constructor(
     readonly path: string,
     reason: string,
+    advice = 'Nothing was changed; move the state directory aside (or delete it to start empty), or run the mlops version that wrote it',
   ) {
-    super(
-      `emulator state ${path} cannot be used: ${reason}. Nothing was changed; move the state directory aside (or delete it to start empty), or run the mlops version that wrote it`,
-    );
+    super(`emulator state ${path} cannot be used: ${reason}. ${advice}`);
   }
 }

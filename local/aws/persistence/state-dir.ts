@@ -10,7 +10,7 @@
  * units from two commits. Files the manifest no longer names are deleted after the rename (or at the next start
  * when a crash came first).
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { z } from 'zod';
@@ -22,6 +22,40 @@ export const STATE_VERSION = 1;
 
 const MANIFEST = 'manifest.json';
 const MANIFEST_TEMP = 'manifest.json.tmp';
+const LOCK = 'lock';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Two emulators writing one directory would each overwrite the other's manifest: the first one holds `lock` (its
+ * pid) until it closes. A lock whose process is gone (kill -9) is taken over.
+ */
+function acquireLock(dir: string): void {
+  const path = join(dir, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateDirError(path, `the lock cannot be created (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+    const owner = Number(readFileSync(path, 'utf8').trim());
+    if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
+      throw new StateDirError(path, `another emulator (process ${owner}${owner === process.pid ? ', this one' : ''}) is using the directory`, 'Stop it first, or give this one another --state-dir');
+    }
+    unlinkSync(path);
+  }
+  throw new StateDirError(path, 'the lock could not be taken');
+}
 
 export interface SavedClock {
   /** Offset added by `POST /_emulator/clock`. */
@@ -83,8 +117,9 @@ export class StateDir {
     }
     if (text === undefined) {
       // No manifest: a new directory, or one whose first commit a crash interrupted. Anything else is not ours.
-      const foreign = readdirSync(dir).filter((f) => f !== 'units' && f !== 'blobs' && f !== MANIFEST_TEMP);
+      const foreign = readdirSync(dir).filter((f) => f !== 'units' && f !== 'blobs' && f !== MANIFEST_TEMP && f !== LOCK);
       if (foreign.length > 0) throw new StateDirError(dir, `it is not empty (${foreign.slice(0, 3).join(', ')}) and has no ${MANIFEST}: it does not look like an emulator state directory`);
+      acquireLock(dir);
       const fresh: Manifest = { format: STATE_FORMAT, version: STATE_VERSION, seq: 0, savedAt: new Date().toISOString(), clock: { advancedMs: 0, nowMs: 0 }, units: {} };
       const stateDir = new StateDir(dir, fresh);
       stateDir.removeUnlisted();
@@ -105,10 +140,20 @@ export class StateDir {
       const issue = parsed.error.issues[0];
       throw new StateDirError(manifestPath, `it is damaged (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'})`);
     }
+    acquireLock(dir);
     const stateDir = new StateDir(dir, parsed.data);
+    try {
+      return { stateDir, loaded: { clock: parsed.data.clock, units: stateDir.readUnits() } };
+    } catch (err) {
+      stateDir.release();
+      throw err;
+    }
+  }
+
+  private readUnits(): Map<string, unknown> {
     const units = new Map<string, unknown>();
-    for (const [unit, file] of Object.entries(parsed.data.units)) {
-      const unitPath = join(stateDir.unitsDir, file);
+    for (const [unit, file] of Object.entries(this.manifest.units)) {
+      const unitPath = join(this.unitsDir, file);
       let bytes: Buffer;
       try {
         bytes = readFileSync(unitPath);
@@ -121,8 +166,8 @@ export class StateDir {
         throw new StateDirError(unitPath, `it is damaged (${(err as Error).message})`);
       }
     }
-    stateDir.removeUnlisted();
-    return { stateDir, loaded: { clock: parsed.data.clock, units } };
+    this.removeUnlisted();
+    return units;
   }
 
   /**
@@ -155,6 +200,15 @@ export class StateDir {
       } catch {
         // Already gone; the next start removes whatever is left.
       }
+    }
+  }
+
+  /** Lets another emulator open the directory. */
+  release(): void {
+    try {
+      if (Number(readFileSync(join(this.dir, LOCK), 'utf8').trim()) === process.pid) unlinkSync(join(this.dir, LOCK));
+    } catch {
+      // Already gone.
     }
   }
 
