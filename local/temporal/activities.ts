@@ -91,7 +91,8 @@ function armScheduleToClose(run: WorkflowRun, a: ActivityState): void {
 /**
  * An activity loaded from the state file, its timers re-armed at their original times. An attempt a worker had
  * started stays started: a worker that outlived the server may still complete it with its task token; otherwise
- * the attempt ends by its start-to-close or heartbeat timeout and is retried, as after any lost worker.
+ * the attempt ends by its start-to-close or heartbeat timeout (counted from the attempt's start and last heartbeat)
+ * and is retried with its attempt number, heartbeat details and last failure, as after any lost worker.
  */
 export function resumeActivity(run: WorkflowRun, a: ActivityState): void {
   a.attemptTimers = [];
@@ -100,7 +101,8 @@ export function resumeActivity(run: WorkflowRun, a: ActivityState): void {
   if (a.state === 'scheduled') {
     dispatchAttempt(run, a);
   } else if (a.state === 'started') {
-    run.markBusy('activity', a.scheduledEventId);
+    // Not counted as in flight (as after ShutdownWorker): its worker is presumed gone with the old process, so time
+    // skipping may jump to its timeout instead of waiting for it in real time.
     armStartedAttempt(run, a);
   } else {
     armRetry(run, a, a.retryTime ?? run.now());
@@ -275,6 +277,7 @@ function backOff(run: WorkflowRun, a: ActivityState, failure: Failure, delayMs: 
   clearAttempt(run, a);
   a.lastFailure = failure;
   a.state = 'backoff';
+  run.touch();
   armRetry(run, a, run.now() + delayMs);
 }
 

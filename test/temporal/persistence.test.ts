@@ -5,11 +5,12 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startTemporalServer, StateFileError } from '../../local/temporal';
 import { MLOPS_BIN, bundle, connectClient, quietRuntime, replayAll, startWorker, uniqueId, uniqueQueue } from './helpers';
@@ -104,6 +105,7 @@ describe('state file across a kill -9 of `mlops server start-dev --db-filename`'
     const timer = await client.workflow.start('sleeper', { taskQueue: queue, workflowId: uniqueId('timer'), args: [4000] });
     const retrying = await client.workflow.start('retriesSlowly', { taskQueue: queue, workflowId: uniqueId('retrying'), args: [2] });
     const parent = await client.workflow.start('parentOfSleeper', { taskQueue: queue, workflowId: uniqueId('parent'), args: [3000] });
+    const inFlight = await client.workflow.start('activityInFlight', { taskQueue: queue, workflowId: uniqueId('in-flight') });
     const signalled = await client.workflow.start('counter', { taskQueue: idleQueue, workflowId: uniqueId('signalled') });
     await signalled.signal('add', 2);
     await signalled.signal('add', 3);
@@ -117,6 +119,10 @@ describe('state file across a kill -9 of `mlops server start-dev --db-filename`'
 
     // Wait until each open workflow is where the test wants it: timer started, first attempt failed, child running.
     await waitFor('the first attempt to fail', () => w1.log.calls.includes('failTimes:1'));
+    await waitFor('the hanging attempt to heartbeat', async () => {
+      const pending = (await inFlight.describe()).raw.pendingActivities ?? [];
+      return pending.some((a) => (a.heartbeatDetails?.payloads?.length ?? 0) > 0);
+    });
     await waitFor('the child and the timer to be waiting', async () => {
       const [t, p] = await Promise.all([timer.fetchHistory(), parent.fetchHistory()]);
       return (t.events ?? []).some((e) => e.timerStartedEventAttributes) && (p.events ?? []).some((e) => e.childWorkflowExecutionStartedEventAttributes);
@@ -140,13 +146,15 @@ describe('state file across a kill -9 of `mlops server start-dev --db-filename`'
     const w4 = await startWorker(native, workflowBundle, { taskQueue: desc.taskQueue });
     try {
       const reattach = (h: WorkflowHandle & { firstExecutionRunId: string }) => client.workflow.getHandle(h.workflowId, h.firstExecutionRunId);
-      const [timerH, retryingH, parentH, signalledH, bufferedH, doneH] = [timer, retrying, parent, signalled, buffered, done].map(reattach);
+      const [timerH, retryingH, parentH, signalledH, bufferedH, doneH, inFlightH] = [timer, retrying, parent, signalled, buffered, done, inFlight].map(reattach);
 
       expect(await timerH.result()).toBeGreaterThanOrEqual(4000);
       // The retry continued from attempt 2: attempt 1 is not run again.
       expect(await retryingH.result()).toBe(3);
       expect(w2.log.calls.filter((c) => c.startsWith('failTimes'))).toEqual(['failTimes:2', 'failTimes:3']);
       expect(await parentH.result()).toBe('child slept enough');
+      // The attempt the dead worker held ran out its start-to-close; the retry got its heartbeat details.
+      expect(await inFlightH.result()).toBe('attempt 2 resumed from halfway');
       await signalledH.signal('finish');
       expect(await signalledH.result()).toBe(5);
       await bufferedH.signal('finish');
@@ -155,7 +163,7 @@ describe('state file across a kill -9 of `mlops server start-dev --db-filename`'
       expect((await doneH.describe()).status.name).toBe('COMPLETED');
       expect(await doneH.result()).toBe('Hello, before!');
 
-      const all = [timerH, retryingH, parentH, signalledH, bufferedH, doneH];
+      const all = [timerH, retryingH, parentH, signalledH, bufferedH, doneH, inFlightH];
       for (const h of all) await expectContinuousHistory(h);
       await replayAll(client, workflowBundle, all);
 
@@ -168,6 +176,64 @@ describe('state file across a kill -9 of `mlops server start-dev --db-filename`'
       await native.close();
     }
   }, 120_000);
+});
+
+describe('state file in process', () => {
+  it('appends a constant amount per change, however long the history already is', async () => {
+    const dbFile = join(dir, 'growth.db');
+    const server = await startTemporalServer({ dbFilename: dbFile });
+    const { client, connection } = await connectClient(server.address);
+    try {
+      const handle = await client.workflow.start('counter', { taskQueue: uniqueQueue('nobody'), workflowId: uniqueId('growth') });
+      const bytesPerSignal = async (n: number): Promise<number> => {
+        const before = statSync(dbFile).size;
+        for (let i = 0; i < n; i++) await handle.signal('add', i);
+        return (statSync(dbFile).size - before) / n;
+      };
+      const early = await bytesPerSignal(20);
+      await bytesPerSignal(400);
+      const late = await bytesPerSignal(20);
+      expect(late).toBeLessThan(early * 1.2);
+    } finally {
+      await connection.close();
+      await server.close();
+    }
+  });
+
+  it('keeps the virtual clock where time skipping left it', async () => {
+    const dbFile = join(dir, 'clock.db');
+    const server = await startTemporalServer({ dbFilename: dbFile, timeSkipping: true });
+    server.time.advance(24 * 60 * 60 * 1000);
+    const skippedTo = server.clock.now();
+    await server.close();
+    const again = await startTemporalServer({ dbFilename: dbFile, timeSkipping: true });
+    try {
+      expect(again.clock.now()).toBeGreaterThanOrEqual(skippedTo);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('keeps namespaces registered at run time and their search attributes', async () => {
+    const dbFile = join(dir, 'namespaces.db');
+    const server = await startTemporalServer({ dbFilename: dbFile });
+    let { connection } = await connectClient(server.address);
+    await connection.workflowService.registerNamespace({ namespace: 'registered-later', workflowExecutionRetentionPeriod: msToTs('2h') });
+    await connection.operatorService.addSearchAttributes({ namespace: 'registered-later', searchAttributes: { Stage: 2 } });
+    await connection.close();
+    await server.close();
+    const again = await startTemporalServer({ dbFilename: dbFile });
+    ({ connection } = await connectClient(again.address));
+    try {
+      const ns = await connection.workflowService.describeNamespace({ namespace: 'registered-later' });
+      expect(Number(ns.config?.workflowExecutionRetentionTtl?.seconds)).toBe(7200);
+      const attrs = await connection.operatorService.listSearchAttributes({ namespace: 'registered-later' });
+      expect(Object.keys(attrs.customAttributes ?? {})).toContain('Stage');
+    } finally {
+      await connection.close();
+      await again.close();
+    }
+  });
 });
 
 describe('state file problems', () => {

@@ -7,7 +7,7 @@ import { resumeActivity } from '../activities';
 import type { BufferedWrite } from '../buffered-writes';
 import type { Engine } from '../engine';
 import { attributesOf } from '../history';
-import type { HistoryEvent, Memo, Message, Payloads } from '../proto-types';
+import type { HistoryEvent, Memo, Message, Payloads, UpdateOutcome, UpdateRequest } from '../proto-types';
 import { armTimer } from '../timers';
 import type { ActivityState, ChildState, ExecutionStatus, RunConfig, WorkflowRun } from '../workflow-run';
 
@@ -47,7 +47,8 @@ export function saveRunState(run: WorkflowRun): SavedRunState {
     lastCompletedStartedEventId: run.lastCompletedStartedEventId,
     cancelRequested: run.cancelRequested,
     nextRunId: run.nextRunId,
-    memo: run.memo,
+    // The start's memo is in the run's config; only an upserted one is repeated here.
+    memo: run.memo === run.config.memo ? undefined : run.memo,
     searchValues: run.searchValues,
     wt: wt && { scheduledEventId: wt.scheduledEventId, startedEventId: wt.startedEventId, attempt: wt.attempt, scheduledTime: wt.scheduledTime },
     activities: [...run.activities.values()].map(saveActivity),
@@ -73,14 +74,34 @@ export function loadRun(engine: Engine, saved: SavedRun): WorkflowRun {
   run.lastCompletedStartedEventId = s.lastCompletedStartedEventId;
   run.cancelRequested = s.cancelRequested;
   run.nextRunId = s.nextRunId;
-  run.memo = s.memo;
+  run.memo = s.memo ?? saved.config.memo;
   run.searchValues = s.searchValues;
   for (const event of run.history) {
     const signal = event.workflowExecutionSignaledEventAttributes as { requestId?: string } | undefined;
     if (signal?.requestId) run.signalRequestIds.add(signal.requestId);
+    restoreUpdate(run, event);
   }
   for (const c of s.children) run.children.set(c.initiatedEventId, c);
   return run;
+}
+
+/**
+ * Updates the workflow accepted (and maybe completed) are in history: a caller polling for the outcome finds them,
+ * and the worker's completion of an accepted one is written. Updates not yet accepted were in the previous process's
+ * memory only; their callers retry them, as with a real server's in-flight updates.
+ */
+function restoreUpdate(run: WorkflowRun, event: HistoryEvent): void {
+  const accepted = event.workflowExecutionUpdateAcceptedEventAttributes as { protocolInstanceId?: string; acceptedRequest?: UpdateRequest } | undefined;
+  if (accepted?.protocolInstanceId) {
+    const id = accepted.protocolInstanceId;
+    run.updates.set(id, { id, request: accepted.acceptedRequest ?? {}, stage: run.isOpen ? 'accepted' : 'completed', acceptedEventId: event.eventId, waiters: new Set() });
+  }
+  const completed = event.workflowExecutionUpdateCompletedEventAttributes as { meta?: { updateId?: string }; outcome?: UpdateOutcome } | undefined;
+  const update = completed?.meta?.updateId ? run.updates.get(completed.meta.updateId) : undefined;
+  if (update && completed) {
+    update.stage = 'completed';
+    update.outcome = completed.outcome;
+  }
 }
 
 /**

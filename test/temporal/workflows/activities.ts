@@ -66,6 +66,16 @@ export function createActivities(log: ActivityLog = { calls: [] }) {
         throw err;
       }
     },
+    /** Attempt 1 heartbeats its progress and then hangs (its worker dies); a later attempt reports what it saw. */
+    async hangsOnFirstAttempt(): Promise<string> {
+      const ctx = Context.current();
+      log.calls.push(`hangs:${ctx.info.attempt}`);
+      if (ctx.info.attempt === 1) {
+        ctx.heartbeat('halfway');
+        await ctx.sleep(60_000);
+      }
+      return `attempt ${ctx.info.attempt} resumed from ${String(ctx.info.heartbeatDetails)}`;
+    },
   };
 }
 

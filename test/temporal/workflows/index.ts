@@ -350,3 +350,9 @@ export async function parentOfSleeper(ms: number): Promise<string> {
   const slept = await executeChild(sleeper, { args: [ms] });
   return `child slept ${slept >= ms ? 'enough' : `only ${slept} ms`}`;
 }
+
+/** Its activity's first attempt is running when the server dies; the attempt times out and the retry resumes. */
+export async function activityInFlight(): Promise<string> {
+  const { hangsOnFirstAttempt } = proxyActivities<Activities>({ startToCloseTimeout: '3s', retry: { initialInterval: '100ms' } });
+  return await hangsOnFirstAttempt();
+}
