@@ -8,6 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateFileSystemCommand, EFSClient } from '@aws-sdk/client-efs';
+import { CreateSecurityGroupCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { defineService, StateDirError, type RunningEmulator } from '../../local/aws';
 import { allServices } from '../../local/aws/services';
 import { clientConfig, control, startTestEmulator } from './harness';
@@ -78,6 +80,26 @@ describe('emulator state directory', () => {
     expect(await bucketNames(b)).toEqual(['after-reset']);
     expect((await control<{ epochMs: number }>(b.endpoint, 'GET', '/clock')).body.epochMs).toBeGreaterThanOrEqual(before);
     expect((await control<{ scenarios: { service: string }[] }>(b.endpoint, 'GET', '/scenarios')).body.scenarios.map((r) => r.service)).toEqual(['sagemaker']);
+  });
+
+  it('rewrites a file tree only when it changes', async () => {
+    const emu = await start();
+    const config = clientConfig(emu.endpoint);
+    const { FileSystemId } = await new EFSClient(config).send(new CreateFileSystemCommand({ CreationToken: 'tree' }));
+    const write = (path: string) => control(emu.endpoint, 'PUT', `/services/efs/file-systems/${FileSystemId}/files?path=${path}`, { text: 'x'.repeat(100) });
+    for (let i = 0; i < 20; i++) await write(`/small-${i}.txt`);
+    const parts = () => readdirSync(join(dir, 'units')).filter((f) => f.startsWith('part-')).sort();
+    const before = parts();
+    // A change to the same shared world (EC2) that leaves the files alone.
+    await new EC2Client(config).send(new CreateSecurityGroupCommand({ GroupName: 'unrelated', Description: 'd', VpcId: 'vpc-0e1d2c3b4a5f60718' }));
+    expect(parts()).toEqual(before);
+    await write('/one-more.txt');
+    expect(parts()).not.toEqual(before);
+    expect(parts()).toHaveLength(before.length);
+    await stop(emu);
+    const again = await start();
+    const tree = await control<{ entries: { path: string }[] }>(again.endpoint, 'GET', `/services/efs/file-systems/${FileSystemId}/tree`);
+    expect(tree.body.entries.filter((e) => e.path.endsWith('.txt'))).toHaveLength(21);
   });
 
   it('refuses, in the request that makes it, a state holding an undeclared class', async () => {

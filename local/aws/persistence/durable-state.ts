@@ -12,11 +12,16 @@
 import type { Emulator } from '../emulator';
 import type { DeliveryRecord } from '../events';
 import type { JobsSnapshot } from '../jobs';
-import { decodeState, encodeState, StateEncodingError, type DecodeContext } from './state-codec';
+import { decodeState, encodeState, StateEncodingError, STORED_APART, type DecodeContext, type StoredApart } from './state-codec';
 import { StateDir } from './state-dir';
 import { StateDirError } from './state-dir-error';
 
 export class DurableState {
+  /** The part files each unit referred to when last written or read: together, what the manifest must keep. */
+  private readonly partsOf = new Map<string, Set<string>>();
+  /** Objects stored apart: the revision and file they were last written as. */
+  private readonly written = new WeakMap<object, { revision: number; file: string }>();
+
   private constructor(
     private readonly stateDir: StateDir,
     private readonly emulator: Emulator,
@@ -43,12 +48,25 @@ export class DurableState {
     const emulator = this.emulator;
     const known = new Set(emulator.serviceNames());
     const sharedDecoded = new Map<string, unknown>();
-    const context = (unit: string): DecodeContext => ({
-      unit,
-      classes: emulator.persistentClasses,
-      shared: (key) => sharedDecoded.get(key),
-      blobs: this.stateDir.blobs,
-    });
+    const context = (unit: string): DecodeContext => {
+      const parts = new Set<string>();
+      this.partsOf.set(unit, parts);
+      const ctx: DecodeContext = {
+        unit,
+        classes: emulator.persistentClasses,
+        shared: (key) => sharedDecoded.get(key),
+        blobs: this.stateDir.blobs,
+        loadApart: (file) => {
+          parts.add(file);
+          const value = decodeState(this.stateDir.readPart(file), ctx);
+          if (value !== null && typeof value === 'object' && typeof (value as Partial<StoredApart>)[STORED_APART] === 'function') {
+            this.written.set(value, { revision: (value as StoredApart)[STORED_APART](), file });
+          }
+          return value;
+        },
+      };
+      return ctx;
+    };
     for (const unit of units.keys()) {
       const service = /^service:(.+)$/.exec(unit)?.[1];
       if (service !== undefined && !known.has(service)) {
@@ -89,17 +107,43 @@ export class DurableState {
     const classNames = new Map<unknown, string>();
     for (const [name, cls] of emulator.persistentClasses) classNames.set(cls, name);
     const changes = new Map<string, unknown>();
+    const partsNow = new Map<string, Set<string>>();
     for (const unit of unitNames) {
       if (unit === 'clock') continue;
       const value = this.valueOf(unit);
+      const parts = new Set<string>();
+      partsNow.set(unit, parts);
+      let inPart = false;
+      const storeApart = (object: StoredApart, revision: number, encode: () => unknown): string => {
+        // A reused part's own parts would go unlisted: one level only.
+        if (inPart) throw new StateEncodingError(`${unit}: an object stored apart holds another one; only one level is supported`);
+        const last = this.written.get(object);
+        let file = last?.file;
+        if (!last || last.revision !== revision) {
+          inPart = true;
+          try {
+            file = this.stateDir.writePart(encode());
+          } finally {
+            inPart = false;
+          }
+          this.written.set(object, { revision, file });
+        }
+        parts.add(file as string);
+        return file as string;
+      };
       try {
-        changes.set(unit, value === undefined ? undefined : encodeState(value, { unit, classNames, sharedKeys, blobs: this.stateDir.blobs }));
+        changes.set(unit, value === undefined ? undefined : encodeState(value, { unit, classNames, sharedKeys, blobs: this.stateDir.blobs, storeApart }));
       } catch (err) {
         if (err instanceof StateEncodingError) throw err;
         throw new Error(`${unit}: ${(err as Error).message}`, { cause: err });
       }
     }
-    this.stateDir.commit(changes, { advancedMs: emulator.clock.advancedMs, nowMs: emulator.clock.now() });
+    const partsAfter = new Map(this.partsOf);
+    for (const [unit, parts] of partsNow) partsAfter.set(unit, parts);
+    const live = new Set<string>();
+    for (const parts of partsAfter.values()) for (const file of parts) live.add(file);
+    this.stateDir.commit(changes, { advancedMs: emulator.clock.advancedMs, nowMs: emulator.clock.now() }, [...live]);
+    for (const [unit, parts] of partsNow) this.partsOf.set(unit, parts);
   }
 
   /** The live value of a unit; undefined when it no longer exists (a shared value gone after a reset). */

@@ -3,6 +3,7 @@
  *
  *   <stateDir>/manifest.json        which file holds each unit now, the format version and the emulated time
  *   <stateDir>/units/<unit>.<seq>.bin  one v8-serialised unit (a service's state, a shared value, jobs, events)
+ *   <stateDir>/units/part-<uuid>.bin   an object a unit stores apart (an EFS file tree), rewritten when it changes
  *   <stateDir>/blobs/<sha256>       big byte strings, once each (see blob-store.ts)
  *
  * A commit writes the changed units to new files, then renames a new manifest over the old one: that rename is
@@ -11,6 +12,7 @@
  * when a crash came first).
  */
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { z } from 'zod';
@@ -71,6 +73,8 @@ const manifestSchema = z.object({
   savedAt: z.string(),
   clock: z.object({ advancedMs: z.number(), nowMs: z.number() }),
   units: z.record(z.string(), z.string().regex(/^[A-Za-z0-9._-]+$/)),
+  /** Files of objects stored apart that some unit refers to. */
+  parts: z.array(z.string().regex(/^part-[A-Za-z0-9-]+\.bin$/)),
 });
 
 type Manifest = z.infer<typeof manifestSchema>;
@@ -120,7 +124,7 @@ export class StateDir {
       const foreign = readdirSync(dir).filter((f) => f !== 'units' && f !== 'blobs' && f !== MANIFEST_TEMP && f !== LOCK);
       if (foreign.length > 0) throw new StateDirError(dir, `it is not empty (${foreign.slice(0, 3).join(', ')}) and has no ${MANIFEST}: it does not look like an emulator state directory`);
       acquireLock(dir);
-      const fresh: Manifest = { format: STATE_FORMAT, version: STATE_VERSION, seq: 0, savedAt: new Date().toISOString(), clock: { advancedMs: 0, nowMs: 0 }, units: {} };
+      const fresh: Manifest = { format: STATE_FORMAT, version: STATE_VERSION, seq: 0, savedAt: new Date().toISOString(), clock: { advancedMs: 0, nowMs: 0 }, units: {}, parts: [] };
       const stateDir = new StateDir(dir, fresh);
       stateDir.removeUnlisted();
       return { stateDir, loaded: { units: new Map() } };
@@ -170,11 +174,36 @@ export class StateDir {
     return units;
   }
 
+  /** Writes an object stored apart to a new file (part of the next commit) and returns the file's name. */
+  writePart(value: unknown): string {
+    const file = `part-${randomUUID()}.bin`;
+    writeFileSync(join(this.unitsDir, file), serialize(value));
+    return file;
+  }
+
+  /** An object stored apart, as written (still encoded). */
+  readPart(file: string): unknown {
+    const path = join(this.unitsDir, file);
+    if (!this.manifest.parts.includes(file)) throw new StateDirError(path, 'a unit refers to it but the manifest does not list it (damaged)');
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (err) {
+      throw new StateDirError(path, `a unit refers to it but it cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+    try {
+      return deserialize(bytes);
+    } catch (err) {
+      throw new StateDirError(path, `it is damaged (${(err as Error).message})`);
+    }
+  }
+
   /**
-   * Writes the changed units (`undefined` removes one) and the clock, atomically as a whole. Synchronous: the
-   * caller answers its client only after this returns.
+   * Writes the changed units (`undefined` removes one) and the clock, atomically as a whole, with `parts` the files
+   * of objects stored apart that the units now refer to. Synchronous: the caller answers its client only after this
+   * returns.
    */
-  commit(changes: ReadonlyMap<string, unknown>, clock: SavedClock): void {
+  commit(changes: ReadonlyMap<string, unknown>, clock: SavedClock, parts: readonly string[]): void {
     const seq = this.manifest.seq + 1;
     const units = { ...this.manifest.units };
     const superseded: string[] = [];
@@ -189,7 +218,9 @@ export class StateDir {
       writeFileSync(join(this.unitsDir, file), serialize(value));
       units[unit] = file;
     }
-    const next: Manifest = { format: STATE_FORMAT, version: STATE_VERSION, seq, savedAt: new Date().toISOString(), clock, units };
+    const live = new Set(parts);
+    for (const file of this.manifest.parts) if (!live.has(file)) superseded.push(file);
+    const next: Manifest = { format: STATE_FORMAT, version: STATE_VERSION, seq, savedAt: new Date().toISOString(), clock, units, parts: [...live] };
     const temp = join(this.dir, MANIFEST_TEMP);
     writeFileSync(temp, JSON.stringify(next));
     renameSync(temp, join(this.dir, MANIFEST));
@@ -214,7 +245,7 @@ export class StateDir {
 
   /** Unit files of commits a crash interrupted, or superseded ones a crash kept from being deleted. */
   private removeUnlisted(): void {
-    const listed = new Set(Object.values(this.manifest.units));
+    const listed = new Set([...Object.values(this.manifest.units), ...this.manifest.parts]);
     for (const f of readdirSync(this.unitsDir)) if (!listed.has(f)) unlinkSync(join(this.unitsDir, f));
     try {
       unlinkSync(join(this.dir, MANIFEST_TEMP));
