@@ -25,7 +25,8 @@ export interface Domain {
   efsId: string;
 }
 
-export function studio(stack: RecoveryStack) {
+/** Needs the emulator's clients and endpoint, and a way to let (emulated) time pass. */
+export function studio(stack: Pick<RecoveryStack, 'aws' | 'endpoint' | 'sleep'>) {
   const aws = stack.aws!;
   const endpoint = stack.endpoint!;
 
