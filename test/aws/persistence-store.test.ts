@@ -4,7 +4,7 @@
  * refused when it is made, not discovered after a crash.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
@@ -82,7 +82,7 @@ describe('emulator state directory', () => {
     expect((await control<{ scenarios: { service: string }[] }>(b.endpoint, 'GET', '/scenarios')).body.scenarios.map((r) => r.service)).toEqual(['sagemaker']);
   });
 
-  it('rewrites a file tree only when it changes', async () => {
+  it('writes what changed in a file tree, not the whole tree, and compacts', async () => {
     const emu = await start();
     const config = clientConfig(emu.endpoint);
     const { FileSystemId } = await new EFSClient(config).send(new CreateFileSystemCommand({ CreationToken: 'tree' }));
@@ -90,16 +90,21 @@ describe('emulator state directory', () => {
     for (let i = 0; i < 20; i++) await write(`/small-${i}.txt`);
     const parts = () => readdirSync(join(dir, 'units')).filter((f) => f.startsWith('part-')).sort();
     const before = parts();
-    // A change to the same shared world (EC2) that leaves the files alone.
+    // A change to the same shared world (EC2) that leaves the files alone writes no file-tree file.
     await new EC2Client(config).send(new CreateSecurityGroupCommand({ GroupName: 'unrelated', Description: 'd', VpcId: 'vpc-0e1d2c3b4a5f60718' }));
     expect(parts()).toEqual(before);
+    // One more file: one small change file, not the 21 files' worth of the tree.
     await write('/one-more.txt');
-    expect(parts()).not.toEqual(before);
-    expect(parts()).toHaveLength(before.length);
+    const added = parts().filter((f) => !before.includes(f));
+    expect(added).toHaveLength(1);
+    expect(statSync(join(dir, 'units', added[0] as string)).size).toBeLessThan(1024);
+    // Many more: the change files are folded into a new base now and then.
+    for (let i = 0; i < 150; i++) await write(`/more-${i}.txt`);
+    expect(parts().length).toBeLessThan(100);
     await stop(emu);
     const again = await start();
     const tree = await control<{ entries: { path: string }[] }>(again.endpoint, 'GET', `/services/efs/file-systems/${FileSystemId}/tree`);
-    expect(tree.body.entries.filter((e) => e.path.endsWith('.txt'))).toHaveLength(21);
+    expect(tree.body.entries.filter((e) => e.path.endsWith('.txt'))).toHaveLength(171);
   });
 
   it('refuses, in the request that makes it, a state holding an undeclared class', async () => {

@@ -7,20 +7,22 @@
  * - `jobs`             every job (lifecycle phases, start time, scenario, transitions already run) and the scenario
  *                      rules: a job's status comes from the clock, so this is enough to go on after a restart;
  * - `events`           events still owed to the events target (delivered again after a restart: at least once).
+ * A TrackedMap inside a unit is stored in part files of its own (a base and change files), listed by the unit.
  * The manifest carries the emulated clock. Faults and the journal stay in memory (test aids, not resources).
  */
 import type { Emulator } from '../emulator';
 import type { DeliveryRecord } from '../events';
 import type { JobsSnapshot } from '../jobs';
-import { decodeState, encodeState, StateEncodingError, STORED_APART, type DecodeContext, type StoredApart } from './state-codec';
+import { decodeState, encodeState, StateEncodingError, type DecodeContext, type EncodeContext, type TrackedFiles } from './state-codec';
+import { TrackedMap } from './tracked-map';
 import { StateDir } from './state-dir';
 import { StateDirError } from './state-dir-error';
 
 export class DurableState {
   /** The part files each unit referred to when last written or read: together, what the manifest must keep. */
   private readonly partsOf = new Map<string, Set<string>>();
-  /** Objects stored apart: the revision and file they were last written as. */
-  private readonly written = new WeakMap<object, { revision: number; file: string }>();
+  /** TrackedMaps: the files holding them now, and how many changes their change files hold. */
+  private readonly tracked = new WeakMap<TrackedMap<unknown, unknown>, TrackedFiles & { changedEntries: number }>();
 
   private constructor(
     private readonly stateDir: StateDir,
@@ -56,13 +58,24 @@ export class DurableState {
         classes: emulator.persistentClasses,
         shared: (key) => sharedDecoded.get(key),
         blobs: this.stateDir.blobs,
-        loadApart: (file) => {
-          parts.add(file);
-          const value = decodeState(this.stateDir.readPart(file), ctx);
-          if (value !== null && typeof value === 'object' && typeof (value as Partial<StoredApart>)[STORED_APART] === 'function') {
-            this.written.set(value, { revision: (value as StoredApart)[STORED_APART](), file });
+        loadTracked: (files) => {
+          const map = new TrackedMap<unknown, unknown>();
+          const base = this.stateDir.readPart(files.base) as { entries: Map<unknown, unknown> };
+          for (const [k, v] of base.entries) map.set(decodeState(k, ctx), decodeState(v, ctx));
+          let changedEntries = 0;
+          for (const file of files.changes) {
+            const delta = this.stateDir.readPart(file) as { changes: { key: unknown; value?: unknown; deleted?: true }[] };
+            for (const c of delta.changes) {
+              const key = decodeState(c.key, ctx);
+              if (c.deleted) map.delete(key);
+              else map.set(key, decodeState(c.value, ctx));
+            }
+            changedEntries += delta.changes.length;
           }
-          return value;
+          map.forgetChanges();
+          for (const file of [files.base, ...files.changes]) parts.add(file);
+          this.tracked.set(map, { base: files.base, changes: [...files.changes], changedEntries });
+          return map;
         },
       };
       return ctx;
@@ -113,26 +126,27 @@ export class DurableState {
       const value = this.valueOf(unit);
       const parts = new Set<string>();
       partsNow.set(unit, parts);
-      let inPart = false;
-      const storeApart = (object: StoredApart, revision: number, encode: () => unknown): string => {
-        // A reused part's own parts would go unlisted: one level only.
-        if (inPart) throw new StateEncodingError(`${unit}: an object stored apart holds another one; only one level is supported`);
-        const last = this.written.get(object);
-        let file = last?.file;
-        if (!last || last.revision !== revision) {
-          inPart = true;
+      let inTracked = false;
+      const ctx: EncodeContext = {
+        unit,
+        classNames,
+        sharedKeys,
+        blobs: this.stateDir.blobs,
+        storeTracked: (map) => {
+          // A reused base would not list the files of a map inside it: one level only.
+          if (inTracked) throw new StateEncodingError(`${unit}: a TrackedMap holds another one; only one level is supported`);
+          inTracked = true;
           try {
-            file = this.stateDir.writePart(encode());
+            const files = this.storeTracked(map, (v) => encodeState(v, ctx));
+            for (const file of [files.base, ...files.changes]) parts.add(file);
+            return files;
           } finally {
-            inPart = false;
+            inTracked = false;
           }
-          this.written.set(object, { revision, file });
-        }
-        parts.add(file as string);
-        return file as string;
+        },
       };
       try {
-        changes.set(unit, value === undefined ? undefined : encodeState(value, { unit, classNames, sharedKeys, blobs: this.stateDir.blobs, storeApart }));
+        changes.set(unit, value === undefined ? undefined : encodeState(value, ctx));
       } catch (err) {
         if (err instanceof StateEncodingError) throw err;
         throw new Error(`${unit}: ${(err as Error).message}`, { cause: err });
@@ -144,6 +158,28 @@ export class DurableState {
     for (const parts of partsAfter.values()) for (const file of parts) live.add(file);
     this.stateDir.commit(changes, { advancedMs: emulator.clock.advancedMs, nowMs: emulator.clock.now() }, [...live]);
     for (const [unit, parts] of partsNow) this.partsOf.set(unit, parts);
+  }
+
+  /**
+   * Writes a TrackedMap's changes since it was last stored as a change file, or the whole map as a new base when
+   * it is new, was cleared, or its change files hold more entries than half the map (compaction: each write stays
+   * proportional to what changed, amortised). Its changes are forgotten only once written.
+   */
+  private storeTracked(map: TrackedMap<unknown, unknown>, encode: (value: unknown) => unknown): TrackedFiles {
+    const last = this.tracked.get(map);
+    const pending = map.pendingChanges();
+    let next = last;
+    if (!last || pending === 'all' || last.changedEntries + pending.size > Math.max(64, map.size / 2)) {
+      const entries = new Map<unknown, unknown>();
+      for (const [k, v] of map) entries.set(encode(k), encode(v));
+      next = { base: this.stateDir.writePart({ entries }), changes: [], changedEntries: 0 };
+    } else if (pending.size > 0) {
+      const changes = [...pending].map((k) => (map.has(k) ? { key: encode(k), value: encode(map.get(k)) } : { key: encode(k), deleted: true as const }));
+      next = { base: last.base, changes: [...last.changes, this.stateDir.writePart({ changes })], changedEntries: last.changedEntries + changes.length };
+    }
+    map.forgetChanges();
+    this.tracked.set(map, next as TrackedFiles & { changedEntries: number });
+    return next as TrackedFiles;
   }
 
   /** The live value of a unit; undefined when it no longer exists (a shared value gone after a reset). */

@@ -6,13 +6,13 @@
  *   value is written once, in its own unit, and every service gets the same object back;
  * - Buffers of `BLOB_MIN_BYTES` or more are stored once in the content-addressed blob store, so a unit that holds
  *   object bodies or file contents costs its metadata, not its bytes, each time it is written.
- * - an object with a `[STORED_APART]()` revision (an EFS file tree) is stored in a file of its own, rewritten only
- *   when its revision changes, so the unit holding it (the Studio world) does not re-serialise every file's
- *   metadata on each unrelated change.
+ * - a `TrackedMap` (S3 objects of a bucket, EFS file tree entries) is stored in files of its own, a base and the
+ *   changes since, so a unit holding a big collection is written at the cost of what changed.
  * Anything else (functions, unknown classes) is refused at write time with the unit's name: a state that cannot
  * come back must fail loudly in the request that made it, not silently after a crash.
  */
 import type { BlobStore } from './blob-store';
+import { TrackedMap } from './tracked-map';
 
 /** Smaller buffers are kept inline: a file per tiny buffer would cost more than re-serialising it. */
 export const BLOB_MIN_BYTES = 1024;
@@ -20,23 +20,15 @@ export const BLOB_MIN_BYTES = 1024;
 // A key no service state uses: marks the placeholders this pass writes.
 const TAG = '\u0000persisted';
 
-/**
- * A method returning a number that changes whenever the object's contents change: the object is then stored in a
- * file of its own and rewritten only when that number moves. Every change must go through the object's methods.
- */
-export const STORED_APART = Symbol.for('mlops.emulator.storedApart');
-
-export interface StoredApart {
-  [STORED_APART](): number;
-}
-
-function isStoredApart(value: object): value is StoredApart {
-  return typeof (value as Partial<StoredApart>)[STORED_APART] === 'function';
+/** Where a TrackedMap is stored: its base file and the change files written since, oldest first. */
+export interface TrackedFiles {
+  base: string;
+  changes: string[];
 }
 
 type Placeholder =
   | { [TAG]: 'blob'; hash: string; length: number }
-  | { [TAG]: 'apart'; file: string }
+  | { [TAG]: 'tracked'; files: TrackedFiles }
   | { [TAG]: 'shared'; key: string }
   | { [TAG]: 'class'; name: string; props: Record<string, unknown> };
 
@@ -50,8 +42,8 @@ export interface EncodeContext {
   /** Shared value -> its `scope.shared` key. */
   sharedKeys: ReadonlyMap<unknown, string>;
   blobs: BlobStore;
-  /** Stores `value` apart (when its revision moved) and returns the file that holds it; `encode` gives its stored form. */
-  storeApart(value: StoredApart, revision: number, encode: () => unknown): string;
+  /** Writes what changed in `map` since it was last stored, and says which files hold it now. */
+  storeTracked(map: TrackedMap<unknown, unknown>): TrackedFiles;
 }
 
 export interface DecodeContext {
@@ -59,8 +51,8 @@ export interface DecodeContext {
   classes: ReadonlyMap<string, PersistentClass>;
   shared(key: string): unknown;
   blobs: BlobStore;
-  /** The object stored apart in `file`, decoded. */
-  loadApart(file: string): unknown;
+  /** The TrackedMap stored in these files, decoded. */
+  loadTracked(files: TrackedFiles): TrackedMap<unknown, unknown>;
 }
 
 export class StateEncodingError extends Error {
@@ -80,8 +72,8 @@ export function encodeState(root: unknown, ctx: EncodeContext): unknown {
     if (!isRoot) {
       const sharedKey = ctx.sharedKeys.get(value);
       if (sharedKey !== undefined) return { [TAG]: 'shared', key: sharedKey };
-      if (isStoredApart(value)) {
-        const placeholder = { [TAG]: 'apart', file: ctx.storeApart(value, value[STORED_APART](), () => encodeState(value, ctx)) };
+      if (value instanceof TrackedMap) {
+        const placeholder = { [TAG]: 'tracked', files: ctx.storeTracked(value as TrackedMap<unknown, unknown>) };
         memo.set(value, placeholder);
         return placeholder;
       }
@@ -166,10 +158,10 @@ export function decodeState(stored: unknown, ctx: DecodeContext): unknown {
           memo.set(value, buf);
           return buf;
         }
-        case 'apart': {
-          const apart = ctx.loadApart(p.file);
-          memo.set(value, apart);
-          return apart;
+        case 'tracked': {
+          const map = ctx.loadTracked(p.files);
+          memo.set(value, map);
+          return map;
         }
         case 'shared': {
           const shared = ctx.shared(p.key);

@@ -2,7 +2,7 @@
  * The contents of one emulated EFS file system: a POSIX-like tree of directories and regular files, in memory.
  * Paths are absolute and normalised (`/200001/work/notebook.ipynb`); the root `/` always exists.
  */
-import { STORED_APART, type StoredApart } from '../../persistence/state-codec';
+import { TrackedMap } from '../../persistence/tracked-map';
 
 export type EntryType = 'file' | 'directory';
 
@@ -63,14 +63,10 @@ export function isWithin(path: string, dir: string): boolean {
   return dir === '/' || path === dir || path.startsWith(`${dir}/`);
 }
 
-export class FileTree implements StoredApart {
-  private readonly entries = new Map<string, FileEntry>();
-  /** Moves on every change, so a durable emulator rewrites the tree only when it changed (see STORED_APART). */
-  private revision = 0;
-
-  [STORED_APART](): number {
-    return this.revision;
-  }
+export class FileTree {
+  // Tracked: a durable emulator writes the entries that changed, not the whole tree. Entries are replaced, never
+  // changed in place.
+  private readonly entries = new TrackedMap<string, FileEntry>();
 
   constructor(createdAtMs: number) {
     this.entries.set('/', { type: 'directory', data: Buffer.alloc(0), mode: 0o755, uid: 0, gid: 0, mtimeMs: createdAtMs });
@@ -89,7 +85,6 @@ export class FileTree implements StoredApart {
       return existing;
     }
     this.mkdirp(parentOf(p), owner, nowMs);
-    this.revision += 1;
     const dir: FileEntry = { type: 'directory', data: Buffer.alloc(0), mode: owner.mode ?? 0o755, uid: owner.uid, gid: owner.gid, mtimeMs: nowMs };
     this.entries.set(p, dir);
     return dir;
@@ -102,7 +97,6 @@ export class FileTree implements StoredApart {
     const existing = this.entries.get(p);
     if (existing?.type === 'directory') throw new PathError('IsADirectory', `${p} is a directory`);
     this.mkdirp(parentOf(p), { uid: meta.uid, gid: meta.gid }, meta.mtimeMs);
-    this.revision += 1;
     const file: FileEntry = { type: 'file', data: Buffer.from(data), mode: meta.mode ?? 0o644, uid: meta.uid, gid: meta.gid, mtimeMs: meta.mtimeMs };
     this.entries.set(p, file);
     return file;
@@ -111,10 +105,9 @@ export class FileTree implements StoredApart {
   /** Puts an entry as it is (a copy), creating missing parents with its owner. */
   put(path: string, entry: FileEntry): void {
     const p = normalisePath(path);
-    this.revision += 1;
     if (p === '/') {
       const root = this.entries.get('/') as FileEntry;
-      Object.assign(root, { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeMs: entry.mtimeMs });
+      this.entries.set('/', { ...root, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeMs: entry.mtimeMs });
       return;
     }
     const existing = this.entries.get(p);
@@ -127,7 +120,6 @@ export class FileTree implements StoredApart {
   remove(path: string): number {
     const p = normalisePath(path);
     if (!this.entries.has(p)) throw new PathError('NotFound', `${p} does not exist`);
-    this.revision += 1;
     let removed = 0;
     for (const key of [...this.entries.keys()]) {
       if (key !== '/' && isWithin(key, p)) {

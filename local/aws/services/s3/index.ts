@@ -9,6 +9,7 @@ import { defineService, HttpResponse, type OperationContext, type OperationDefin
 import { asArray, flat, parseXml, xmlDocument } from '../../protocols/xml';
 import { checksum, checksumBytes, headerName, md5Hex, memberName, parseAlgorithm, CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from './checksums';
 import { listObjectsV2 } from './listing';
+import { TrackedMap } from '../../persistence/tracked-map';
 import { createS3State, type Bucket, type MultipartUpload, type S3Object, type S3State, type StoredChecksum } from './state';
 
 type Ctx = OperationContext<S3State>;
@@ -258,7 +259,8 @@ const operations: Record<string, S3Op> = {
         name,
         region,
         created: ctx.now(),
-        objects: new Map(),
+        // Tracked: a durable emulator writes the objects that changed, not the whole bucket.
+        objects: new TrackedMap(),
         uploads: new Map(),
         completed: new Map(),
         eventBridge: false,
