@@ -136,6 +136,7 @@ export class Emulator {
           this.changed.add('jobs');
           this.markServiceChanged(service);
         },
+        hookOf: (service, kind) => this.declaredLifecycle(service, kind)?.onTransition,
       });
       const { durable, fresh } = DurableState.open(opts.stateDir, this);
       this.durable = durable;

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { PublishedEvent } from './service';
 import { matchesEventPattern, type EventPattern } from './event-pattern';
+import { TrackedMap } from './persistence/tracked-map';
 
 export interface EventEnvelope {
   version: '0';
@@ -60,11 +61,15 @@ export interface EventBusOptions {
 export class EventBus {
   private records: DeliveryRecord[] = [];
   private held: DeliveryRecord[] = [];
+  /** Durable emulators: events still owed to the target by id; tracked, so only new and settled ones are written. */
+  private owedById?: Map<string, DeliveryRecord>;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inflight = new Set<AbortController>();
   private closed = false;
 
-  constructor(private readonly opts: EventBusOptions) {}
+  constructor(private readonly opts: EventBusOptions) {
+    if (opts.deliverAfterRelease) this.owedById = new TrackedMap();
+  }
 
   publish(event: PublishedEvent, region = this.opts.region): EventEnvelope {
     const envelope: EventEnvelope = {
@@ -84,6 +89,7 @@ export class EventBus {
     const capacity = this.opts.capacity ?? 10_000;
     if (this.records.length > capacity) this.records.splice(0, this.records.length - capacity);
     if (record.state === 'pending') {
+      this.owedById?.set(envelope.id, record);
       this.opts.onOwedChange?.();
       if (this.opts.deliverAfterRelease) this.held.push(record);
       else void this.deliver(record);
@@ -98,18 +104,29 @@ export class EventBus {
     for (const record of ready) void this.deliver(record);
   }
 
-  /** Events still owed to the target (pending or retrying), as a durable emulator stores them. */
-  owed(): DeliveryRecord[] {
-    return this.records.filter((r) => r.state === 'pending');
+  /** Events still owed to the target (pending or retrying) by id, as a durable emulator stores them. */
+  owed(): Map<string, DeliveryRecord> {
+    return this.owedById ?? new Map();
   }
 
-  /** Takes back events owed before a restart and delivers them again (at least once: the target may have one already). */
-  restoreOwed(records: readonly DeliveryRecord[]): void {
-    for (const r of records) {
-      const record: DeliveryRecord = { ...r, state: 'pending' };
+  /**
+   * Takes back events owed before a restart (the map as stored) and delivers them again: at least once, the
+   * target may have had one already, under the same id.
+   */
+  restoreOwed(owed: Map<string, DeliveryRecord>): void {
+    for (const record of owed.values()) {
+      record.state = 'pending';
       this.records.push(record);
-      void this.deliver(record);
     }
+    // Keep the restored map: it knows where it is stored, so the next write holds only what changes.
+    if (this.owedById) this.owedById = owed;
+    for (const record of owed.values()) void this.deliver(record);
+  }
+
+  /** A record stopped being owed (delivered, rejected, abandoned). */
+  private settled(record: DeliveryRecord): void {
+    this.owedById?.delete(record.event.id);
+    this.opts.onOwedChange?.();
   }
 
   list(filter: { source?: string; detailType?: string } = {}): DeliveryRecord[] {
@@ -121,6 +138,7 @@ export class EventBus {
   reset(): void {
     this.records = [];
     this.held = [];
+    this.owedById?.clear();
     this.opts.onOwedChange?.();
   }
 
@@ -149,7 +167,7 @@ export class EventBus {
       if (res.ok) record.state = 'delivered';
       else if (res.status === 429 || res.status >= 500) retry = true;
       else record.state = 'rejected';
-      if (!retry) this.opts.onOwedChange?.();
+      if (!retry) this.settled(record);
     } catch (err) {
       record.lastError = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
       retry = true;
@@ -160,7 +178,7 @@ export class EventBus {
     if (!retry || this.closed) return;
     if (record.attempts >= (this.opts.maxAttempts ?? 30)) {
       record.state = 'abandoned';
-      this.opts.onOwedChange?.();
+      this.settled(record);
       this.opts.log?.warn({ eventId: record.event.id, attempts: record.attempts, error: record.lastError, status: record.lastStatus }, 'event delivery abandoned');
       return;
     }

@@ -6,6 +6,7 @@
  * lifecycle's `onTransition` hook once per status reached (side effects such as copying files, and
  * state-change events) before any request is served and on a short real-time tick.
  */
+import { TrackedMap } from './persistence/tracked-map';
 import type { PublishedEvent } from './service';
 
 export interface Phase {
@@ -159,16 +160,22 @@ export interface StoredJob {
 }
 
 export interface JobsSnapshot {
-  jobs: StoredJob[];
+  /** By job key; a TrackedMap, so a durable emulator writes only the jobs that changed. */
+  jobs: Map<string, StoredJob>;
   scenarios: ScenarioRule[];
 }
 
 /** What the engine tells its owner, so a durable emulator knows what to write. */
 export interface JobChangeListener {
-  /** A job was started, stopped or removed, or a scenario changed. */
+  /** A job was started, stopped, removed or moved on, or a scenario changed. */
   jobsChanged(): void;
   /** A transition of a job of `service` ran its hook: the service's state may have changed too. */
   transitionObserved(service: string): void;
+  /**
+   * The hook a restored job of this kind would get (the service's declared lifecycle). A job whose hook differs
+   * would come back doing something else, so it is refused when it starts, in the request that starts it.
+   */
+  hookOf(service: string, kind: string): LifecycleDefinition['onTransition'] | undefined;
 }
 
 /** Every job of every service of one emulator, and the scenario rules. */
@@ -176,6 +183,8 @@ export class JobEngine {
   private readonly jobs = new Map<string, Job>();
   private scenarios: ScenarioRule[] = [];
   private listener?: JobChangeListener;
+  /** With a listener: every job as stored, kept up to date as jobs change. */
+  private stored?: Map<string, StoredJob>;
 
   constructor(
     private readonly clock: () => number,
@@ -183,48 +192,23 @@ export class JobEngine {
     private readonly contextFor: (service: string) => TransitionContext,
   ) {}
 
+  /** Starts keeping stored records of the jobs (a durable emulator). */
   listen(listener: JobChangeListener): void {
     this.listener = listener;
+    this.stored = new TrackedMap();
+    for (const [k, job] of this.jobs) this.stored.set(k, this.toStored(job));
   }
 
-  /**
-   * The jobs and scenario rules as data. `hookOf` gives the hook a restored job of that kind would get: a job whose
-   * hook differs would come back doing something else, so it is refused here, in the request that started it.
-   */
-  snapshot(hookOf: (service: string, kind: string) => LifecycleDefinition['onTransition']): JobsSnapshot {
-    const jobs: StoredJob[] = [];
-    for (const job of this.jobs.values()) {
-      const { def } = job;
-      if (def.onTransition && hookOf(job.service, def.kind) !== def.onTransition) {
-        throw new Error(`job kind ${def.kind} of service ${job.service} has an onTransition hook the service does not list in its lifecycles; a restored job could not run it`);
-      }
-      jobs.push({
-        service: job.service,
-        id: job.id,
-        lifecycle: {
-          kind: def.kind,
-          phases: def.phases.map((p) => ({ ...p })),
-          succeeded: def.succeeded,
-          failed: def.failed,
-          ...(def.stopping ? { stopping: { ...def.stopping } } : {}),
-          ...(def.stopped !== undefined ? { stopped: def.stopped } : {}),
-          hasHook: def.onTransition !== undefined,
-        },
-        createdAtMs: job.createdAtMs,
-        ...(job.stopRequestedAtMs !== undefined ? { stopRequestedAtMs: job.stopRequestedAtMs } : {}),
-        scenario: job.scenario,
-        data: job.data,
-        observed: job.observed,
-      });
-    }
-    return { jobs, scenarios: this.scenarios };
+  /** The jobs and scenario rules as data (with a listener only). */
+  snapshot(): JobsSnapshot {
+    return { jobs: this.stored ?? new Map(), scenarios: this.scenarios };
   }
 
   /** Puts back stored jobs (replacing any) without running a hook: transitions not yet observed run on the next advance. */
   restore(snapshot: JobsSnapshot, hookOf: (service: string, kind: string) => LifecycleDefinition['onTransition'] | null): void {
     this.jobs.clear();
     this.scenarios = [...snapshot.scenarios];
-    for (const stored of snapshot.jobs) {
+    for (const [k, stored] of snapshot.jobs) {
       const { hasHook, ...lifecycle } = stored.lifecycle;
       const hook = hasHook ? hookOf(stored.service, lifecycle.kind) : undefined;
       if (hook === null) throw new Error(`job kind ${lifecycle.kind} of service ${stored.service} needs a transition hook, but the service lists no such lifecycle`);
@@ -239,8 +223,43 @@ export class JobEngine {
         data: stored.data,
         observed: stored.observed,
       };
-      this.jobs.set(key(job.service, def.kind, job.id), job);
+      this.jobs.set(k, job);
     }
+    // Keep the restored map: it knows where it is stored, so the next write holds only what changes.
+    if (this.stored) this.stored = snapshot.jobs;
+  }
+
+  private toStored(job: Job): StoredJob {
+    const { def } = job;
+    if (def.onTransition && this.listener?.hookOf(job.service, def.kind) !== def.onTransition) {
+      throw new Error(`job kind ${def.kind} of service ${job.service} has an onTransition hook the service does not list in its lifecycles; a restored job could not run it`);
+    }
+    return {
+      service: job.service,
+      id: job.id,
+      lifecycle: {
+        kind: def.kind,
+        phases: def.phases.map((p) => ({ ...p })),
+        succeeded: def.succeeded,
+        failed: def.failed,
+        ...(def.stopping ? { stopping: { ...def.stopping } } : {}),
+        ...(def.stopped !== undefined ? { stopped: def.stopped } : {}),
+        hasHook: def.onTransition !== undefined,
+      },
+      createdAtMs: job.createdAtMs,
+      ...(job.stopRequestedAtMs !== undefined ? { stopRequestedAtMs: job.stopRequestedAtMs } : {}),
+      scenario: job.scenario,
+      data: job.data,
+      observed: job.observed,
+    };
+  }
+
+  /** Records a job's change (or its removal) for the listener. */
+  private changed(k: string, job: Job | undefined): void {
+    if (!this.listener) return;
+    if (job) this.stored?.set(k, this.toStored(job));
+    else this.stored?.delete(k);
+    this.listener.jobsChanged();
   }
 
   forService(service: string): JobTracker {
@@ -249,8 +268,9 @@ export class JobEngine {
       get: (kind, id) => this.get(service, kind, id),
       stop: (kind, id) => this.stop(service, kind, id),
       remove: (kind, id) => {
-        const removed = this.jobs.delete(key(service, kind, id));
-        if (removed) this.listener?.jobsChanged();
+        const k = key(service, kind, id);
+        const removed = this.jobs.delete(k);
+        if (removed) this.changed(k, undefined);
         return removed;
       },
       list: (kind) => this.list(service, kind),
@@ -267,8 +287,10 @@ export class JobEngine {
       data,
       observed: 0,
     };
+    // Refused before it exists when it could not be stored (an undeclared hook): the request fails, nothing changes.
+    if (this.listener) this.toStored(job);
     this.jobs.set(key(service, def.kind, id), job);
-    this.listener?.jobsChanged();
+    this.changed(key(service, def.kind, id), job);
     this.observe(job);
     return this.view(job);
   }
@@ -286,7 +308,7 @@ export class JobEngine {
     this.observe(job);
     if (!this.view(job).ended && job.stopRequestedAtMs === undefined) {
       job.stopRequestedAtMs = this.clock();
-      this.listener?.jobsChanged();
+      this.changed(key(service, kind, id), job);
     }
     this.observe(job);
     return this.view(job);
@@ -315,6 +337,7 @@ export class JobEngine {
     for (const job of this.jobs.values()) {
       if (job.service === rule.service && job.def.kind === rule.kind && matches(rule.resource, job.id) && !this.view(job).ended) {
         job.scenario = this.scenarioFor(job.service, job.def.kind, job.id);
+        this.changed(key(job.service, job.def.kind, job.id), job);
       }
     }
     this.listener?.jobsChanged();
@@ -331,7 +354,11 @@ export class JobEngine {
 
   /** Forgets jobs (of one service, or all) and, when all, the scenarios. */
   reset(service?: string): void {
-    for (const [k, job] of this.jobs) if (!service || job.service === service) this.jobs.delete(k);
+    for (const [k, job] of this.jobs) {
+      if (service && job.service !== service) continue;
+      this.jobs.delete(k);
+      this.stored?.delete(k);
+    }
     if (!service) this.scenarios = [];
     this.listener?.jobsChanged();
   }
@@ -352,6 +379,7 @@ export class JobEngine {
     const reached = this.reached(job);
     while (job.observed < reached.length) {
       job.observed += 1;
+      this.changed(key(job.service, job.def.kind, job.id), job);
       this.listener?.transitionObserved(job.service);
       if (job.def.onTransition) {
         const view = viewAt(job, reached.slice(0, job.observed));

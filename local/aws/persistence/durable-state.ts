@@ -104,7 +104,7 @@ export class DurableState {
       emulator.jobs.restore(decodeState(jobs, context('jobs')) as JobsSnapshot, (service, kind) => emulator.declaredLifecycle(service, kind)?.onTransition ?? null);
     }
     const events = units.get('events');
-    if (events !== undefined) emulator.events.restoreOwed(decodeState(events, context('events')) as DeliveryRecord[]);
+    if (events !== undefined) emulator.events.restoreOwed((decodeState(events, context('events')) as { owed: Map<string, DeliveryRecord> }).owed);
   }
 
   /** Lets another emulator use the directory (after a last commit). */
@@ -185,8 +185,9 @@ export class DurableState {
   /** The live value of a unit; undefined when it no longer exists (a shared value gone after a reset). */
   private valueOf(unit: string): unknown {
     const emulator = this.emulator;
-    if (unit === 'jobs') return emulator.jobs.snapshot((service, kind) => emulator.declaredLifecycle(service, kind)?.onTransition);
-    if (unit === 'events') return emulator.events.owed();
+    if (unit === 'jobs') return emulator.jobs.snapshot();
+    // Wrapped: a TrackedMap is stored by its changes only below the unit's top.
+    if (unit === 'events') return { owed: emulator.events.owed() };
     const service = /^service:(.+)$/.exec(unit)?.[1];
     if (service !== undefined) return emulator.serviceState(service);
     const key = /^shared:(.+)$/.exec(unit)?.[1];
