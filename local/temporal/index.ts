@@ -57,6 +57,8 @@ export interface TemporalServerOptions {
    * call that caused it is answered. A file that is not a readable state file makes start fail (StateFileError).
    */
   dbFilename?: string;
+  /** The state file is rewritten compactly once appends have doubled it and it is past this; default 64 MiB. */
+  dbCompactBytes?: number;
   log?: Logger;
 }
 
@@ -84,7 +86,7 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
   const engine = new Engine({ time, retentionMs: opts.retentionMs ?? DAY_MS, log: opts.log, historyPageSize: opts.historyPageSize });
   let durable: DurableState | undefined;
   try {
-    durable = opts.dbFilename ? DurableState.load(opts.dbFilename, engine, time, opts.log) : undefined;
+    durable = opts.dbFilename ? DurableState.load(opts.dbFilename, engine, time, opts.log, opts.dbCompactBytes) : undefined;
     for (const name of [opts.namespace ?? 'default', ...(opts.extraNamespaces ?? [])]) {
       // A namespace from the state file keeps its id, settings and search attributes; configured ones are added.
       const ns = engine.namespaces.find(name) ?? engine.namespaces.register(name);
@@ -92,6 +94,7 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
     }
     durable?.start();
   } catch (err) {
+    durable?.close();
     engine.close();
     time.close();
     throw err;

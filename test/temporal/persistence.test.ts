@@ -200,6 +200,55 @@ describe('state file in process', () => {
     }
   });
 
+  it('rewrites a growing file compactly while serving: closed runs past retention leave it, open ones stay whole', async () => {
+    const dbFile = join(dir, 'compact.db');
+    const server = await startTemporalServer({ dbFilename: dbFile, dbCompactBytes: 64 * 1024, retentionMs: 200 });
+    const { client, connection } = await connectClient(server.address);
+    try {
+      const open = await client.workflow.start('counter', { taskQueue: uniqueQueue('nobody'), workflowId: uniqueId('kept') });
+      for (let i = 0; i < 20; i++) {
+        const h = await client.workflow.start('counter', { taskQueue: uniqueQueue('nobody'), workflowId: uniqueId('dropped') });
+        await h.terminate('done');
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      let largest = 0;
+      for (let i = 0; i < 600; i++) {
+        await open.signal('add', 1);
+        largest = Math.max(largest, statSync(dbFile).size);
+      }
+      const events = (await open.fetchHistory()).events?.length;
+      await connection.close();
+      await server.close();
+      // Rewritten at least once: never far past twice the threshold, and the dropped runs are not in it.
+      expect(largest).toBeLessThan(4 * 64 * 1024 + 200_000);
+      expect(readFileSync(dbFile, 'utf8')).not.toContain('dropped-');
+      const again = await startTemporalServer({ dbFilename: dbFile });
+      const c2 = await connectClient(again.address);
+      try {
+        expect((await c2.client.workflow.getHandle(open.workflowId).fetchHistory()).events?.length).toBe(events);
+      } finally {
+        await c2.connection.close();
+        await again.close();
+      }
+    } finally {
+      await connection.close().catch(() => undefined);
+      await server.close();
+    }
+  });
+
+  it('refuses a file another live server holds', async () => {
+    const dbFile = join(dir, 'locked.db');
+    const server = await startTemporalServer({ dbFilename: dbFile });
+    try {
+      await expect(startTemporalServer({ dbFilename: dbFile })).rejects.toThrow(StateFileError);
+    } finally {
+      await server.close();
+    }
+    // Released on close: the next server starts.
+    const again = await startTemporalServer({ dbFilename: dbFile });
+    await again.close();
+  });
+
   it('keeps the virtual clock where time skipping left it', async () => {
     const dbFile = join(dir, 'clock.db');
     const server = await startTemporalServer({ dbFilename: dbFile, timeSkipping: true });

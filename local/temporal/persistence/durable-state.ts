@@ -16,10 +16,14 @@ import type { NamespaceState } from '../namespaces';
 import type { TimeSource } from '../time-source';
 import type { WorkflowRun } from '../workflow-run';
 import { loadRun, resumeRun, saveRunState, type SavedRunState } from './run-state';
-import { StateFileAppender, readStateFile, writeStateFileAtomically, type Batch, type RunChange, type SavedNamespace } from './state-file';
+import { StateFileAppender, lockStateFile, readStateFile, writeStateFileAtomically, type Batch, type RunChange, type SavedNamespace } from './state-file';
+
+/** Below this the file is never rewritten while serving; above it, when it has doubled since the last rewrite. */
+export const MIN_COMPACT_BYTES = 64 * 1024 * 1024;
 
 export class DurableState {
   private appender?: StateFileAppender;
+  private compactAt: number;
   private readonly dirty = new Set<WorkflowRun>();
   /** events of each run already in the file */
   private readonly savedEvents = new WeakMap<WorkflowRun, number>();
@@ -31,16 +35,27 @@ export class DurableState {
     private readonly path: string,
     private readonly engine: Engine,
     private readonly time: TimeSource,
+    private readonly unlock: () => void,
+    private readonly minCompactBytes: number,
     private readonly log?: Logger,
-  ) {}
+  ) {
+    this.compactAt = minCompactBytes;
+  }
 
   /**
    * Reads the file (throws StateFileError when it is not a readable state file) and puts its namespaces, runs and
    * clock into the engine. Call `start` after registering the namespaces the server is configured with.
    */
-  static load(path: string, engine: Engine, time: TimeSource, log?: Logger): DurableState {
-    const durable = new DurableState(path, engine, time, log);
-    const loaded = readStateFile(path);
+  static load(path: string, engine: Engine, time: TimeSource, log?: Logger, minCompactBytes = MIN_COMPACT_BYTES): DurableState {
+    const unlock = lockStateFile(path);
+    let loaded: ReturnType<typeof readStateFile>;
+    try {
+      loaded = readStateFile(path);
+    } catch (err) {
+      unlock();
+      throw err;
+    }
+    const durable = new DurableState(path, engine, time, unlock, minCompactBytes, log);
     if (!loaded) return durable;
     if (loaded.tornTail) log?.warn({ path }, 'state file: the last write was cut short by a crash; dropped it');
     time.restoreOffset(loaded.clockOffsetMs);
@@ -64,8 +79,7 @@ export class DurableState {
   start(): void {
     for (const { run, state } of this.loadedStates) resumeRun(this.engine, run, state);
     this.loadedStates = [];
-    writeStateFileAtomically(this.path, this.snapshot());
-    this.appender = new StateFileAppender(this.path);
+    this.compact();
     this.engine.onRunChanged = (run) => this.dirty.add(run);
     this.engine.namespaces.onChange = () => {
       this.namespacesDirty = true;
@@ -79,15 +93,29 @@ export class DurableState {
     };
   }
 
+  /**
+   * Rewrites the file with the current state (closed runs past retention are gone from it) and appends from there.
+   * At start, and while serving whenever appends have doubled the file, so it stays proportional to the state.
+   */
+  private compact(): void {
+    const runs = this.engine.namespaces.all().flatMap((ns) => [...ns.runs.values()]);
+    const offset = this.time.offset;
+    // Written in full before anything is marked saved: if this throws, the old file and appender carry on.
+    writeStateFileAtomically(this.path, this.snapshot(runs, offset));
+    this.appender?.close();
+    this.appender = new StateFileAppender(this.path);
+    for (const run of runs) this.savedEvents.set(run, run.history.length);
+    this.dirty.clear();
+    this.namespacesDirty = false;
+    this.savedClockOffset = offset;
+    this.compactAt = Math.max(this.minCompactBytes, 2 * this.appender.size);
+  }
+
   /** The whole current state, one batch per run, for the compacted file. */
-  private *snapshot(): Generator<Batch> {
-    this.savedClockOffset = this.time.offset;
-    yield { namespaces: this.engine.namespaces.all().map(saveNamespace), clockOffsetMs: this.savedClockOffset };
-    for (const ns of this.engine.namespaces.all()) {
-      for (const run of ns.runs.values()) {
-        this.savedEvents.set(run, run.history.length);
-        yield { runs: [{ runId: run.runId, created: { config: run.config, startTime: run.startTime }, firstEventId: 1, events: run.history, state: saveRunState(run) }] };
-      }
+  private *snapshot(runs: WorkflowRun[], clockOffsetMs: number): Generator<Batch> {
+    yield { namespaces: this.engine.namespaces.all().map(saveNamespace), clockOffsetMs };
+    for (const run of runs) {
+      yield { runs: [{ runId: run.runId, created: { config: run.config, startTime: run.startTime }, firstEventId: 1, events: run.history, state: saveRunState(run) }] };
     }
   }
 
@@ -95,32 +123,38 @@ export class DurableState {
   flush(): void {
     if (!this.appender) return;
     const batch: Batch = {};
-    if (this.dirty.size > 0) {
-      batch.runs = [...this.dirty].map((run) => this.change(run));
-      this.dirty.clear();
-    }
-    if (this.namespacesDirty) {
-      batch.namespaces = this.engine.namespaces.all().map(saveNamespace);
-      this.namespacesDirty = false;
-    }
-    if (this.time.offset !== this.savedClockOffset) {
-      this.savedClockOffset = this.time.offset;
-      batch.clockOffsetMs = this.savedClockOffset;
-    }
+    const runs = [...this.dirty];
+    if (runs.length > 0) batch.runs = runs.map((run) => this.change(run));
+    if (this.namespacesDirty) batch.namespaces = this.engine.namespaces.all().map(saveNamespace);
+    const offset = this.time.offset;
+    if (offset !== this.savedClockOffset) batch.clockOffsetMs = offset;
     if (!batch.runs && !batch.namespaces && batch.clockOffsetMs === undefined) return;
     try {
       this.appender.append(batch);
     } catch (err) {
-      // The caller is answered with an error (a gRPC call) or the failure is logged (a timer): never a false "done".
+      // Nothing is marked saved, so the next flush writes it all again. The caller is answered with an error
+      // (a gRPC call) or the failure is logged (a timer): never a false "done".
       this.log?.error({ err, path: this.path }, 'could not write the state file');
       throw err;
+    }
+    for (const run of runs) this.savedEvents.set(run, run.history.length);
+    this.dirty.clear();
+    this.namespacesDirty = false;
+    this.savedClockOffset = offset;
+    if (this.appender.size > this.compactAt) {
+      try {
+        this.compact();
+      } catch (err) {
+        // Appending still works; try again when the file has grown as much again.
+        this.compactAt = 2 * this.appender.size;
+        this.log?.warn({ err, path: this.path }, 'could not rewrite the state file compactly; still appending');
+      }
     }
   }
 
   private change(run: WorkflowRun): RunChange {
     const saved = this.savedEvents.get(run);
     const from = saved ?? 0;
-    this.savedEvents.set(run, run.history.length);
     return {
       runId: run.runId,
       created: saved === undefined ? { config: run.config, startTime: run.startTime } : undefined,
@@ -131,13 +165,16 @@ export class DurableState {
   }
 
   close(): void {
-    if (!this.appender) return;
-    this.flush();
-    this.appender.close();
-    this.appender = undefined;
-    this.engine.onRunChanged = undefined;
-    this.engine.namespaces.onChange = undefined;
-    this.time.afterFire = undefined;
+    try {
+      if (this.appender) this.flush();
+    } finally {
+      this.appender?.close();
+      this.appender = undefined;
+      this.engine.onRunChanged = undefined;
+      this.engine.namespaces.onChange = undefined;
+      this.time.afterFire = undefined;
+      this.unlock();
+    }
   }
 }
 

@@ -4,8 +4,8 @@
  * namespaces, the virtual clock), written in one write so a crash leaves either all of a batch or a torn last line.
  * A torn last line is dropped; anything else that does not read stops the server with a StateFileError.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { HistoryEvent } from '../proto-types';
 import type { RunConfig } from '../workflow-run';
 import type { SearchAttributeType } from '../visibility/types';
@@ -55,7 +55,7 @@ export class StateFileError extends Error {
     readonly path: string,
     reason: string,
   ) {
-    super(`cannot use ${path} as the embedded Temporal server's state file: ${reason}. Nothing was changed; move the file away (or name another file) to start with empty state.`);
+    super(`cannot use ${path} as the embedded Temporal server's state file: ${reason}. Nothing was changed; move the file away (or name another file) to start with empty state, or stop the process using it.`);
     this.name = 'StateFileError';
   }
 }
@@ -130,15 +130,28 @@ export function writeStateFileAtomically(path: string, batches: Iterable<Batch>)
 /** The open file that batches are appended to. */
 export class StateFileAppender {
   private fd: number | undefined;
+  /** bytes in the file: where the next batch starts */
+  size: number;
 
   constructor(path: string) {
     this.fd = openSync(path, 'a');
+    this.size = fstatSync(this.fd).size;
   }
 
   /** A synchronous write to the OS: once this returns, a kill -9 of this process cannot lose the batch. */
   append(batch: Batch): void {
     if (this.fd === undefined) throw new Error('state file is closed');
-    writeAll(this.fd, encodeRecord(batch));
+    try {
+      this.size += writeAll(this.fd, encodeRecord(batch));
+    } catch (err) {
+      // A half-written batch (disk full) must not sit in the middle of the file once later batches follow it.
+      try {
+        ftruncateSync(this.fd, this.size);
+      } catch {
+        // the next load drops it as a torn tail if nothing follows; the error below is what the caller sees
+      }
+      throw err;
+    }
   }
 
   close(): void {
@@ -147,8 +160,50 @@ export class StateFileAppender {
   }
 }
 
-function writeAll(fd: number, text: string): void {
+function writeAll(fd: number, text: string): number {
   const bytes = Buffer.from(text, 'utf8');
   let offset = 0;
   while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+  return bytes.length;
+}
+
+/**
+ * One server per state file: `<file>.lock` holds the pid of the server using it. A lock left by a process that is
+ * gone (kill -9) is taken over; one held by a live process makes start fail.
+ */
+export function lockStateFile(path: string): () => void {
+  const lockPath = `${resolve(path)}.lock`;
+  // Our own pid in a lock we do not hold is a previous process's (a container's pid 1 restarted after a kill -9).
+  if (locksHeldHere.has(lockPath)) throw new StateFileError(path, 'it is in use by another server in this process');
+  mkdirSync(dirname(lockPath), { recursive: true });
+  for (let tries = 0; ; tries++) {
+    try {
+      const fd = openSync(lockPath, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      locksHeldHere.add(lockPath);
+      return () => {
+        locksHeldHere.delete(lockPath);
+        rmSync(lockPath, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 0) throw new StateFileError(path, `its lock ${lockPath} cannot be taken (${err instanceof Error ? err.message : String(err)})`);
+    }
+    const holder = Number(readFileSync(lockPath, 'utf8').trim());
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new StateFileError(path, `it is in use by process ${holder} (another server on the same file?)`);
+    }
+    rmSync(lockPath, { force: true });
+  }
+}
+
+const locksHeldHere = new Set<string>();
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
