@@ -268,6 +268,9 @@ describe('mlops emulator --state-dir', () => {
     const third = await startCli(['--state-dir', stateDir]);
     c = clients(third.endpoint);
     expect(String((await c.sm.send(new DescribeUserProfileCommand({ DomainId: domainId, UserProfileName: 'bob' }))).HomeEfsFileSystemUid)).toBe(String(bob.HomeEfsFileSystemUid));
+    // What the finished execution reported (written by a transition, not a request) is kept too.
+    const reported = await c.ds.send(new DescribeTaskExecutionCommand({ TaskExecutionArn: executionArn }));
+    expect([reported.Status, reported.FilesTransferred, reported.BytesWritten]).toEqual(['SUCCESS', 2, model.length + notes.length]);
     third.child.kill('SIGTERM');
     expect(await third.exited).toBe(0);
   });

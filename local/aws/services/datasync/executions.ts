@@ -31,6 +31,7 @@ export function beginExecution(state: DataSyncState, rec: Execution, jobs: JobTr
   const entries = source && tree?.get(source.subdirectory) ? tree.walk(source.subdirectory) : [];
   const bytes = entries.reduce((n, e) => n + (e.entry.type === 'file' ? e.entry.data.length : 0), 0);
   rec.queued = false;
+  state.executions.set(rec.arn, rec);
   jobs.start(executionLifecycle(rec.options, bytes, entries.length), rec.arn, { taskArn: rec.taskArn }, atMs);
 }
 
@@ -46,6 +47,8 @@ function onTransition(job: JobView, ctx: TransitionContext): void {
   if (!rec) return;
   const failedBefore = rec.failure !== undefined;
   if (!failedBefore) advance(state, rec, job, ctx.nowMs());
+  // Set again after changing it in place: `executions` is a TrackedMap, which sees only `set`.
+  state.executions.set(rec.arn, rec);
   if (!failedBefore && (rec.failure || job.ended)) startNextQueued(state, rec.taskArn, rec.failure?.atMs ?? job.statusSinceMs, ctx.jobs);
   ctx.publish({
     source: 'aws.datasync',

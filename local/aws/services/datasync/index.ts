@@ -9,6 +9,7 @@ import { normalisePath, PathError } from '../efs/file-tree';
 import { paginate } from '../efs/pages';
 import { fileSystemArn, fileSystemIdFromArn } from '../efs/store';
 import { WORLD_CLASSES, worldOf } from '../efs/world';
+import { TrackedMap } from '../../persistence/tracked-map';
 import { beginExecution, EXECUTION_KIND, executionLifecycle, viewExecution, type ExecutionView } from './executions';
 import { DEFAULT_SETTINGS, emptyStats, type DataSyncState, type EfsLocation, type Execution, type Tag, type Task } from './state';
 import { DEFAULT_OPTIONS, type TransferOptions } from './transfer';
@@ -204,7 +205,8 @@ export const datasync = defineService<DataSyncState>({
     world: worldOf(scope),
     locations: new Map(),
     tasks: new Map(),
-    executions: new Map(),
+    // Tracked: a durable emulator writes the executions that changed (their transfer plans can be big).
+    executions: new TrackedMap(),
     tags: new Map(),
     settings: { ...DEFAULT_SETTINGS },
     stats: emptyStats(),
@@ -537,6 +539,7 @@ export const datasync = defineService<DataSyncState>({
         rec.cancelled = true;
         if (rec.queued) rec.failure = { atMs: ctx.nowMs(), phase: 'QUEUED', code: 'OperationCanceled', detail: 'The task execution was cancelled.' };
         else ctx.jobs.stop(EXECUTION_KIND, rec.arn);
+        ctx.state.executions.set(rec.arn, rec);
         return {};
       },
     }),

@@ -91,6 +91,7 @@ export interface DataSyncState {
   world: World;
   locations: Map<string, EfsLocation>;
   tasks: Map<string, Task>;
+  /** A TrackedMap (durable state writes changed entries only): after changing a record in place, `set` it again. */
   executions: Map<string, Execution>;
   tags: Map<string, Tag[]>;
   settings: DataSyncSettings;
