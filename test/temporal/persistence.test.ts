@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startTemporalServer, StateFileError } from '../../local/temporal';
 import { MLOPS_BIN, bundle, connectClient, quietRuntime, replayAll, startWorker, uniqueId, uniqueQueue } from './helpers';
@@ -176,6 +177,36 @@ describe('state file across a kill -9 of `mlops server start-dev --db-filename`'
       await native.close();
     }
   }, 120_000);
+});
+
+describe('state file through the SDK test environment', () => {
+  it('TestWorkflowEnvironment.createLocal({ server: { dbFilename } }) finds its workflows again', async () => {
+    const dbFile = join(dir, 'sdk-env.db');
+    const local = () => TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: MLOPS_BIN }, dbFilename: dbFile } });
+    const id = uniqueId('sdk-env');
+    const queue = uniqueQueue('sdk-env');
+    let env = await local();
+    try {
+      await env.client.workflow.start('counter', { taskQueue: queue, workflowId: id });
+      await env.client.workflow.getHandle(id).signal('add', 40);
+      await env.client.workflow.getHandle(id).signal('add', 2);
+    } finally {
+      await env.teardown();
+    }
+    env = await local();
+    try {
+      const w = await startWorker(env.nativeConnection, workflowBundle, { taskQueue: queue });
+      try {
+        const handle = env.client.workflow.getHandle(id);
+        await handle.signal('finish');
+        expect(await handle.result()).toBe(42);
+      } finally {
+        await w.stop();
+      }
+    } finally {
+      await env.teardown();
+    }
+  }, 60_000);
 });
 
 describe('state file in process', () => {
