@@ -7,8 +7,8 @@
 const CHANGED = Symbol('changed keys');
 
 export class TrackedMap<K, V> extends Map<K, V> {
-  // A symbol-keyed property created on first use: Map's constructor calls `set` before class fields exist, and the
-  // codec stores own string-keyed properties only, so this bookkeeping never reaches the disk.
+  // Undefined until a durable emulator first stores the map (then every key counts as changed): an emulator without
+  // a state directory never collects keys. Symbol-keyed, so the codec (own string keys only) never stores it.
   private [CHANGED]?: Set<K> | 'all';
 
   override set(key: K, value: V): this {
@@ -25,23 +25,21 @@ export class TrackedMap<K, V> extends Map<K, V> {
 
   override clear(): void {
     super.clear();
-    this[CHANGED] = 'all';
+    if (this[CHANGED] !== undefined) this[CHANGED] = 'all';
   }
 
-  /** Keys set or deleted since `forgetChanges`, or `all` after a clear. */
+  /** Keys set or deleted since `forgetChanges`, or `all` after a clear or before the map was first stored. */
   pendingChanges(): ReadonlySet<K> | 'all' {
-    return this[CHANGED] ?? new Set();
+    return this[CHANGED] ?? 'all';
   }
 
-  /** Called once the pending changes are written. */
+  /** Called once the pending changes are written; from then on changes are collected. */
   forgetChanges(): void {
-    this[CHANGED] = undefined;
+    this[CHANGED] = new Set();
   }
 
   private note(key: K): void {
     const changed = this[CHANGED];
-    if (changed === 'all') return;
-    if (changed) changed.add(key);
-    else this[CHANGED] = new Set([key]);
+    if (changed !== undefined && changed !== 'all') changed.add(key);
   }
 }
