@@ -66,6 +66,14 @@ describe('emulator state directory', () => {
     expect((refused as Error).message).toContain('another emulator');
   });
 
+  it('takes over a lock left by a killed run, even one that had the same pid (a restarted container)', async () => {
+    const a = await start();
+    await s3(a).send(new CreateBucketCommand({ Bucket: 'locked-in' }));
+    await stop(a);
+    writeFileSync(join(dir, 'lock'), String(process.pid));
+    expect(await bucketNames(await start())).toEqual(['locked-in']);
+  });
+
   it('keeps the advanced clock, the scenarios and a reset', async () => {
     const a = await start();
     await s3(a).send(new CreateBucketCommand({ Bucket: 'forgotten' }));

@@ -35,6 +35,9 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** Directories this process holds: a lock naming this pid but not listed here is a previous run's (a container restarts as pid 1 again). */
+const heldHere = new Set<string>();
+
 /**
  * Two emulators writing one directory would each overwrite the other's manifest: the first one holds `lock` (its
  * pid) until it closes. A lock whose process is gone (kill -9) is taken over.
@@ -46,13 +49,15 @@ function acquireLock(dir: string): void {
       const fd = openSync(path, 'wx');
       writeSync(fd, String(process.pid));
       closeSync(fd);
+      heldHere.add(dir);
       return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateDirError(path, `the lock cannot be created (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
     const owner = Number(readFileSync(path, 'utf8').trim());
-    if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
-      throw new StateDirError(path, `another emulator (process ${owner}${owner === process.pid ? ', this one' : ''}) is using the directory`, 'Stop it first, or give this one another --state-dir');
+    const live = owner === process.pid ? heldHere.has(dir) : Number.isInteger(owner) && owner > 0 && processAlive(owner);
+    if (live) {
+      throw new StateDirError(path, `another emulator (process ${owner}${owner === process.pid ? ', this one' : ''}) is using the directory`, `Stop it first, or give this one another --state-dir (a process that is no emulator but got pid ${owner}: delete the lock file)`);
     }
     unlinkSync(path);
   }
@@ -236,6 +241,7 @@ export class StateDir {
 
   /** Lets another emulator open the directory. */
   release(): void {
+    heldHere.delete(this.dir);
     try {
       if (Number(readFileSync(join(this.dir, LOCK), 'utf8').trim()) === process.pid) unlinkSync(join(this.dir, LOCK));
     } catch {
