@@ -324,8 +324,9 @@ export class WorkflowRun {
   loadHistory(events: HistoryEvent[]): void {
     for (const event of events) {
       this.history.push(event);
-      // The whole event rather than its attributes: close enough for paging and the continue-as-new hint.
-      this.countSize(approximateSize(event));
+      // Counted as when it was appended (its attributes), so the sizes the worker is told do not jump at a restart.
+      const attributesKey = Object.keys(event).find((k) => k.endsWith('EventAttributes'));
+      this.countSize(approximateSize(attributesKey ? event[attributesKey] : undefined) + 24);
     }
     this.nextTaskId = this.history.length + 1;
   }

@@ -16,7 +16,7 @@ import type { NamespaceState } from '../namespaces';
 import type { TimeSource } from '../time-source';
 import type { WorkflowRun } from '../workflow-run';
 import { loadRun, resumeRun, saveRunState, type SavedRunState } from './run-state';
-import { StateFileAppender, lockStateFile, readStateFile, writeStateFileAtomically, type Batch, type RunChange, type SavedNamespace } from './state-file';
+import { StateFileAppender, StateFileError, lockStateFile, readStateFile, writeStateFileAtomically, type Batch, type LoadedState, type RunChange, type SavedNamespace } from './state-file';
 
 /** Below this the file is never rewritten while serving; above it, when it has doubled since the last rewrite. */
 export const MIN_COMPACT_BYTES = 64 * 1024 * 1024;
@@ -48,16 +48,21 @@ export class DurableState {
    */
   static load(path: string, engine: Engine, time: TimeSource, log?: Logger, minCompactBytes = MIN_COMPACT_BYTES): DurableState {
     const unlock = lockStateFile(path);
-    let loaded: ReturnType<typeof readStateFile>;
+    const durable = new DurableState(path, engine, time, unlock, minCompactBytes, log);
     try {
-      loaded = readStateFile(path);
+      durable.loadFrom(readStateFile(path));
     } catch (err) {
       unlock();
-      throw err;
+      if (err instanceof StateFileError) throw err;
+      throw new StateFileError(path, `its records do not fit together (${err instanceof Error ? err.message : String(err)})`);
     }
-    const durable = new DurableState(path, engine, time, unlock, minCompactBytes, log);
-    if (!loaded) return durable;
-    if (loaded.tornTail) log?.warn({ path }, 'state file: the last write was cut short by a crash; dropped it');
+    return durable;
+  }
+
+  private loadFrom(loaded: LoadedState | undefined): void {
+    if (!loaded) return;
+    const { engine, time } = this;
+    if (loaded.tornTail) this.log?.warn({ path: this.path }, 'state file: the last write was cut short by a crash; dropped it');
     time.restoreOffset(loaded.clockOffsetMs);
     for (const saved of loaded.namespaces) {
       const ns = engine.namespaces.register(saved.name, saved.retentionMs, saved.description, saved.ownerEmail, saved.data, saved.id);
@@ -69,10 +74,9 @@ export class DurableState {
       if (!ns) continue;
       // Closed runs past their namespace's retention are not carried over.
       if (saved.state.status !== 'Running' && saved.state.closeTime !== undefined && saved.state.closeTime + ns.retentionMs <= now) continue;
-      durable.loadedStates.push({ run: loadRun(engine, saved), state: saved.state });
+      this.loadedStates.push({ run: loadRun(engine, saved), state: saved.state });
     }
-    log?.info({ path, runs: durable.loadedStates.length }, 'state file loaded');
-    return durable;
+    this.log?.info({ path: this.path, runs: this.loadedStates.length }, 'state file loaded');
   }
 
   /** Resumes the loaded runs, rewrites the file with the current state, and saves every change from now on. */
