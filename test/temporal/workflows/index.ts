@@ -340,7 +340,7 @@ export async function reportsContinueAsNewSuggestion(): Promise<boolean> {
 export async function retriesSlowly(times: number): Promise<number> {
   const { failTimes } = proxyActivities<Activities>({
     startToCloseTimeout: '10s',
-    retry: { initialInterval: '2s', backoffCoefficient: 1, maximumAttempts: 10 },
+    retry: { initialInterval: '3s', backoffCoefficient: 1, maximumAttempts: 10 },
   });
   return await failTimes(times);
 }
