@@ -120,6 +120,8 @@ export class EventBus {
     }
     // Keep the restored map: it knows where it is stored, so the next write holds only what changes.
     if (this.owedById) this.owedById = owed;
+    // Started without an events target this time: they stay owed until a start that has one.
+    if (!this.opts.target) return;
     for (const record of owed.values()) void this.deliver(record);
   }
 
