@@ -205,7 +205,8 @@ export class Emulator {
 
   /** Forgets every resource, fault, journal entry, job, scenario and event; the clock keeps its time. */
   reset(): void {
-    for (const key of this.sharedValues.keys()) this.changed.add(`shared:${key}`);
+    // A shared value gone after the reset must leave the state directory too.
+    if (this.durable) for (const key of this.sharedValues.keys()) this.changed.add(`shared:${key}`);
     this.sharedValues.clear();
     for (const [name, runtime] of this.services) runtime.state = runtime.def.createState(this.scopeFor(name));
     this.faults.clear();
