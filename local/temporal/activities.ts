@@ -99,7 +99,7 @@ export function resumeActivity(run: WorkflowRun, a: ActivityState): void {
   run.activities.set(a.scheduledEventId, a);
   armScheduleToClose(run, a);
   if (a.state === 'scheduled') {
-    dispatchAttempt(run, a);
+    dispatchAttempt(run, a, a.currentAttemptScheduledTime);
   } else if (a.state === 'started') {
     // Not counted as in flight (as after ShutdownWorker): its worker is presumed gone with the old process, so time
     // skipping may jump to its timeout instead of waiting for it in real time.
@@ -125,13 +125,14 @@ function clearAttempt(run: WorkflowRun, a: ActivityState): void {
   run.markIdle('activity', a.scheduledEventId);
 }
 
-function dispatchAttempt(run: WorkflowRun, a: ActivityState): void {
+/** `scheduledAt` is earlier than now only for an attempt loaded from the state file: its timeout keeps its time. */
+function dispatchAttempt(run: WorkflowRun, a: ActivityState, scheduledAt = run.now()): void {
   a.state = 'scheduled';
-  a.currentAttemptScheduledTime = run.now();
+  a.currentAttemptScheduledTime = scheduledAt;
   run.markBusy('activity', a.scheduledEventId);
   const attempt = a.attempt;
   if (a.scheduleToStartMs > 0 && a.scheduleToStartMs !== a.scheduleToCloseMs) {
-    a.attemptTimers.push(run.schedule(a.scheduleToStartMs, () => {
+    a.attemptTimers.push(run.scheduleAt(scheduledAt + a.scheduleToStartMs, () => {
       if (a.state === 'scheduled' && a.attempt === attempt) timeOut(run, a, 'TIMEOUT_TYPE_SCHEDULE_TO_START');
     }));
   }
