@@ -107,13 +107,20 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
   server.headersTimeout = 66_000;
   server.requestTimeout = 0;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // The port is taken: give the state directory back for the next attempt.
+    await emulator.events.close();
+    emulator.closeState();
+    throw err;
+  }
   const address = server.address() as AddressInfo;
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 
