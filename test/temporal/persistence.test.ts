@@ -181,6 +181,35 @@ describe('state file across a kill -9 of `mlops server start-dev --db-filename`'
   }, 120_000);
 });
 
+describe('what a caller was told survives a kill -9 that follows at once', () => {
+  it('keeps every start and signal answered before the kill', async () => {
+    const dbFile = join(dir, 'told.db');
+    const port = await freePort();
+    const first = await spawnServer(dbFile, port);
+    let { client, connection } = await connectClient(first.address);
+    const queue = uniqueQueue('told');
+    const target = await client.workflow.start('counter', { taskQueue: queue, workflowId: uniqueId('told-counter') });
+    const ids = Array.from({ length: 20 }, () => uniqueId('told'));
+    await Promise.all([
+      ...ids.map((workflowId) => client.workflow.start('longRunner', { taskQueue: queue, workflowId })),
+      ...Array.from({ length: 50 }, () => target.signal('add', 1)),
+    ]);
+    // No pause: the answers above are all the server had to say before it dies.
+    await kill9(first.proc);
+    await connection.close();
+
+    const second = await spawnServer(dbFile, port);
+    ({ client, connection } = await connectClient(second.address));
+    try {
+      for (const id of ids) expect((await client.workflow.getHandle(id).describe()).status.name).toBe('RUNNING');
+      const history = await client.workflow.getHandle(target.workflowId).fetchHistory();
+      expect((history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes)).toHaveLength(50);
+    } finally {
+      await connection.close();
+    }
+  }, 60_000);
+});
+
 describe('state file through the SDK test environment', () => {
   it('TestWorkflowEnvironment.createLocal({ server: { dbFilename } }) finds its workflows again', async () => {
     const dbFile = join(dir, 'sdk-env.db');
