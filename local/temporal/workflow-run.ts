@@ -325,8 +325,8 @@ export class WorkflowRun {
     for (const event of events) {
       this.history.push(event);
       // Counted as when it was appended (its attributes), so the sizes the worker is told do not jump at a restart.
-      const attributesKey = Object.keys(event).find((k) => k.endsWith('EventAttributes'));
-      this.countSize(approximateSize(attributesKey ? event[attributesKey] : undefined) + 24);
+      const key = Object.keys(event).find((k) => k.endsWith('EventAttributes'));
+      this.countSize(approximateSize(key ? event[key] : undefined) + 24);
     }
     this.nextTaskId = this.history.length + 1;
   }
