@@ -1,7 +1,8 @@
 /**
  * The server's state: namespaces and their runs, task queues, the clock. Here are the operations that create,
  * signal, cancel and close runs and tie runs together (children, continue-as-new, retries); worker calls are in
- * task-handlers.ts, queries and updates in queries-and-updates.ts, reads in history-reads.ts. Runs live in memory;
+ * task-handlers.ts, queries and updates in queries-and-updates.ts, reads in history-reads.ts. Runs live in memory
+ * (and, with a state file, are saved through `onRunChanged` and loaded through addLoadedRun / resumeLoadedRun);
  * closed runs are dropped after the namespace's retention.
  */
 import { randomUUID } from 'node:crypto';
