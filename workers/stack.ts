@@ -45,6 +45,7 @@ export async function runStack(opts: { json: boolean; inMemory: boolean }): Prom
         port: config.MLOPS_TEMPORAL_PORT,
         namespace: config.TEMPORAL_NAMESPACE,
         log: log.child({ part: 'temporal' }),
+        ...(dataDir ? { dbFilename: dataDir.temporalFile } : {}),
       });
       temporalAddress = server.address;
       parts.push({ name: 'temporal', where: `${server.address} (embedded; namespace ${config.TEMPORAL_NAMESPACE})`, close: () => server.close() });

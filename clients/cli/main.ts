@@ -48,7 +48,9 @@ function exitCodeFor(err: unknown): number {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
     return EXIT_USAGE;
   }
-  if (err instanceof ConfigError || err instanceof UsageError || err instanceof DataDirError) {
+  // State files of the embedded parts are matched by name: importing their modules here would slow every command.
+  const unusableState = err instanceof Error && (err.name === 'StateFileError' || err.name === 'StateDirError');
+  if (err instanceof ConfigError || err instanceof UsageError || err instanceof DataDirError || unusableState) {
     process.stderr.write(`mlops: ${err.message}\n`);
     return EXIT_USAGE;
   }
