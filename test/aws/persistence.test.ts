@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateAppCommand, CreateDomainCommand, CreateUserProfileCommand, DescribeAppCommand, DescribeDomainCommand, DescribeUserProfileCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CreateFileSystemCommand, DescribeFileSystemsCommand, DescribeMountTargetsCommand, DescribeMountTargetSecurityGroupsCommand, EFSClient } from '@aws-sdk/client-efs';
 import { AuthorizeSecurityGroupIngressCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -147,8 +147,11 @@ describe('mlops emulator --state-dir', () => {
     let c = clients(a.endpoint);
     await c.s3.send(new CreateBucketCommand({ Bucket: 'durable-bucket' }));
     await c.s3.send(new PutObjectCommand({ Bucket: 'durable-bucket', Key: 'data/big.bin', Body: big, ContentType: 'application/octet-stream', Metadata: { owner: 'alice' } }));
-    await c.s3.send(new PutObjectCommand({ Bucket: 'durable-bucket', Key: 'small.bin', Body: small }));
+    await c.s3.send(new PutObjectCommand({ Bucket: 'durable-bucket', Key: 'small.bin', Body: randomBytes(100) }));
     await c.s3.send(new PutObjectCommand({ Bucket: 'durable-bucket', Key: 'empty', Body: Buffer.alloc(0) }));
+    await c.s3.send(new PutObjectCommand({ Bucket: 'durable-bucket', Key: 'deleted.bin', Body: randomBytes(2048) }));
+    await c.s3.send(new DeleteObjectCommand({ Bucket: 'durable-bucket', Key: 'deleted.bin' }));
+    await c.s3.send(new PutObjectCommand({ Bucket: 'durable-bucket', Key: 'small.bin', Body: small }));
 
     const { DomainId } = await c.sm.send(new CreateDomainCommand({ DomainName: 'durable', AuthMode: 'IAM', DefaultUserSettings: { ExecutionRole: 'arn:aws:iam::123456789012:role/studio' } }));
     const domainId = DomainId as string;
