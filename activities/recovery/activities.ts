@@ -63,9 +63,22 @@ export interface CreationEvent {
   eventTime: string;
 }
 
-export interface ExistingHome {
-  key: ProfileKey;
-  home: HomeDirectory;
+export interface LiveDomain {
+  domainName: string;
+  domainId: string;
+}
+
+/** What a seed recorded in one domain: counts, not names, so a region of thousands stays a small result. */
+export interface SeededDomain extends LiveDomain {
+  efsId: string;
+  userProfiles: number;
+  spaces: number;
+}
+
+interface SeedProgress {
+  next: number;
+  userProfiles: number;
+  spaces: number;
 }
 
 export interface ProfileLookup {
@@ -147,43 +160,55 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     },
 
     /** Every live profile and space of every live domain in the region, with its current home. */
-    async listCurrentHomes(): Promise<ExistingHome[]> {
+    /** The domains a seed walks: every live domain, each name with all its live ids. */
+    async listLiveDomains(): Promise<LiveDomain[]> {
       const byName = await liveDomainsByName();
-      const out: ExistingHome[] = [];
-      for (const [domainName, ids] of byName) {
-        for (const { domainId } of ids) {
-          const { efsId } = await describeDomain(domainId);
-          const profiles = await allPages(async (token) => {
-            const r = await aws('ListUserProfiles', () => sagemaker.send(new ListUserProfilesCommand({ DomainIdEquals: domainId, NextToken: token, MaxResults: 100 })));
-            return { items: (r.UserProfiles ?? []).map((p) => p.UserProfileName ?? ''), next: r.NextToken };
-          });
-          const spaces = await allPages(async (token) => {
-            const r = await aws('ListSpaces', () => sagemaker.send(new ListSpacesCommand({ DomainIdEquals: domainId, NextToken: token, MaxResults: 100 })));
-            return { items: (r.Spaces ?? []).map((s) => s.SpaceName ?? ''), next: r.NextToken };
-          });
-          const named: [ProfileKind, string][] = [...profiles.map((n): [ProfileKind, string] => ['user-profile', n]), ...spaces.map((n): [ProfileKind, string] => ['space', n])];
-          for (const [kind, name] of named) {
-            if (!name) continue;
-            const homeUid = await homeUidOf(domainId, kind, name).catch((err: unknown) => {
-              if (err instanceof ApplicationFailure && err.type === RecoveryFailure.HomeNotAssigned) return undefined;
-              throw err;
-            });
-            if (homeUid) out.push({ key: { domainName, kind, name }, home: { domainId, efsId, homeUid } });
-            heartbeat(out.length);
-          }
-        }
-      }
-      return out;
+      return [...byName].flatMap(([domainName, ids]) => ids.map(({ domainId }) => ({ domainName, domainId })));
     },
 
-    /** Records each home in its profile's workflow without restoring anything (idempotent: ids derive from the home). */
-    async reportSeededHomes(homes: ExistingHome[], at: string): Promise<number> {
-      for (const [i, h] of homes.entries()) {
-        const eventId = `seed:${h.home.domainId}:${h.key.kind}:${h.key.name}:${h.home.homeUid}`;
-        await signalHome(h.key, { ...h.home, eventId, at, source: 'seed' });
-        if (i % 20 === 0) heartbeat(i);
+    /**
+     * Records the current home of every user profile and space of one domain in its profile's workflow, copying
+     * nothing (idempotent: the report's id derives from the home). Heartbeats its place, so a retry after a worker
+     * crash goes on from there instead of starting over.
+     */
+    async seedDomainHomes(domain: LiveDomain, at: string): Promise<SeededDomain> {
+      const { domainName, domainId } = domain;
+      const { efsId } = await describeDomain(domainId);
+      const profiles = await allPages(async (token) => {
+        const r = await aws('ListUserProfiles', () => sagemaker.send(new ListUserProfilesCommand({ DomainIdEquals: domainId, NextToken: token, MaxResults: 100 })));
+        return { items: (r.UserProfiles ?? []).map((p) => p.UserProfileName ?? ''), next: r.NextToken };
+      });
+      const spaces = await allPages(async (token) => {
+        const r = await aws('ListSpaces', () => sagemaker.send(new ListSpacesCommand({ DomainIdEquals: domainId, NextToken: token, MaxResults: 100 })));
+        return { items: (r.Spaces ?? []).map((s) => s.SpaceName ?? ''), next: r.NextToken };
+      });
+      const named: [ProfileKind, string][] = [
+        ...profiles.filter(Boolean).sort().map((n): [ProfileKind, string] => ['user-profile', n]),
+        ...spaces.filter(Boolean).sort().map((n): [ProfileKind, string] => ['space', n]),
+      ];
+      let progress: SeedProgress = { next: 0, userProfiles: 0, spaces: 0 };
+      try {
+        const saved = Context.current().info.heartbeatDetails as SeedProgress | undefined;
+        if (saved && typeof saved.next === 'number') progress = saved;
+      } catch {
+        // Outside an activity: start from the beginning.
       }
-      return homes.length;
+      for (let i = progress.next; i < named.length; i++) {
+        const [kind, name] = named[i]!;
+        const homeUid = await homeUidOf(domainId, kind, name).catch((err: unknown) => {
+          // Just created (no home yet) or deleted since the listing: nothing to record.
+          if (err instanceof ApplicationFailure && (err.type === RecoveryFailure.HomeNotAssigned || err.type === RecoveryFailure.ProfileNotFound)) return undefined;
+          throw err;
+        });
+        if (homeUid) {
+          const eventId = `seed:${domainId}:${kind}:${name}:${homeUid}`;
+          await signalHome({ domainName, kind, name }, { domainId, efsId, homeUid, eventId, at, source: 'seed' });
+          progress = { ...progress, ...(kind === 'user-profile' ? { userProfiles: progress.userProfiles + 1 } : { spaces: progress.spaces + 1 }) };
+        }
+        progress = { ...progress, next: i + 1 };
+        heartbeat(progress);
+      }
+      return { domainName, domainId, efsId, userProfiles: progress.userProfiles, spaces: progress.spaces };
     },
 
     /** Operator lookups: does the domain exist (by name), and the profile or space, and where is its home. */

@@ -184,12 +184,13 @@ describe('profile recovery end to end', () => {
     // As if recovery were installed after frank was created: no workflow knows him.
     await stack.client.workflow.getHandle('recovery/seeded/user-profile/frank').terminate('forget frank');
     const first = await cli.seed(stack.client);
-    expect(first.homes).toContainEqual({ key: frank, home: { domainId: dom.domainId, efsId: dom.efsId, homeUid: await s.homeUid(dom, 'user-profile', 'frank') } });
+    expect(first.domains).toContainEqual({ domainName: 'seeded', domainId: dom.domainId, efsId: dom.efsId, userProfiles: 1, spaces: 0 });
     await d.homesSeen(frank, 1);
     const again = await cli.seed(stack.client);
     expect(again.recorded).toBe(first.recorded);
     const st = await d.statusOf(frank);
     expect(st.homes.map((h) => h.source)).toEqual(['seed']);
+    expect(st.homes[0]).toMatchObject({ domainId: dom.domainId, efsId: dom.efsId, homeUid: await s.homeUid(dom, 'user-profile', 'frank') });
     expect(st.restoresEver).toBe(0);
   }, 120_000);
 

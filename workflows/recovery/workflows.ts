@@ -16,7 +16,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type { CreationEvent, ExistingHome, ProfileLookup, RecoveryActivities } from '../../activities/recovery/activities';
+import type { CreationEvent, ProfileLookup, RecoveryActivities, SeededDomain } from '../../activities/recovery/activities';
 import { NON_RETRYABLE_FAILURES, RecoveryFailure } from './failures';
 import {
   RECOVERY_TASK_QUEUE,
@@ -326,16 +326,18 @@ export async function recoveryEventIntake(event: CreationEvent): Promise<IntakeO
 }
 
 /**
- * A region-wide listing makes a few calls per profile: minutes for hundreds of profiles, longer than one ordinary
- * call may take. It heartbeats as it goes, so a worker that dies is noticed within the heartbeat timeout.
+ * A domain's listing makes a few calls per profile: minutes for hundreds of profiles, longer than one ordinary call
+ * may take. It heartbeats its place as it goes, so a worker that dies is noticed within the heartbeat timeout and
+ * the retry carries on from there.
  */
-const { listCurrentHomes, reportSeededHomes } = proxyActivities<RecoveryActivities>({ ...awsCall, startToCloseTimeout: '25 minutes', heartbeatTimeout: '1 minute' });
+const { seedDomainHomes } = proxyActivities<RecoveryActivities>({ ...awsCall, startToCloseTimeout: '25 minutes', heartbeatTimeout: '1 minute' });
 
-/** `mlops recovery seed`: record the current home of every profile and space, copying nothing. */
-export async function seedRecovery(): Promise<{ homes: ExistingHome[] }> {
-  const homes = await listCurrentHomes();
-  await reportSeededHomes(homes, new Date().toISOString());
-  return { homes };
+/** `mlops recovery seed`: record the current home of every profile and space, copying nothing; one activity a domain. */
+export async function seedRecovery(): Promise<{ domains: SeededDomain[] }> {
+  const at = new Date().toISOString();
+  const domains: SeededDomain[] = [];
+  for (const domain of await acts.listLiveDomains()) domains.push(await seedDomainHomes(domain, at));
+  return { domains };
 }
 
 /** `mlops recovery copy` and friends: resolve domain and profile names against AWS. */

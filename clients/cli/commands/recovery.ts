@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import type { AccessGrant, ExistingHome, ProfileLookup } from '../../../activities/recovery/activities';
+import type { AccessGrant, ProfileLookup, SeededDomain } from '../../../activities/recovery/activities';
 import type { HomeDirectory, ProfileKey, ProfileStatus } from '../../../workflows/recovery/model';
 import { UsageError } from '../usage-error';
 
@@ -71,9 +71,10 @@ async function isNotFound(err: unknown): Promise<boolean> {
 // --------------------------------------------------------------------------------------------------------------
 // The operations, on a connected client: the commander actions below print them, tests call them directly.
 
-export async function seed(client: Client): Promise<{ recorded: number; homes: ExistingHome[] }> {
-  const r = await runOnWorker<{ homes: ExistingHome[] }>(client, 'seedRecovery', [], '30 minutes');
-  return { recorded: r.homes.length, homes: r.homes };
+export async function seed(client: Client): Promise<{ recorded: number; spaces: number; domains: SeededDomain[] }> {
+  const r = await runOnWorker<{ domains: SeededDomain[] }>(client, 'seedRecovery', [], '30 minutes');
+  const spaces = r.domains.reduce((n, d) => n + d.spaces, 0);
+  return { recorded: r.domains.reduce((n, d) => n + d.userProfiles, 0) + spaces, spaces, domains: r.domains };
 }
 
 export async function status(client: Client, ref?: string): Promise<ProfileStatus[]> {
@@ -223,7 +224,7 @@ export function registerRecovery(program: Command): void {
   json(recovery.command('seed').description('record the current home of every profile and space in every domain of the region (copies nothing)')).action(
     async (opts: { json?: boolean }) => {
       const r = await withRecoveryClient((c) => seed(c));
-      printResult(Boolean(opts.json), r, () => `recorded ${r.recorded} home directories (${r.homes.filter((h) => h.key.kind === 'space').length} of spaces)`);
+      printResult(Boolean(opts.json), r, () => `recorded ${r.recorded} home directories (${r.spaces} of spaces) in ${r.domains.length} domains`);
     },
   );
 
