@@ -11,7 +11,8 @@
  * units from two commits. Files the manifest no longer names are deleted after the rename (or at the next start
  * when a crash came first).
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { takePidLock, type PidLockResult } from '../../pid-lock';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
@@ -26,42 +27,23 @@ const MANIFEST = 'manifest.json';
 const MANIFEST_TEMP = 'manifest.json.tmp';
 const LOCK = 'lock';
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Directories this process holds: a lock naming this pid but not listed here is a previous run's (a container restarts as pid 1 again). */
-const heldHere = new Set<string>();
-
 /**
  * Two emulators writing one directory would each overwrite the other's manifest: the first one holds `lock` (its
  * pid) until it closes. A lock whose process is gone (kill -9) is taken over.
  */
-function acquireLock(dir: string): void {
+function acquireLock(dir: string): () => void {
   const path = join(dir, LOCK);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      heldHere.add(dir);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StateDirError(path, `the lock cannot be created (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-    }
-    const owner = Number(readFileSync(path, 'utf8').trim());
-    const live = owner === process.pid ? heldHere.has(dir) : Number.isInteger(owner) && owner > 0 && processAlive(owner);
-    if (live) {
-      throw new StateDirError(path, `another emulator (process ${owner}${owner === process.pid ? ', this one' : ''}) is using the directory`, `Stop it first, or give this one another --state-dir (a process that is no emulator but got pid ${owner}: delete the lock file)`);
-    }
-    unlinkSync(path);
+  let lock: PidLockResult;
+  try {
+    lock = takePidLock(path);
+  } catch (err) {
+    throw new StateDirError(path, `the lock cannot be created (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  throw new StateDirError(path, 'the lock could not be taken');
+  if (!lock.taken) {
+    const owner = lock.holder;
+    throw new StateDirError(path, `another emulator (process ${owner}${owner === process.pid ? ', this one' : ''}) is using the directory`, `Stop it first, or give this one another --state-dir (a process that is no emulator but got pid ${owner}: delete the lock file)`);
+  }
+  return lock.release;
 }
 
 export interface SavedClock {
@@ -101,7 +83,11 @@ export class StateDir {
   private readonly unitsDir: string;
   private manifest: Manifest;
 
-  private constructor(dir: string, manifest: Manifest) {
+  private constructor(
+    dir: string,
+    manifest: Manifest,
+    private readonly releaseLock: () => void,
+  ) {
     this.dir = dir;
     this.unitsDir = join(dir, 'units');
     mkdirSync(this.unitsDir, { recursive: true });
@@ -128,9 +114,9 @@ export class StateDir {
       // No manifest: a new directory, or one whose first commit a crash interrupted. Anything else is not ours.
       const foreign = readdirSync(dir).filter((f) => f !== 'units' && f !== 'blobs' && f !== MANIFEST_TEMP && f !== LOCK);
       if (foreign.length > 0) throw new StateDirError(dir, `it is not empty (${foreign.slice(0, 3).join(', ')}) and has no ${MANIFEST}: it does not look like an emulator state directory`);
-      acquireLock(dir);
+      const releaseLock = acquireLock(dir);
       const fresh: Manifest = { format: STATE_FORMAT, version: STATE_VERSION, seq: 0, savedAt: new Date().toISOString(), clock: { advancedMs: 0, nowMs: 0 }, units: {}, parts: [] };
-      const stateDir = new StateDir(dir, fresh);
+      const stateDir = new StateDir(dir, fresh, releaseLock);
       stateDir.removeUnlisted();
       return { stateDir, loaded: { units: new Map() } };
     }
@@ -149,8 +135,8 @@ export class StateDir {
       const issue = parsed.error.issues[0];
       throw new StateDirError(manifestPath, `it is damaged (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'})`);
     }
-    acquireLock(dir);
-    const stateDir = new StateDir(dir, parsed.data);
+    const releaseLock = acquireLock(dir);
+    const stateDir = new StateDir(dir, parsed.data, releaseLock);
     try {
       return { stateDir, loaded: { clock: parsed.data.clock, units: stateDir.readUnits() } };
     } catch (err) {
@@ -241,12 +227,7 @@ export class StateDir {
 
   /** Lets another emulator open the directory. */
   release(): void {
-    heldHere.delete(this.dir);
-    try {
-      if (Number(readFileSync(join(this.dir, LOCK), 'utf8').trim()) === process.pid) unlinkSync(join(this.dir, LOCK));
-    } catch {
-      // Already gone.
-    }
+    this.releaseLock();
   }
 
   /** Unit files of commits a crash interrupted, or superseded ones a crash kept from being deleted. */

@@ -4,11 +4,12 @@
  * namespaces, the virtual clock), written in one write so a crash leaves either all of a batch or a torn last line.
  * A torn last line is dropped; anything else that does not read stops the server with a StateFileError.
  */
-import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { HistoryEvent } from '../proto-types';
 import type { RunConfig } from '../workflow-run';
 import type { SearchAttributeType } from '../visibility/types';
+import { takePidLock, type PidLockResult } from '../../pid-lock';
 import { decodeRecord, encodeRecord } from './record-codec';
 import type { SavedRun, SavedRunState } from './run-state';
 
@@ -173,37 +174,15 @@ function writeAll(fd: number, text: string): number {
  */
 export function lockStateFile(path: string): () => void {
   const lockPath = `${resolve(path)}.lock`;
-  // Our own pid in a lock we do not hold is a previous process's (a container's pid 1 restarted after a kill -9).
-  if (locksHeldHere.has(lockPath)) throw new StateFileError(path, 'it is in use by another server in this process');
   mkdirSync(dirname(lockPath), { recursive: true });
-  for (let tries = 0; ; tries++) {
-    try {
-      const fd = openSync(lockPath, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      locksHeldHere.add(lockPath);
-      return () => {
-        locksHeldHere.delete(lockPath);
-        rmSync(lockPath, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 0) throw new StateFileError(path, `its lock ${lockPath} cannot be taken (${err instanceof Error ? err.message : String(err)})`);
-    }
-    const holder = Number(readFileSync(lockPath, 'utf8').trim());
-    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-      throw new StateFileError(path, `it is in use by process ${holder} (another server on the same file?)`);
-    }
-    rmSync(lockPath, { force: true });
-  }
-}
-
-const locksHeldHere = new Set<string>();
-
-function isAlive(pid: number): boolean {
+  let lock: PidLockResult;
   try {
-    process.kill(pid, 0);
-    return true;
+    lock = takePidLock(lockPath);
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    throw new StateFileError(path, `its lock ${lockPath} cannot be taken (${err instanceof Error ? err.message : String(err)})`);
   }
+  if (!lock.taken) {
+    throw new StateFileError(path, lock.holder === process.pid ? 'it is in use by another server in this process' : `it is in use by process ${lock.holder} (another server on the same file?)`);
+  }
+  return lock.release;
 }
