@@ -64,15 +64,9 @@ export default async function bench(args: string[]): Promise<void> {
   await nativeConnection.close();
 
   // The server alone: signals into open workflows (no worker), each one history event, 50 calls in flight.
-  const target = `signals-${randomUUID().slice(0, 8)}`;
-  await client.workflow.start('counter', { taskQueue: target, workflowId: target });
   const signals = workflows * 10;
-  const s0 = process.hrtime.bigint();
-  await runConcurrently(signals, 50, async () => {
-    await client.workflow.getHandle(target).signal('add', 1);
-  });
-  const signalSeconds = Number(process.hrtime.bigint() - s0) / 1e9;
-  process.stdout.write(`server-side history events/second (signals, no worker): ${(signals / signalSeconds).toFixed(0)}  (${signals} in ${signalSeconds.toFixed(2)} s)\n`);
+  const signalRate = await signalsPerSecond(client, signals);
+  process.stdout.write(`server-side history events/second (signals, no worker): ${signalRate.toFixed(0)}  (${signals} signals)\n`);
 
   await connection.close();
   await server.close();
@@ -91,6 +85,17 @@ export default async function bench(args: string[]): Promise<void> {
   }
 }
 
+/** Signals into one open workflow that no worker polls (each one history event), 50 calls in flight. */
+async function signalsPerSecond(client: Client, signals: number): Promise<number> {
+  const target = `signals-${randomUUID().slice(0, 8)}`;
+  await client.workflow.start('counter', { taskQueue: target, workflowId: target });
+  const s0 = process.hrtime.bigint();
+  await runConcurrently(signals, 50, async () => {
+    await client.workflow.getHandle(target).signal('add', 1);
+  });
+  return signals / (Number(process.hrtime.bigint() - s0) / 1e9);
+}
+
 async function freshServerRun(opts: { dbFilename?: string }, label: string, workflowBundle: Awaited<ReturnType<typeof bundleWorkflowCode>>, workflows: number): Promise<{ workflows: number; signals: number }> {
   const server = await startTemporalServer({ port: 0, ...opts });
   const connection = await Connection.connect({ address: server.address });
@@ -98,16 +103,9 @@ async function freshServerRun(opts: { dbFilename?: string }, label: string, work
   const client = new Client({ connection });
   try {
     const perSecond = await workflowsPerSecond(server, client, nativeConnection, workflowBundle, workflows, label);
-    const target = `signals-${randomUUID().slice(0, 8)}`;
-    await client.workflow.start('counter', { taskQueue: target, workflowId: target });
-    const signals = workflows * 10;
-    const s0 = process.hrtime.bigint();
-    await runConcurrently(signals, 50, async () => {
-      await client.workflow.getHandle(target).signal('add', 1);
-    });
-    const signalsPerSecond = signals / (Number(process.hrtime.bigint() - s0) / 1e9);
-    process.stdout.write(`signals/second ${label} (no worker, 50 in flight): ${signalsPerSecond.toFixed(0)}\n`);
-    return { workflows: perSecond, signals: signalsPerSecond };
+    const signals = await signalsPerSecond(client, workflows * 10);
+    process.stdout.write(`signals/second ${label} (no worker, 50 in flight): ${signals.toFixed(0)}\n`);
+    return { workflows: perSecond, signals };
   } finally {
     await nativeConnection.close();
     await connection.close();
