@@ -41,8 +41,10 @@ export async function getWorkflowExecutionHistory(
   const last = next > end ? end : run.pageEnd(next, end, pageSize);
   const events: HistoryEvent[] = run.history.slice(next - 1, last);
   let nextPageToken: Buffer | undefined;
-  if (last < end) nextPageToken = encodePageToken({ runId: run.runId, next: last + 1, end: token?.end });
+  if (last < end) nextPageToken = encodePageToken({ runId: run.runId, next: last + 1, end: token?.end, transient: token?.transient });
   else if (req.waitNewEvent && run.isOpen) nextPageToken = encodePageToken({ runId: run.runId, next: last + 1 });
+  // A worker paging through a transient task's history gets its two events last; nobody else ever sees them.
+  if (last >= end && token?.transient) events.push(...token.transient);
   return { history: { events }, nextPageToken };
 }
 

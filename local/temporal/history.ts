@@ -22,6 +22,8 @@ export interface HistoryPageToken {
   next: number;
   /** last event id this paging session may return (a workflow task's started event), or undefined for "latest" */
   end?: number;
+  /** a transient workflow task's scheduled and started events, not in history, which end the last page */
+  transient?: HistoryEvent[];
 }
 
 export function encodePageToken(t: HistoryPageToken): Buffer {

@@ -105,7 +105,7 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
     'grpc.max_send_message_length': 128 * 1024 * 1024,
   });
   const calls = new OpenCalls();
-  addService(server, 'temporal.api.workflowservice.v1.WorkflowService', workflowServiceHandlers(engine), calls, opts.log, beforeAnswer);
+  addService(server, 'temporal.api.workflowservice.v1.WorkflowService', workflowServiceHandlers(engine, { persistenceStore: durable ? 'file' : 'memory' }), calls, opts.log, beforeAnswer);
   addService(server, 'temporal.api.operatorservice.v1.OperatorService', operatorServiceHandlers(engine), calls, opts.log, beforeAnswer);
   if (opts.testService ?? opts.timeSkipping) addService(server, 'temporal.api.testservice.v1.TestService', testServiceHandlers(time), calls, opts.log, beforeAnswer);
   const host = ip.includes(':') ? `[${ip}]` : ip;

@@ -58,6 +58,21 @@ const SUGGEST_CONTINUE_AS_NEW_BYTES = 4 * 1024 * 1024;
 /** A page of history stays under this, whatever its event count, so large payloads never exceed gRPC limits. */
 const MAX_PAGE_BYTES = 2 * 1024 * 1024;
 
+/**
+ * The real server slows down a workflow task that keeps failing by lengthening the start-to-close timeout of each
+ * attempt after the third (the SDK lets those attempts time out): 5 s, doubling, at most 10 min, with 80-100 %
+ * jitter, which is fixed at 90 % here so time skipping stays reproducible. The retry itself is scheduled at once.
+ */
+const WORKFLOW_TASK_BACKOFF_FROM_ATTEMPT = 4;
+const WORKFLOW_TASK_BACKOFF_INITIAL_MS = 5000;
+const WORKFLOW_TASK_BACKOFF_MAX_MS = 10 * 60 * 1000;
+
+export function workflowTaskTimeoutMs(baseMs: number, attempt: number): number {
+  if (attempt < WORKFLOW_TASK_BACKOFF_FROM_ATTEMPT) return baseMs;
+  const backoff = Math.min(WORKFLOW_TASK_BACKOFF_INITIAL_MS * 2 ** (attempt - WORKFLOW_TASK_BACKOFF_FROM_ATTEMPT), WORKFLOW_TASK_BACKOFF_MAX_MS);
+  return baseMs + Math.round(backoff * 0.9);
+}
+
 /** Rough encoded size of an event: what workflowInfo().historySize reports and the size threshold compares. */
 function approximateSize(value: unknown): number {
   if (value === null || value === undefined) return 0;
@@ -93,13 +108,34 @@ export interface WorkflowTaskState {
   scheduledEventId: number;
   startedEventId?: number;
   attempt: number;
+  /**
+   * A retry of a failed task (attempt > 1): its scheduled and started events are handed to the worker but written to
+   * history only when it completes, so a task that keeps failing does not grow the history.
+   */
+  transient: boolean;
+  /** Start-to-close timeout of this attempt (longer after the third attempt, see workflowTaskTimeoutMs). */
+  timeoutMs: number;
   scheduledTime: number;
   startedTime?: number;
+  /** A started transient task's scheduled and started events, as the worker got them; written if it completes. */
+  transientEvents?: HistoryEvent[];
   queue: string;
   sticky: boolean;
   queries: PendingQuery[];
   sentUpdates: string[];
+  /** Its sticky schedule-to-start timeout while it waits, then its start-to-close timeout. */
   cancelTimer?: CancelTimer;
+}
+
+/** What the state file keeps of the workflow task in flight. */
+export interface SavedWorkflowTask {
+  scheduledEventId: number;
+  startedEventId?: number;
+  attempt: number;
+  scheduledTime: number;
+  /** absent in files written before transient tasks: every task's events were written then */
+  transient?: boolean;
+  timeoutMs?: number;
 }
 
 export interface ActivityState {
@@ -296,14 +332,9 @@ export class WorkflowRun {
   // ---- history ----------------------------------------------------------------------------------------------------
 
   /** Appends to history now. Only for events of the run's own making or while no task is in flight; see `record`. */
-  append(shortName: string, attributes: object): HistoryEvent {
-    const event: HistoryEvent = {
-      eventId: this.history.length + 1,
-      eventTime: timestampFromMs(this.now()),
-      eventType: eventTypeName(shortName),
-      taskId: this.nextTaskId++,
-      [attributesKey(shortName)]: attributes,
-    };
+  append(shortName: string, attributes: object, eventTime = this.now()): HistoryEvent {
+    const event = this.newEvent(shortName, attributes, this.history.length + 1, eventTime);
+    this.nextTaskId++;
     this.history.push(event);
     this.countSize(approximateSize(attributes) + 24);
     this.touch();
@@ -313,6 +344,16 @@ export class WorkflowRun {
       for (const w of waiters) w();
     }
     return event;
+  }
+
+  private newEvent(shortName: string, attributes: object, eventId: number, eventTime: number): HistoryEvent {
+    return {
+      eventId,
+      eventTime: timestampFromMs(eventTime),
+      eventType: eventTypeName(shortName),
+      taskId: this.nextTaskId,
+      [attributesKey(shortName)]: attributes,
+    };
   }
 
   private countSize(size: number): void {
@@ -384,18 +425,23 @@ export class WorkflowRun {
     if (this.isOpen && !this.wt) this.scheduleWorkflowTask(1);
   }
 
+  /**
+   * Schedules the next workflow task. Attempt 1 is written (WorkflowTaskScheduled) and goes to the sticky worker if
+   * there is one; a later attempt retries a failed task and is transient: nothing is written, its id is the one its
+   * scheduled event will get, and it always goes to the normal queue (a failure clears stickiness).
+   */
   scheduleWorkflowTask(attempt: number): void {
-    // A sticky worker gets the task first; if it does not pick it up in time the task moves to the normal queue.
-    const sticky = this.stickyQueue !== undefined;
-    const queue = this.stickyQueue ?? this.config.taskQueue;
-    const scheduled = this.append('WorkflowTaskScheduled', {
-      taskQueue: sticky ? { name: queue, kind: 'TASK_QUEUE_KIND_STICKY', normalName: this.config.taskQueue } : { name: queue, kind: 'TASK_QUEUE_KIND_NORMAL' },
-      startToCloseTimeout: durationFromMs(this.config.workflowTaskTimeoutMs),
-      attempt,
-    });
+    const transient = attempt > 1;
+    // A sticky worker gets the task first; if it does not pick it up in time the task times out (schedule-to-start).
+    const sticky = !transient && this.stickyQueue !== undefined;
+    const queue = sticky ? (this.stickyQueue as string) : this.config.taskQueue;
+    const timeoutMs = workflowTaskTimeoutMs(this.config.workflowTaskTimeoutMs, attempt);
+    const scheduledEventId = transient ? this.lastEventId + 1 : this.append('WorkflowTaskScheduled', this.scheduledAttributes(sticky, timeoutMs, attempt)).eventId;
     const wt: WorkflowTaskState = {
-      scheduledEventId: scheduled.eventId,
+      scheduledEventId,
       attempt,
+      transient,
+      timeoutMs,
       scheduledTime: this.now(),
       queue,
       sticky,
@@ -403,16 +449,39 @@ export class WorkflowRun {
       sentUpdates: [],
     };
     this.wt = wt;
+    // The attempt count lives in the run's state only (no event says it): save it.
+    if (transient) this.touch();
     this.markBusy('wt');
     this.dispatchWorkflowTask(wt);
+  }
+
+  private scheduledAttributes(sticky: boolean, timeoutMs: number, attempt: number): object {
+    return {
+      taskQueue: sticky
+        ? { name: this.stickyQueue, kind: 'TASK_QUEUE_KIND_STICKY', normalName: this.config.taskQueue }
+        : { name: this.config.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
+      startToCloseTimeout: durationFromMs(timeoutMs),
+      attempt,
+    };
   }
 
   /**
    * A run loaded from the state file gets its workflow task back. One that a worker of the previous process had
    * started is lost with that worker: it times out now (as it would have, the worker being gone) and is retried.
    */
-  resumeWorkflowTask(saved: { scheduledEventId: number; startedEventId?: number; attempt: number; scheduledTime: number }): void {
-    const wt: WorkflowTaskState = { ...saved, queue: this.config.taskQueue, sticky: false, queries: [], sentUpdates: [] };
+  resumeWorkflowTask(saved: SavedWorkflowTask): void {
+    const wt: WorkflowTaskState = {
+      scheduledEventId: saved.scheduledEventId,
+      startedEventId: saved.startedEventId,
+      attempt: saved.attempt,
+      transient: saved.transient ?? false,
+      timeoutMs: saved.timeoutMs ?? workflowTaskTimeoutMs(this.config.workflowTaskTimeoutMs, saved.attempt),
+      scheduledTime: saved.scheduledTime,
+      queue: this.config.taskQueue,
+      sticky: false,
+      queries: [],
+      sentUpdates: [],
+    };
     this.wt = wt;
     this.markBusy('wt');
     if (wt.startedEventId !== undefined) this.failWorkflowTask('', undefined, '', true);
@@ -430,17 +499,32 @@ export class WorkflowRun {
     );
     if (wt.sticky) {
       // The sticky worker is gone or busy when it does not take the task in time.
-      wt.cancelTimer = this.schedule(this.stickyScheduleToStartMs || this.deps.stickyScheduleToStartMs || 5000, () => this.leaveStickyQueue());
+      wt.cancelTimer = this.schedule(this.stickyScheduleToStartMs || this.deps.stickyScheduleToStartMs || 5000, () => this.timeOutStickyWorkflowTask(wt));
     }
   }
 
-  /** Forgets stickiness; a task waiting on the sticky queue goes to the normal queue, where it gets full history. */
+  /**
+   * Nobody took the task from the sticky queue in time. As the real server: WorkflowTaskTimedOut (schedule-to-start),
+   * stickiness cleared, a new task (attempt 1, not a retry) on the normal queue, where the worker gets full history.
+   */
+  private timeOutStickyWorkflowTask(wt: WorkflowTaskState): void {
+    if (this.wt !== wt || wt.startedEventId !== undefined || !this.isOpen) return;
+    this.append('WorkflowTaskTimedOut', { scheduledEventId: wt.scheduledEventId, startedEventId: 0, timeoutType: 'TIMEOUT_TYPE_SCHEDULE_TO_START' });
+    this.finishWorkflowTask();
+    this.stickyQueue = undefined;
+    this.scheduleWorkflowTask(1);
+    this.dispatchQueuedQueries();
+  }
+
+  /**
+   * Forgets stickiness (the sticky worker shut down, or ResetStickyTaskQueue). A task waiting on the sticky queue
+   * goes to the normal queue without an event, as the real server moves a task whose sticky worker is unavailable;
+   * its schedule-to-start timeout stays armed, so with no worker at all it still times out as above.
+   */
   leaveStickyQueue(): void {
     this.stickyQueue = undefined;
     const wt = this.wt;
     if (!wt || !wt.sticky || wt.startedEventId !== undefined || !this.isOpen) return;
-    wt.cancelTimer?.();
-    wt.cancelTimer = undefined;
     wt.sticky = false;
     wt.queue = this.config.taskQueue;
     this.dispatchWorkflowTask(wt);
@@ -450,22 +534,39 @@ export class WorkflowRun {
   private startWorkflowTask(wt: WorkflowTaskState, identity: string): PollResponse | undefined {
     if (this.wt !== wt || wt.startedEventId !== undefined || !this.isOpen) return undefined;
     wt.cancelTimer?.();
+    if (wt.transient && wt.scheduledEventId !== this.lastEventId + 1) {
+      // New events came while this retry waited: as in the real server it becomes a normal task, attempt 1, written.
+      wt.transient = false;
+      wt.attempt = 1;
+      wt.scheduledEventId = this.append('WorkflowTaskScheduled', this.scheduledAttributes(false, wt.timeoutMs, 1)).eventId;
+    }
     const requestId = randomUUID();
     const reasons = [
       ...(this.history.length + 1 >= SUGGEST_CONTINUE_AS_NEW_EVENTS ? ['SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS'] : []),
       ...(this.historySizeBytes >= SUGGEST_CONTINUE_AS_NEW_BYTES ? ['SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE'] : []),
     ];
-    const started = this.append('WorkflowTaskStarted', {
+    const startedAttributes = {
       scheduledEventId: wt.scheduledEventId,
       identity,
       requestId,
       historySizeBytes: this.historySizeBytes,
       suggestContinueAsNew: reasons.length > 0,
       suggestContinueAsNewReasons: reasons,
-    });
+    };
+    // One clock reading: a transient started event written later must carry the time the worker saw.
+    const startedTime = this.now();
+    let started: HistoryEvent;
+    if (wt.transient) {
+      // Handed to the worker after the history it gets, written only if this attempt completes.
+      started = this.newEvent('WorkflowTaskStarted', startedAttributes, wt.scheduledEventId + 1, startedTime);
+      wt.transientEvents = [this.newEvent('WorkflowTaskScheduled', this.scheduledAttributes(false, wt.timeoutMs, wt.attempt), wt.scheduledEventId, wt.scheduledTime), started];
+      this.touch();
+    } else {
+      started = this.append('WorkflowTaskStarted', startedAttributes, startedTime);
+    }
     wt.startedEventId = started.eventId;
-    wt.startedTime = this.now();
-    wt.cancelTimer = this.schedule(this.config.workflowTaskTimeoutMs, () => this.timeOutWorkflowTask(wt));
+    wt.startedTime = startedTime;
+    wt.cancelTimer = this.schedule(wt.timeoutMs, () => this.timeOutWorkflowTask(wt));
     const messages = [];
     for (const update of this.updates.values()) {
       if (update.stage !== 'admitted') continue;
@@ -487,7 +588,7 @@ export class WorkflowRun {
       previousStartedEventId: this.lastCompletedStartedEventId,
       startedEventId: started.eventId,
       attempt: wt.attempt,
-      ...this.historyForTask(wt.sticky ? this.lastCompletedStartedEventId + 1 : 1, started.eventId),
+      ...this.historyForTask(wt.sticky ? this.lastCompletedStartedEventId + 1 : 1, this.lastEventId, wt.transientEvents),
       workflowExecutionTaskQueue: { name: this.config.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
       scheduledTime: timestampFromMs(wt.scheduledTime),
       startedTime: timestampFromMs(wt.startedTime),
@@ -496,12 +597,15 @@ export class WorkflowRun {
     };
   }
 
-  /** The first page of history for a task, from event `first` to `end`; the rest is fetched by page token. */
-  historyForTask(first: number, end: number): { history: { events: HistoryEvent[] }; nextPageToken?: Buffer } {
+  /**
+   * The first page of history for a task, from event `first` to `end`, and a transient task's two events after
+   * `end`; the rest is fetched by page token, which carries those two events to the last page.
+   */
+  historyForTask(first: number, end: number, transient: HistoryEvent[] = []): { history: { events: HistoryEvent[] }; nextPageToken?: Buffer } {
     const last = this.pageEnd(first, end, this.deps.historyPageSize);
     const events = this.history.slice(first - 1, last);
-    if (last >= end) return { history: { events } };
-    return { history: { events }, nextPageToken: encodePageToken({ runId: this.runId, next: last + 1, end }) };
+    if (last >= end) return { history: { events: [...events, ...transient] } };
+    return { history: { events }, nextPageToken: encodePageToken({ runId: this.runId, next: last + 1, end, transient: transient.length > 0 ? transient : undefined }) };
   }
 
   /** Last event id of a page starting at `first`: at most `maxEvents` events and MAX_PAGE_BYTES, at least one event. */
@@ -532,20 +636,43 @@ export class WorkflowRun {
     this.queuedQueries.push(...wt.queries.filter((q) => this.pendingQueryIds.has(q.id)));
   }
 
+  /**
+   * A started task failed or timed out. As in the real server: the failure is written unless the task was transient
+   * (only a first failure is in history), and the next attempt is scheduled at once. It is a retry (attempt + 1,
+   * transient) unless the failure cleared stickiness (the worker may just have lost its cache: attempt 1 again, on the
+   * normal queue) or events arrived meanwhile (written now; the workflow must see them in a normal task).
+   */
   failWorkflowTask(cause: string, failure: Failure | undefined, identity: string, timedOut = false): void {
     const wt = this.wt;
     if (!wt || wt.startedEventId === undefined) return;
-    if (timedOut) {
+    if (wt.transient) {
+      this.touch();
+    } else if (timedOut) {
       this.append('WorkflowTaskTimedOut', { scheduledEventId: wt.scheduledEventId, startedEventId: wt.startedEventId, timeoutType: 'TIMEOUT_TYPE_START_TO_CLOSE' });
     } else {
       this.append('WorkflowTaskFailed', { scheduledEventId: wt.scheduledEventId, startedEventId: wt.startedEventId, cause, failure, identity });
     }
     this.finishWorkflowTask();
-    // A failed task's worker may have lost its cache: the next attempt goes to the normal queue with full history.
+    const wasSticky = this.stickyQueue !== undefined;
     this.stickyQueue = undefined;
-    this.flushBuffered();
-    if (this.isOpen) this.scheduleWorkflowTask(cause === 'WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND' ? 1 : wt.attempt + 1);
+    const flushed = this.flushBuffered();
+    if (this.isOpen) this.scheduleWorkflowTask(flushed || wasSticky ? 1 : wt.attempt + 1);
     this.dispatchQueuedQueries();
+  }
+
+  /**
+   * A transient task completes: its scheduled and started events go into history as the worker got them (same
+   * times, same attributes), ahead of WorkflowTaskCompleted. Nothing else was written while it ran (outside events
+   * wait in the buffer), so their ids are the ones the worker saw.
+   */
+  writeTransientWorkflowTaskEvents(): void {
+    const wt = this.wt;
+    if (!wt?.transient || !wt.transientEvents) return;
+    const [scheduled, started] = wt.transientEvents;
+    wt.scheduledEventId = this.append('WorkflowTaskScheduled', scheduled[attributesKey('WorkflowTaskScheduled')] as object, wt.scheduledTime).eventId;
+    wt.startedEventId = this.append('WorkflowTaskStarted', started[attributesKey('WorkflowTaskStarted')] as object, wt.startedTime).eventId;
+    wt.transient = false;
+    wt.transientEvents = undefined;
   }
 
   private timeOutWorkflowTask(wt: WorkflowTaskState): void {
@@ -629,12 +756,15 @@ export class WorkflowRun {
     if (!this.isOpen) return undefined;
     if (!fromTask && this.wt?.startedEventId !== undefined) {
       const wt = this.wt;
-      this.append('WorkflowTaskFailed', {
-        scheduledEventId: wt.scheduledEventId,
-        startedEventId: wt.startedEventId,
-        cause: 'WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND',
-        identity: '',
-      });
+      // A transient task's failure is not written, whatever ends it.
+      if (!wt.transient) {
+        this.append('WorkflowTaskFailed', {
+          scheduledEventId: wt.scheduledEventId,
+          startedEventId: wt.startedEventId,
+          cause: 'WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND',
+          identity: '',
+        });
+      }
       this.finishWorkflowTask();
       this.flushBuffered();
     }

@@ -27,7 +27,8 @@ export const SERVER_VERSION = '1.27.0';
 
 type Req = Record<string, unknown> & { namespace?: string };
 
-export function workflowServiceHandlers(engine: Engine): Record<string, Handler> {
+/** `persistenceStore` as GetClusterInfo reports it: 'file' when a state file keeps the server's state. */
+export function workflowServiceHandlers(engine: Engine, opts: { persistenceStore?: 'memory' | 'file' } = {}): Record<string, Handler> {
   const e = engine;
   const h = <T>(fn: (req: T, poll: LongPoll) => unknown): Handler => fn as unknown as Handler;
   return {
@@ -43,7 +44,7 @@ export function workflowServiceHandlers(engine: Engine): Record<string, Handler>
         countGroupByExecutionStatus: true,
       },
     })),
-    GetClusterInfo: h(() => ({ serverVersion: SERVER_VERSION, clusterId: 'embedded', clusterName: 'active', historyShardCount: 1, persistenceStore: 'memory', visibilityStore: 'memory', supportedClients: {} })),
+    GetClusterInfo: h(() => ({ serverVersion: SERVER_VERSION, clusterId: 'embedded', clusterName: 'active', historyShardCount: 1, persistenceStore: opts.persistenceStore ?? 'memory', visibilityStore: 'memory', supportedClients: {} })),
     DescribeNamespace: h((req: Req & { id?: string }) => {
       if (!req.namespace && req.id) {
         const ns = e.namespaces.byId(req.id);

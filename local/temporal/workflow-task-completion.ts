@@ -163,6 +163,7 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
     throw invalidArgument(err.message);
   }
 
+  run.writeTransientWorkflowTaskEvents();
   const completed = run.append('WorkflowTaskCompleted', {
     scheduledEventId: wt.scheduledEventId,
     startedEventId: wt.startedEventId,

@@ -10,7 +10,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { startTemporalServer, type TemporalServer } from '../../local/temporal';
 import { uniqueId, uniqueQueue } from './helpers';
 
-const { CommandType, EventType, WorkflowTaskFailedCause, QueryResultType } = temporal.api.enums.v1;
+const { CommandType, EventType, WorkflowTaskFailedCause, QueryResultType, TaskQueueKind, TimeoutType } = temporal.api.enums.v1;
 type PollResponse = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse;
 
 let server: TemporalServer;
@@ -156,7 +156,7 @@ describe('workflow task rules', () => {
     expect((await client.workflow.getHandle(workflowId).describe()).status.name).toBe('COMPLETED');
   });
 
-  it('moves a task that waits too long on a sticky queue to the normal queue, with full history', async () => {
+  it('times out a task that waits too long on a sticky queue (schedule-to-start) and schedules it on the normal queue, with full history', async () => {
     const tq = uniqueQueue();
     const workflowId = await startRaw(tq);
     const first = await pollTask(tq);
@@ -172,6 +172,21 @@ describe('workflow task rules', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
     expect(second.history?.events?.[0]?.eventId?.toString()).toBe('1');
     expect(Number(second.previousStartedEventId)).toBe(3);
+    expect(types(second.history?.events).slice(3)).toEqual([
+      'WORKFLOW_TASK_COMPLETED',
+      'WORKFLOW_EXECUTION_SIGNALED',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_TIMED_OUT',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_STARTED',
+    ]);
+    const [onSticky, timedOut, onNormal] = (second.history?.events ?? []).slice(5, 8);
+    expect(onSticky.workflowTaskScheduledEventAttributes?.taskQueue?.kind).toBe(TaskQueueKind.TASK_QUEUE_KIND_STICKY);
+    expect(timedOut.workflowTaskTimedOutEventAttributes?.timeoutType).toBe(TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START);
+    expect(timedOut.workflowTaskTimedOutEventAttributes?.scheduledEventId?.toString()).toBe(onSticky.eventId?.toString());
+    expect(Number(timedOut.workflowTaskTimedOutEventAttributes?.startedEventId ?? 0)).toBe(0);
+    expect(onNormal.workflowTaskScheduledEventAttributes?.taskQueue?.kind).toBe(TaskQueueKind.TASK_QUEUE_KIND_NORMAL);
+    expect(onNormal.workflowTaskScheduledEventAttributes?.attempt).toBe(1);
     await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: second.taskToken, commands: [complete] });
   });
 
@@ -204,6 +219,125 @@ describe('workflow task rules', () => {
     });
     expect(await query).toBe('idle');
     await client.workflow.getHandle(workflowId).terminate();
+  });
+});
+
+async function failTask(task: PollResponse): Promise<void> {
+  await svc().respondWorkflowTaskFailed({
+    namespace: 'default',
+    taskToken: task.taskToken,
+    cause: WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+    failure: { message: 'bug in workflow code' },
+    identity: 'by-hand',
+  });
+}
+
+async function historyTypes(workflowId: string): Promise<string[]> {
+  return types((await client.workflow.getHandle(workflowId).fetchHistory()).events);
+}
+
+const FIRST_FAILURE = ['WORKFLOW_EXECUTION_STARTED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_FAILED'];
+
+describe('transient workflow tasks', () => {
+  it('writes the first failure only; retries go to the worker with transient events until one completes', async () => {
+    const tq = uniqueQueue();
+    const workflowId = await startRaw(tq);
+    await failTask(await pollTask(tq));
+    for (let attempt = 2; attempt <= 6; attempt++) {
+      const task = await pollTask(tq);
+      expect(task.attempt).toBe(attempt);
+      expect(Number(task.startedEventId)).toBe(6);
+      const events = task.history?.events ?? [];
+      expect(types(events)).toEqual([...FIRST_FAILURE, 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED']);
+      expect(events.map((e) => Number(e.eventId))).toEqual([1, 2, 3, 4, 5, 6]);
+      const scheduled = events[4].workflowTaskScheduledEventAttributes;
+      expect(scheduled?.attempt).toBe(attempt);
+      // From the fourth attempt the real server lengthens the task timeout (10 s here) by 5 s, doubling, 90 % here.
+      const expectedTimeout = 10 + (attempt >= 4 ? 4.5 * 2 ** (attempt - 4) : 0);
+      expect(Number(scheduled?.startToCloseTimeout?.seconds) + (scheduled?.startToCloseTimeout?.nanos ?? 0) / 1e9).toBe(expectedTimeout);
+      expect(Number(events[5].workflowTaskStartedEventAttributes?.scheduledEventId)).toBe(5);
+      // Readers of history never see a transient task.
+      expect(await historyTypes(workflowId)).toEqual(FIRST_FAILURE);
+      const pending = (await client.workflow.getHandle(workflowId).describe()).raw.pendingWorkflowTask;
+      expect(pending?.attempt).toBe(attempt);
+      if (attempt < 6) {
+        await failTask(task);
+      } else {
+        await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: task.taskToken, commands: [complete], identity: 'by-hand' });
+        const written = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+        expect(types(written)).toEqual([...FIRST_FAILURE, 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED', 'WORKFLOW_TASK_COMPLETED', 'WORKFLOW_EXECUTION_COMPLETED']);
+        // Written as the worker got them: same attempt, times and request id.
+        expect(written[4].workflowTaskScheduledEventAttributes?.attempt).toBe(6);
+        expect(written[4].eventTime).toEqual(events[4].eventTime);
+        expect(written[5].eventTime).toEqual(events[5].eventTime);
+        expect(written[5].workflowTaskStartedEventAttributes?.requestId).toBe(events[5].workflowTaskStartedEventAttributes?.requestId);
+        expect(Number(written[6].workflowTaskCompletedEventAttributes?.startedEventId)).toBe(6);
+      }
+    }
+  });
+
+  it('writes events that arrive during the failure loop and makes the next task a normal one', async () => {
+    const tq = uniqueQueue();
+    const workflowId = await startRaw(tq);
+    const handle = client.workflow.getHandle(workflowId);
+    await failTask(await pollTask(tq));
+    await failTask(await pollTask(tq));
+    // Attempt 3 waits for a worker when the signal comes: the signal is written, the task becomes attempt 1.
+    await handle.signal('while-waiting');
+    expect(await historyTypes(workflowId)).toEqual([...FIRST_FAILURE, 'WORKFLOW_EXECUTION_SIGNALED']);
+    const normal = await pollTask(tq);
+    expect(normal.attempt).toBe(1);
+    expect(types(normal.history?.events).slice(4)).toEqual(['WORKFLOW_EXECUTION_SIGNALED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED']);
+    expect(normal.history?.events?.[5]?.workflowTaskScheduledEventAttributes?.attempt).toBe(1);
+    // A normal task's failure is written again; its retry is transient.
+    await failTask(normal);
+    const retry = await pollTask(tq);
+    expect(retry.attempt).toBe(2);
+    // A signal while the retry runs waits in the buffer; the retry's failure is not written, the signal is, and the
+    // task after it is normal again.
+    await handle.signal('while-running');
+    await failTask(retry);
+    const afterSignal = await pollTask(tq);
+    expect(afterSignal.attempt).toBe(1);
+    expect(types(afterSignal.history?.events).slice(4)).toEqual([
+      'WORKFLOW_EXECUTION_SIGNALED',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_STARTED',
+      'WORKFLOW_TASK_FAILED',
+      'WORKFLOW_EXECUTION_SIGNALED',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_STARTED',
+    ]);
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: afterSignal.taskToken, commands: [complete] });
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+  });
+
+  it('pages a transient task\'s history to the worker with its two events last', async () => {
+    const small = await startTemporalServer({ port: 0, historyPageSize: 2 });
+    const conn = await Connection.connect({ address: small.address });
+    try {
+      const tq = uniqueQueue();
+      const workflowId = uniqueId('paged');
+      await new Client({ connection: conn }).workflow.start('rawWorkflow', { taskQueue: tq, workflowId });
+      const poll = () => conn.workflowService.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: tq }, identity: 'by-hand' });
+      const first = await poll();
+      await conn.workflowService.respondWorkflowTaskFailed({ namespace: 'default', taskToken: first.taskToken, cause: WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE });
+      const retry = await poll();
+      expect(retry.attempt).toBe(2);
+      const events = [...(retry.history?.events ?? [])];
+      let token = retry.nextPageToken;
+      while (token && token.length > 0) {
+        const page = await conn.workflowService.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId }, nextPageToken: token, maximumPageSize: 2 });
+        events.push(...(page.history?.events ?? []));
+        token = page.nextPageToken;
+      }
+      expect(types(events)).toEqual([...FIRST_FAILURE, 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED']);
+      expect(events.map((e) => Number(e.eventId))).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(events[4].workflowTaskScheduledEventAttributes?.attempt).toBe(2);
+    } finally {
+      await conn.close();
+      await small.close();
+    }
   });
 });
 
@@ -256,5 +390,7 @@ describe('history', () => {
     const noQueue = await svc().pollActivityTaskQueue({ namespace: 'default' }).catch((e: { code?: number }) => e);
     expect((noQueue as { code?: number }).code).toBe(3);
     expect((await svc().getSystemInfo({})).capabilities?.sdkMetadata).toBe(true);
+    // No state file: the cluster says its persistence is memory.
+    expect((await svc().getClusterInfo({})).persistenceStore).toBe('memory');
   });
 });

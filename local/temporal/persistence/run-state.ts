@@ -9,7 +9,7 @@ import type { Engine } from '../engine';
 import { attributesOf } from '../history';
 import type { HistoryEvent, Memo, Message, Payloads, UpdateOutcome, UpdateRequest } from '../proto-types';
 import { armTimer } from '../timers';
-import type { ActivityState, ChildState, ExecutionStatus, RunConfig, WorkflowRun } from '../workflow-run';
+import type { ActivityState, ChildState, ExecutionStatus, RunConfig, SavedWorkflowTask, WorkflowRun } from '../workflow-run';
 
 /** An activity without its timers (re-armed on load) and input/header (in its ActivityTaskScheduled event). */
 export type SavedActivity = Omit<ActivityState, 'attemptTimers' | 'heartbeatTimer' | 'scheduleToCloseTimer' | 'input' | 'header'>;
@@ -23,7 +23,8 @@ export interface SavedRunState {
   nextRunId?: string;
   memo?: Memo;
   searchValues: Record<string, unknown>;
-  wt?: { scheduledEventId: number; startedEventId?: number; attempt: number; scheduledTime: number };
+  /** with the attempt of a transient retry, which no event records */
+  wt?: SavedWorkflowTask;
   activities: SavedActivity[];
   timers: { timerId: string; startedEventId: number; dueTime: number; firedPending?: boolean }[];
   children: ChildState[];
@@ -50,7 +51,14 @@ export function saveRunState(run: WorkflowRun): SavedRunState {
     // The start's memo is in the run's config; only an upserted one is repeated here.
     memo: run.memo === run.config.memo ? undefined : run.memo,
     searchValues: run.searchValues,
-    wt: wt && { scheduledEventId: wt.scheduledEventId, startedEventId: wt.startedEventId, attempt: wt.attempt, scheduledTime: wt.scheduledTime },
+    wt: wt && {
+      scheduledEventId: wt.scheduledEventId,
+      startedEventId: wt.startedEventId,
+      attempt: wt.attempt,
+      scheduledTime: wt.scheduledTime,
+      transient: wt.transient || undefined,
+      timeoutMs: wt.timeoutMs,
+    },
     activities: [...run.activities.values()].map(saveActivity),
     timers: [...run.timers.values()].map((t) => ({ timerId: t.timerId, startedEventId: t.startedEventId, dueTime: t.dueTime, firedPending: t.firedPending })),
     children: [...run.children.values()],
