@@ -248,16 +248,47 @@ describe('workflow ids, errors, descriptions', () => {
     await h.result();
   });
 
-  it('retries failed workflow tasks and times out unanswered ones', async () => {
-    const h = await start('explodesOnSignal', [], { workflowTaskTimeout: '1s' });
-    await h.signal('explode');
-    await expect
-      .poll(async () => ((await h.fetchHistory()).events ?? []).filter((e) => e.workflowTaskTimedOutEventAttributes).length, { timeout: 10_000 })
-      .toBeGreaterThan(0);
+  it('retries a failing workflow task without writing the retries, and writes the attempt that succeeds', async () => {
+    // Attempt 1 is reported failed by the worker; later attempts time out (1 s, 1 s, then 1 s plus the real server's
+    // 4.5 s and 9 s slow-down) and are never written.
+    const h = await start('failsWorkflowTaskTimes', [5], { workflowTaskTimeout: '1s' });
+    expect(await h.result()).toBe(6);
     const events = (await h.fetchHistory()).events ?? [];
-    expect(events.some((e) => e.workflowTaskFailedEventAttributes)).toBe(true);
-    await h.terminate();
-  });
+    expect(events.filter((e) => e.workflowTaskFailedEventAttributes)).toHaveLength(1);
+    expect(events.some((e) => e.workflowTaskTimedOutEventAttributes)).toBe(false);
+    const scheduled = events.filter((e) => e.workflowTaskScheduledEventAttributes).map((e) => e.workflowTaskScheduledEventAttributes?.attempt);
+    // The succeeding attempt's scheduled and started events are written as the worker got them, attempt 6.
+    expect(scheduled).toEqual([1, 6]);
+    expect(suite.w.log.calls.filter((c) => c === `count:${h.workflowId}`)).toHaveLength(6);
+  }, 40_000);
+
+  it('keeps retrying a broken workflow task with a bounded history, and a signal sent meanwhile is delivered', async () => {
+    const stuck = await start('explodesOnSignal', [], { workflowTaskTimeout: '1s' });
+    const fixable = await start('brokenUntilFixed', [], { workflowTaskTimeout: '1s' });
+    await Promise.all([stuck.signal('explode'), fixable.signal('explode')]);
+    const attempt = async (h: typeof stuck) => Number((await h.describe()).raw.pendingWorkflowTask?.attempt ?? 0);
+    await expect.poll(() => attempt(stuck), { timeout: 15_000 }).toBeGreaterThanOrEqual(4);
+    await expect.poll(() => attempt(fixable), { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+    const failures = async (h: typeof stuck) => ((await h.fetchHistory()).events ?? []).filter((e) => e.workflowTaskFailedEventAttributes).length;
+    // The first failure came from the sticky worker: the real server retries that once on the normal queue, written,
+    // before the retries become transient.
+    expect(await failures(stuck)).toBe(2);
+    expect(((await stuck.fetchHistory()).events ?? []).some((e) => e.workflowTaskTimedOutEventAttributes)).toBe(false);
+
+    await fixable.signal('fix');
+    expect(await fixable.result()).toBe('fixed');
+    const events = (await fixable.fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.workflowTaskFailedEventAttributes)).toHaveLength(2);
+    const fix = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'fix');
+    expect(fix).toBeGreaterThan(0);
+    // The new event made the retry a normal task again: attempt 1.
+    expect(events.slice(fix).find((e) => e.workflowTaskScheduledEventAttributes)?.workflowTaskScheduledEventAttributes?.attempt).toBe(1);
+
+    await stuck.terminate();
+    const closed = (await stuck.fetchHistory()).events ?? [];
+    expect(closed.filter((e) => e.workflowTaskFailedEventAttributes)).toHaveLength(2);
+    expect(closed[closed.length - 1].workflowExecutionTerminatedEventAttributes).toBeTruthy();
+  }, 40_000);
 });
 
 describe('more of what users rely on', () => {

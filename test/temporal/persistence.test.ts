@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startTemporalServer, StateFileError } from '../../local/temporal';
@@ -294,6 +295,60 @@ describe('state file in process', () => {
       }
     } finally {
       await connection.close().catch(() => undefined);
+      await server.close();
+    }
+  });
+
+  it('keeps the attempt count of a workflow task that keeps failing across restarts, and no retry in history', async () => {
+    const dbFile = join(dir, 'transient.db');
+    const tq = uniqueQueue('by-hand');
+    const workflowId = uniqueId('transient');
+    const poll = (c: Awaited<ReturnType<typeof connectClient>>) =>
+      c.connection.workflowService.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: tq }, identity: 'by-hand' });
+    const fail = (c: Awaited<ReturnType<typeof connectClient>>, taskToken: Uint8Array | null | undefined) =>
+      c.connection.workflowService.respondWorkflowTaskFailed({ namespace: 'default', taskToken, failure: { message: 'bug' } });
+    const historyLength = async (c: Awaited<ReturnType<typeof connectClient>>) => (await c.client.workflow.getHandle(workflowId).fetchHistory()).events?.length;
+    const attempt = async (c: Awaited<ReturnType<typeof connectClient>>) => (await c.client.workflow.getHandle(workflowId).describe()).raw.pendingWorkflowTask?.attempt;
+
+    let server = await startTemporalServer({ dbFilename: dbFile });
+    let c = await connectClient(server.address);
+    expect((await c.connection.workflowService.getClusterInfo({})).persistenceStore).toBe('file');
+    await c.client.workflow.start('rawWorkflow', { taskQueue: tq, workflowId });
+    await fail(c, (await poll(c)).taskToken);
+    await fail(c, (await poll(c)).taskToken);
+    expect(await attempt(c)).toBe(3);
+    await c.connection.close();
+    await server.close();
+
+    // Attempt 3 was waiting for a worker: it still is.
+    server = await startTemporalServer({ dbFilename: dbFile });
+    c = await connectClient(server.address);
+    expect(await attempt(c)).toBe(3);
+    const third = await poll(c);
+    expect(third.attempt).toBe(3);
+    expect(await historyLength(c)).toBe(4);
+    await c.connection.close();
+    await server.close();
+
+    // Attempt 3 was started by a worker of the previous process: it times out at load, unwritten, and 4 follows.
+    server = await startTemporalServer({ dbFilename: dbFile });
+    c = await connectClient(server.address);
+    try {
+      expect(await attempt(c)).toBe(4);
+      const fourth = await poll(c);
+      expect(fourth.attempt).toBe(4);
+      expect(fourth.history?.events?.map((e) => Number(e.eventId))).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(await historyLength(c)).toBe(4);
+      await c.connection.workflowService.respondWorkflowTaskCompleted({
+        namespace: 'default',
+        taskToken: fourth.taskToken,
+        commands: [{ commandType: temporal.api.enums.v1.CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION, completeWorkflowExecutionCommandAttributes: {} }],
+      });
+      const events = (await c.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      expect(events).toHaveLength(8);
+      expect(events[4].workflowTaskScheduledEventAttributes?.attempt).toBe(4);
+    } finally {
+      await c.connection.close();
       await server.close();
     }
   });

@@ -66,6 +66,11 @@ export function createActivities(log: ActivityLog = { calls: [] }) {
         throw err;
       }
     },
+    /** How many times it was called with `key`: run as a local activity, it numbers the workflow task attempts. */
+    async countCalls(key: string): Promise<number> {
+      log.calls.push(`count:${key}`);
+      return log.calls.filter((c) => c === `count:${key}`).length;
+    },
     /** Attempt 1 heartbeats its progress and then hangs (its worker dies); a later attempt reports what it saw. */
     async hangsOnFirstAttempt(): Promise<string> {
       const ctx = Context.current();

@@ -295,6 +295,31 @@ export async function explodesOnSignal(): Promise<void> {
   await condition(() => false);
 }
 
+export const fixSignal = defineSignal('fix');
+
+/**
+ * Fails its first `times` workflow tasks (an Error that is not an ApplicationFailure fails the task, not the
+ * workflow). A local activity numbers the attempts: it runs again in every attempt that fails, and the attempt that
+ * passes records its answer in a marker, so replay takes the same path.
+ */
+export async function failsWorkflowTaskTimes(times: number): Promise<number> {
+  const { countCalls } = proxyLocalActivities<Activities>({ startToCloseTimeout: '5s' });
+  const attempt = await countCalls(workflowInfo().workflowId);
+  if (attempt <= times) throw new Error(`workflow task attempt ${attempt} fails on purpose`);
+  return attempt;
+}
+
+/** After an 'explode' signal every workflow task fails, until a 'fix' signal is there too. */
+export async function brokenUntilFixed(): Promise<string> {
+  let exploded = false;
+  let fixed = false;
+  setHandler(explodeSignal, () => void (exploded = true));
+  setHandler(fixSignal, () => void (fixed = true));
+  await condition(() => exploded);
+  if (!fixed) throw new TypeError('bug after the explode signal');
+  return 'fixed';
+}
+
 /** The activity asks to be retried in an hour; with time skipping that hour passes at once. */
 export async function retriesWithLongBackoff(): Promise<number> {
   const { failWithNextDelay } = proxyActivities<Activities>({ startToCloseTimeout: '10s' });
