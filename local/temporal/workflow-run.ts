@@ -67,7 +67,7 @@ const WORKFLOW_TASK_BACKOFF_FROM_ATTEMPT = 4;
 const WORKFLOW_TASK_BACKOFF_INITIAL_MS = 5000;
 const WORKFLOW_TASK_BACKOFF_MAX_MS = 10 * 60 * 1000;
 
-export function workflowTaskTimeoutMs(baseMs: number, attempt: number): number {
+function workflowTaskTimeoutMs(baseMs: number, attempt: number): number {
   if (attempt < WORKFLOW_TASK_BACKOFF_FROM_ATTEMPT) return baseMs;
   const backoff = Math.min(WORKFLOW_TASK_BACKOFF_INITIAL_MS * 2 ** (attempt - WORKFLOW_TASK_BACKOFF_FROM_ATTEMPT), WORKFLOW_TASK_BACKOFF_MAX_MS);
   return baseMs + Math.round(backoff * 0.9);

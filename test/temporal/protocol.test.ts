@@ -1,7 +1,8 @@
 /**
  * Protocol rules the SDK relies on, checked deterministically by playing the worker by hand over raw gRPC:
  * the unhandled-command rule, buffering during an in-flight task, stale task tokens, the sticky-queue fallback,
- * queries that wait for an in-flight task, blocking history long polls, reverse history.
+ * transient retries of a failing workflow task, queries that wait for an in-flight task, blocking history long polls,
+ * reverse history.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
@@ -187,6 +188,27 @@ describe('workflow task rules', () => {
     expect(Number(timedOut.workflowTaskTimedOutEventAttributes?.startedEventId ?? 0)).toBe(0);
     expect(onNormal.workflowTaskScheduledEventAttributes?.taskQueue?.kind).toBe(TaskQueueKind.TASK_QUEUE_KIND_NORMAL);
     expect(onNormal.workflowTaskScheduledEventAttributes?.attempt).toBe(1);
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: second.taskToken, commands: [complete] });
+  });
+
+  it('moves a sticky task to the normal queue when its worker shuts down, and still times it out if nobody takes it', async () => {
+    const tq = uniqueQueue();
+    const sticky = `${tq}-sticky`;
+    const workflowId = await startRaw(tq);
+    const first = await pollTask(tq);
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: first.taskToken, commands: [], stickyAttributes: { workerTaskQueue: { name: sticky }, scheduleToStartTimeout: msToTs(200) } });
+    await client.workflow.getHandle(workflowId).signal('wake');
+    await svc().shutdownWorker({ namespace: 'default', stickyTaskQueue: sticky, identity: 'by-hand' });
+    // No worker on the normal queue either: the schedule-to-start timeout still applies, as in the real server.
+    await new Promise((r) => setTimeout(r, 400));
+    const second = await pollTask(tq);
+    expect(types(second.history?.events).slice(4)).toEqual([
+      'WORKFLOW_EXECUTION_SIGNALED',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_TIMED_OUT',
+      'WORKFLOW_TASK_SCHEDULED',
+      'WORKFLOW_TASK_STARTED',
+    ]);
     await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: second.taskToken, commands: [complete] });
   });
 
