@@ -11,6 +11,7 @@ import {
   CreateTaskCommand,
   DeleteLocationCommand,
   DeleteTaskCommand,
+  DescribeTaskCommand,
   DescribeTaskExecutionCommand,
   StartTaskExecutionCommand,
   type DataSyncClient,
@@ -33,7 +34,7 @@ import { DEFAULT_DATASYNC_TASK_CAP, type SlotTransfer } from '../../workflows/re
 import { homeReportedSignal, releaseSlotSignal, requestSlotSignal, slotGrantedSignal, slotsQuery, type SlotRequest } from '../../workflows/recovery/messages';
 import type { dataSyncSlots, profileRecovery } from '../../workflows/recovery/workflows';
 import { aws, classifyAwsError, isAlreadyDeleted, isAwsError } from './aws-errors';
-import { RESTORE_TAG, RESTORE_TASK_OPTIONS, dataSyncResources, transferTaskName } from './datasync-resources';
+import { RESTORE_RUN_TAG, RESTORE_TAG, RESTORE_TASK_OPTIONS, dataSyncResources, transferTaskName } from './datasync-resources';
 import { allPages, heartbeat } from './paging';
 import { studioLookups } from './studio';
 
@@ -113,12 +114,21 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
   const cap = deps.dataSyncTaskCap ?? DEFAULT_DATASYNC_TASK_CAP;
   const temporal = (): Client => (deps.temporal ? deps.temporal() : Context.current().client);
   const { describeDomain, homeUidOf, liveDomainsByName } = studioLookups(sagemaker);
-  const { findLocations, findOrCreateLocation, findTasks, executionsOf } = dataSyncResources(datasync, efs, ec2, deps.dataSyncSecurityGroupId);
+  const { findLocations, findOrCreateLocation, findTasks, executionsOf, tagsOf } = dataSyncResources(datasync, efs, ec2, deps.dataSyncSecurityGroupId);
   const log = (): Pick<Logger, 'info' | 'warn'> => {
     try {
       return Context.current().log;
     } catch {
       return deps.log ?? { info: () => undefined, warn: () => undefined };
+    }
+  };
+
+  /** The run of the workflow this activity works for; undefined when called outside an activity (unit use). */
+  const currentRunId = (): string | undefined => {
+    try {
+      return Context.current().info.workflowExecution?.runId;
+    } catch {
+      return undefined;
     }
   };
 
@@ -131,6 +141,48 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
       signalArgs: [{ holder, capacity: cap, ...(transfer ? { transfer } : {}) }],
     });
   };
+
+  /** Cancels the task's live execution, if any, and deletes it; false when it was already gone. */
+  async function deleteTask(taskArn: string): Promise<boolean> {
+    for (const ex of await executionsOf(taskArn)) {
+      if (ex.TaskExecutionArn && ex.Status && !TERMINAL_EXECUTION.has(ex.Status) && ex.Status !== 'CANCELLING') {
+        await aws(`CancelTaskExecution ${ex.TaskExecutionArn}`, () => datasync.send(new CancelTaskExecutionCommand({ TaskExecutionArn: ex.TaskExecutionArn }))).catch((err: unknown) =>
+          log().warn(`cancelling ${ex.TaskExecutionArn}: ${String(err)}`),
+        );
+      }
+    }
+    try {
+      await datasync.send(new DeleteTaskCommand({ TaskArn: taskArn }));
+      return true;
+    } catch (err) {
+      if (isAwsError(err, 'InvalidRequestException') && /running|cancel|in progress|queued/i.test((err as Error).message)) {
+        throw recoveryFailure(RecoveryFailure.TransferInProgress, `task ${taskArn} still running: ${(err as Error).message}`);
+      }
+      if (!isAlreadyDeleted(err)) throw classifyAwsError(err, `DeleteTask ${taskArn}`);
+      return false;
+    }
+  }
+
+  /** A task an earlier run of `restoreId` left behind: it goes, and so do its locations if they are that restore's. */
+  async function deleteStaleTask(taskArn: string, restoreId: string): Promise<void> {
+    let locations: string[] = [];
+    try {
+      const t = await datasync.send(new DescribeTaskCommand({ TaskArn: taskArn }));
+      locations = [t.SourceLocationArn, t.DestinationLocationArn].filter((a): a is string => Boolean(a));
+    } catch (err) {
+      if (isAlreadyDeleted(err)) return;
+      throw classifyAwsError(err, `DescribeTask ${taskArn}`);
+    }
+    await deleteTask(taskArn);
+    for (const arn of locations) {
+      if ((await tagsOf(arn))[RESTORE_TAG] !== restoreId) continue;
+      try {
+        await datasync.send(new DeleteLocationCommand({ LocationArn: arn }));
+      } catch (err) {
+        if (!isAlreadyDeleted(err)) throw classifyAwsError(err, `DeleteLocation ${arn}`);
+      }
+    }
+  }
 
   async function signalHome(key: ProfileKey, report: HomeReport): Promise<string> {
     const workflowId = profileWorkflowId(key);
@@ -252,10 +304,18 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     async startTransfer(req: TransferRequest): Promise<TransferResources> {
       const sourceLocationArn = await findOrCreateLocation(req.restoreId, 'source', req.from);
       const destinationLocationArn = await findOrCreateLocation(req.restoreId, 'destination', req.to);
-      // After a retry, continue with the task whose execution already runs, if any.
+      // A restore id is used again when a profile's workflow starts afresh (terminated by hand): a task another run of
+      // this restore left behind (its run tag differs) is deleted, never adopted, or its old result would be taken
+      // for this copy. A task of this run (a retry after a lost answer or a crash) is continued.
+      const runId = currentRunId();
       let taskArn: string | undefined;
       let existing: string | undefined;
       for (const arn of await findTasks(req.restoreId)) {
+        if (runId !== undefined && (await tagsOf(arn))[RESTORE_RUN_TAG] !== runId) {
+          log().warn(`deleting ${arn} and its locations, left behind by an earlier run of ${req.restoreId}`);
+          await deleteStaleTask(arn, req.restoreId);
+          continue;
+        }
         const ex = (await executionsOf(arn))[0]?.TaskExecutionArn;
         taskArn ??= arn;
         if (ex) {
@@ -272,7 +332,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
               DestinationLocationArn: destinationLocationArn,
               Name: transferTaskName(req.restoreId),
               Options: RESTORE_TASK_OPTIONS,
-              Tags: [{ Key: RESTORE_TAG, Value: req.restoreId }],
+              Tags: [{ Key: RESTORE_TAG, Value: req.restoreId }, ...(runId !== undefined ? [{ Key: RESTORE_RUN_TAG, Value: runId }] : [])],
             }),
           ),
         );
@@ -307,22 +367,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
       let tasksDeleted = 0;
       let locationsDeleted = 0;
       for (const taskArn of await findTasks(req.restoreId)) {
-        for (const ex of await executionsOf(taskArn)) {
-          if (ex.TaskExecutionArn && ex.Status && !TERMINAL_EXECUTION.has(ex.Status) && ex.Status !== 'CANCELLING') {
-            await aws(`CancelTaskExecution ${ex.TaskExecutionArn}`, () => datasync.send(new CancelTaskExecutionCommand({ TaskExecutionArn: ex.TaskExecutionArn }))).catch((err: unknown) =>
-              log().warn(`cancelling ${ex.TaskExecutionArn}: ${String(err)}`),
-            );
-          }
-        }
-        try {
-          await datasync.send(new DeleteTaskCommand({ TaskArn: taskArn }));
-          tasksDeleted++;
-        } catch (err) {
-          if (isAwsError(err, 'InvalidRequestException') && /running|cancel|in progress|queued/i.test((err as Error).message)) {
-            throw recoveryFailure(RecoveryFailure.TransferInProgress, `task ${taskArn} still running: ${(err as Error).message}`);
-          }
-          if (!isAlreadyDeleted(err)) throw classifyAwsError(err, `DeleteTask ${taskArn}`);
-        }
+        if (await deleteTask(taskArn)) tasksDeleted++;
       }
       for (const [role, h] of [['source', req.from], ['destination', req.to]] as const) {
         for (const arn of await findLocations(req.restoreId, role, h)) {

@@ -11,12 +11,14 @@ import { DescribeSecurityGroupsCommand, type EC2Client } from '@aws-sdk/client-e
 import { DescribeFileSystemsCommand, DescribeMountTargetSecurityGroupsCommand, DescribeMountTargetsCommand, type EFSClient } from '@aws-sdk/client-efs';
 import { RecoveryFailure, recoveryFailure } from '../../workflows/recovery/failures';
 import type { HomeDirectory } from '../../workflows/recovery/model';
-import { aws } from './aws-errors';
+import { aws, classifyAwsError, isAlreadyDeleted } from './aws-errors';
 import { allPages } from './paging';
 
 /** Tag keys that let a retried or crashed restore find the DataSync resources it created. */
 export const RESTORE_TAG = 'mlops:restore';
 export const ROLE_TAG = 'mlops:role';
+/** On a restore's task: the run of the restore workflow that created it (a restore id can be used again). */
+export const RESTORE_RUN_TAG = 'mlops:restore-run';
 
 export function transferTaskName(restoreId: string): string {
   return `mlops-restore:${restoreId}`;
@@ -93,8 +95,15 @@ export function dataSyncResources(datasync: DataSyncClient, efs: EFSClient, ec2:
     };
   }
 
+  /** A resource's tags; none when it was deleted since it was listed (another restore's cleanup): not ours then. */
   async function tagsOf(arn: string): Promise<Record<string, string>> {
-    const r = await aws(`ListTagsForResource ${arn}`, () => datasync.send(new ListTagsForResourceCommand({ ResourceArn: arn })));
+    let r;
+    try {
+      r = await datasync.send(new ListTagsForResourceCommand({ ResourceArn: arn }));
+    } catch (err) {
+      if (isAlreadyDeleted(err)) return {};
+      throw classifyAwsError(err, `ListTagsForResource ${arn}`);
+    }
     return Object.fromEntries((r.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
   }
 
@@ -158,5 +167,5 @@ export function dataSyncResources(datasync: DataSyncClient, efs: EFSClient, ec2:
     return r.TaskExecutions ?? [];
   }
 
-  return { findLocations, findOrCreateLocation, findTasks, executionsOf };
+  return { findLocations, findOrCreateLocation, findTasks, executionsOf, tagsOf };
 }

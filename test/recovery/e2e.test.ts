@@ -303,6 +303,35 @@ describe('profile recovery end to end', () => {
     }
   }, 120_000);
 
+  it('a profile workflow terminated mid-copy and started afresh: its restore/1 deletes the task the old restore/1 left, and copies for real', async () => {
+    const dom = await domainWithAccess('reuse');
+    const hal = key('reuse', 'user-profile', 'hal');
+    const first = await userWithHome(dom, 'hal');
+    await s.writeFile(dom.efsId, `/${first}/first.txt`, 'first home', Number(first));
+    await s.remove(dom, 'user-profile', 'hal');
+    await s.create(dom, 'user-profile', 'hal');
+    await eventually('the first restore to be copying', async () => ((await s.dataSyncStats()).liveTasks > 0 && (await d.statusOf(hal)).restores[0]?.status === 'running' ? true : undefined), 60_000, 20);
+    // An operator terminates both: the task and its execution stay behind, and the execution goes on to succeed.
+    await stack.client.workflow.getHandle(`recovery/reuse/user-profile/hal/restore/1`).terminate('operator');
+    await stack.client.workflow.getHandle('recovery/reuse/user-profile/hal').terminate('operator');
+    await stack.sleep(10 * 60_000);
+    expect((await s.dataSyncStats()).liveTasks).toBe(1);
+
+    // Recovery starts afresh for hal: seed records the current home, the next recreation is restore/1 again.
+    await cli.seed(stack.client);
+    const second = await s.homeUid(dom, 'user-profile', 'hal');
+    await s.writeFile(dom.efsId, `/${second}/second.txt`, 'second home', Number(second));
+    await s.remove(dom, 'user-profile', 'hal');
+    await s.create(dom, 'user-profile', 'hal');
+    const r = await d.restoreEnded(hal, 1, 60_000);
+    expect(r.status).toBe('succeeded');
+    expect(r.from.homeUid).toBe(second);
+    const third = await s.homeUid(dom, 'user-profile', 'hal');
+    // The terminated restore's execution had finished copying the first home into the second one.
+    expect(await s.homeFiles(dom.efsId, third)).toEqual({ 'first.txt': 'first home', 'second.txt': 'second home' });
+    expect(await s.dataSyncStats()).toMatchObject({ liveTasks: 0, liveLocations: 0 });
+  }, 120_000);
+
   it('every workflow history of these runs replays without a nondeterminism error', async () => {
     const histories: { workflowId: string; history: History }[] = [];
     for await (const wf of stack.client.workflow.list()) {

@@ -108,6 +108,17 @@ describe('a reported home directory', () => {
     expect(r.outcome).toBe('recorded');
     expect(nextQueuedRestore(r.state)).toBeUndefined();
   });
+
+  it('a creation event arriving after a seed recorded the same new home still restores the old one', () => {
+    const s = reportHome(initialState(alice), created('e1', '100')).state;
+    const seeded = reportHome(s, created('seed:x', '200', { source: 'seed' })).state;
+    const r = reportHome(seeded, created('e2', '200'));
+    expect(r.outcome).toBe('restore-queued');
+    expect(nextQueuedRestore(r.state)).toMatchObject({ reason: 'recreated', from: { homeUid: '100' }, to: { homeUid: '200' } });
+    expect(r.state.homes.map((h) => [h.homeUid, h.source])).toEqual([['100', 'cloudtrail'], ['200', 'cloudtrail']]);
+    // Delivered again, the same event changes nothing.
+    expect(reportHome(r.state, created('e2', '200')).outcome).toBe('duplicate-event');
+  });
 });
 
 describe('copy requests', () => {

@@ -186,9 +186,9 @@ export function reportHome(state: ProfileState, report: HomeReport): { state: Pr
   if (state.seenEventIds.includes(report.eventId)) return { state, outcome: 'duplicate-event' };
   let next: ProfileState = { ...state, seenEventIds: keepLast([...state.seenEventIds, report.eventId], MAX_EVENT_IDS_KEPT) };
   const latest = currentHome(state);
-  // An operator's copy may find a recreated profile's home before its CloudTrail event arrives: that event is still
-  // the creation, and what a creation decides (restore the old home, bring the waiting copies) is still to be done.
-  const creationOfLookedUp = latest?.source === 'lookup' && report.source === 'cloudtrail' && sameHome(latest, report);
+  // An operator's copy or a seed may find a recreated profile's home before its CloudTrail event arrives: that event
+  // is still the creation, and what a creation decides (restore the old home, bring the waiting copies) is still to do.
+  const creationOfLookedUp = latest !== undefined && latest.source !== 'cloudtrail' && report.source === 'cloudtrail' && sameHome(latest, report);
   if (!creationOfLookedUp && state.homes.some((h) => sameHome(h, report))) return { state: next, outcome: 'known-home' };
   const earlier = creationOfLookedUp ? state.homes.slice(0, -1) : state.homes;
   const previous = earlier[earlier.length - 1];

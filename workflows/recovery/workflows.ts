@@ -213,7 +213,9 @@ export async function restoreHomeDirectory(input: RestoreInput): Promise<Restore
   const started = Date.now();
   const { waitForHomeDirectory } = proxyActivities<RecoveryActivities>({
     startToCloseTimeout: '1 minute',
-    scheduleToCloseTimeout: input.homeWaitTimeout ?? '3 days',
+    // No limit by default: the user may first open Studio weeks after the profile was recreated; the wait costs
+    // constant history (activity retries) and nothing else.
+    ...(input.homeWaitTimeout !== undefined ? { scheduleToCloseTimeout: input.homeWaitTimeout } : {}),
     retry: { initialInterval: '15 seconds', backoffCoefficient: 1.5, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
   });
   await waitForHomeDirectory(input.target, input.to);
@@ -313,10 +315,25 @@ export async function dataSyncSlots(input: DataSyncSlotsInput): Promise<void> {
 
 export type IntakeOutcome = { status: 'delivered'; workflowId: string } | { status: 'ignored'; reason: string };
 
+/**
+ * The gateway has answered 202 once this workflow exists, so EventBridge will not deliver the event again: the
+ * delivery is retried for as long as it takes (a worker outage, a policy an operator must fix), and only a profile or
+ * domain that is gone ends it.
+ */
+const { deliverCreationEvent } = proxyActivities<RecoveryActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '10 minutes',
+    nonRetryableErrorTypes: [RecoveryFailure.ProfileNotFound, RecoveryFailure.DomainNotFound],
+  },
+});
+
 /** Started by the gateway with the CloudTrail eventID in its id, so a redelivered event is refused by Temporal itself. */
 export async function recoveryEventIntake(event: CreationEvent): Promise<IntakeOutcome> {
   try {
-    const r = await acts.deliverCreationEvent(event);
+    const r = await deliverCreationEvent(event);
     return { status: 'delivered', workflowId: r.workflowId };
   } catch (err) {
     const type = failureType(err);
