@@ -47,8 +47,8 @@ interface RunOrigin {
 
 export class Engine implements CompletionHost {
   readonly namespaces: Namespaces;
-  readonly workflowTasks = new TaskQueues<PollResponse>();
-  readonly activityTasks = new TaskQueues<PollResponse>();
+  readonly workflowTasks = new TaskQueues<PollResponse>(() => this.time.now());
+  readonly activityTasks = new TaskQueues<PollResponse>(() => this.time.now());
   readonly time: TimeSource;
   /** Told of every change to a run (the state file, when there is one). */
   onRunChanged?: (run: WorkflowRun) => void;

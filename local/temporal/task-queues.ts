@@ -29,8 +29,45 @@ class TaskQueueState<T> {
 
 export type QueueKind = 'workflow' | 'activity';
 
+/** How long a poller counts as present after its last poll (the real server's poller history keeps 5 minutes). */
+const POLLER_MEMORY_MS = 5 * 60_000;
+
+export interface RecentPoller {
+  identity: string;
+  /** Server time of its last poll (now for one waiting right now). */
+  lastAccessMs: number;
+}
+
 export class TaskQueues<T> {
   private readonly queues = new Map<string, TaskQueueState<T>>();
+  /** Per queue key: identity -> server time of its last poll, for DescribeTaskQueue. */
+  private readonly lastPolls = new Map<string, Map<string, number>>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Who polled the queue within the last 5 minutes, or is polling it now. */
+  recentPollers(namespace: string, kind: QueueKind, name: string): RecentPoller[] {
+    const key = this.key(namespace, kind, name);
+    const now = this.now();
+    const seen = new Map(this.lastPolls.get(key) ?? []);
+    for (const p of this.queues.get(key)?.pollers ?? []) seen.set(p.info.identity, now);
+    return [...seen]
+      .filter(([, at]) => now - at <= POLLER_MEMORY_MS)
+      .map(([identity, lastAccessMs]) => ({ identity, lastAccessMs }))
+      .sort((a, b) => b.lastAccessMs - a.lastAccessMs);
+  }
+
+  private recordPoll(key: string, identity: string): void {
+    const now = this.now();
+    let polls = this.lastPolls.get(key);
+    if (!polls) {
+      polls = new Map();
+      this.lastPolls.set(key, polls);
+    }
+    polls.set(identity, now);
+    // Bounded memory: identities gone quiet are forgotten (workers restart with new identities).
+    if (polls.size > 64) for (const [id, at] of polls) if (now - at > POLLER_MEMORY_MS) polls.delete(id);
+  }
 
   private key(namespace: string, kind: QueueKind, name: string): string {
     return `${namespace}\u0000${kind}\u0000${name}`;
@@ -69,6 +106,7 @@ export class TaskQueues<T> {
    */
   poll(namespace: string, kind: QueueKind, name: string, info: PollerInfo, abandon: (cancel: () => void) => void): Promise<T | undefined> {
     const key = this.key(namespace, kind, name);
+    this.recordPoll(key, info.identity);
     const q = this.queue(key);
     while (q.tasks.length > 0) {
       const queued = q.tasks.shift() as QueuedTask<T>;

@@ -21,7 +21,7 @@ import { invalidArgument } from './errors';
 import type { Handler } from './grpc-service';
 import type { LongPoll } from './long-poll';
 import { addSearchAttributes, countWorkflowExecutions, listSearchAttributes, listWorkflowExecutions, removeSearchAttributes } from './visibility-store';
-import { msFromDuration } from './time-format';
+import { msFromDuration, timestampFromMs } from './time-format';
 
 export const SERVER_VERSION = '1.27.0';
 
@@ -113,10 +113,13 @@ export function workflowServiceHandlers(engine: Engine, opts: { persistenceStore
     ScanWorkflowExecutions: h((req: Req & { pageSize?: number; nextPageToken?: Buffer; query?: string }) => listWorkflowExecutions(e.namespaces.get(req.namespace), req)),
     CountWorkflowExecutions: h((req: Req & { query?: string }) => countWorkflowExecutions(e.namespaces.get(req.namespace), req)),
     ShutdownWorker: h((req: Parameters<typeof shutdownWorker>[1]) => shutdownWorker(e, req)),
-    DescribeTaskQueue: h((req: Req & { taskQueue?: { name?: string } }) => {
-      e.namespaces.get(req.namespace);
+    DescribeTaskQueue: h((req: Req & { taskQueue?: { name?: string }; taskQueueType?: string | number }) => {
+      const ns = e.namespaces.get(req.namespace);
       if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
-      return { pollers: [] };
+      const activity = req.taskQueueType === 'TASK_QUEUE_TYPE_ACTIVITY' || req.taskQueueType === 2;
+      const queues = activity ? e.activityTasks : e.workflowTasks;
+      const pollers = queues.recentPollers(ns.name, activity ? 'activity' : 'workflow', req.taskQueue.name);
+      return { pollers: pollers.map((p) => ({ identity: p.identity, lastAccessTime: timestampFromMs(p.lastAccessMs), ratePerSecond: 100_000 })) };
     }),
     ResetStickyTaskQueue: h((req: Req & { execution?: { workflowId?: string; runId?: string } }) => {
       e.findRun(req.namespace, req.execution).leaveStickyQueue();

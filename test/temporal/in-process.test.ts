@@ -91,6 +91,20 @@ describe('automatic time skipping with a plain client', () => {
   });
 });
 
+describe('task queues', () => {
+  it('DescribeTaskQueue lists the workers polling a queue, and none for a queue nobody polls', async () => {
+    const { temporal } = await import('@temporalio/proto');
+    const describe = async (name: string, type: number) =>
+      (await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name }, taskQueueType: type })).pollers ?? [];
+    const workflowPollers = await describe(w.taskQueue, temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW);
+    expect(workflowPollers.length).toBeGreaterThan(0);
+    expect(workflowPollers[0]?.identity).toMatch(/\S/);
+    expect(Number(workflowPollers[0]?.lastAccessTime?.seconds ?? 0) * 1000).toBeGreaterThan(server.clock.now() - 5 * 60_000);
+    expect((await describe(w.taskQueue, temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)).length).toBeGreaterThan(0);
+    expect(await describe(uniqueQueue(), temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)).toEqual([]);
+  });
+});
+
 describe('history paging', () => {
   it('pages full histories to a worker that caches nothing', async () => {
     const uncached = await startWorker(nativeConnection, workflowBundle, { maxCachedWorkflows: 0 });
