@@ -51,6 +51,20 @@ async function userWithHome(dom: Domain, name: string): Promise<string> {
   return await s.homeUid(dom, 'user-profile', name);
 }
 
+/** `mlops recovery ...` as an operator runs it, against this stack. */
+function runRecoveryCli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../clients/cli/main.ts'), 'recovery', ...args], {
+      env: { ...process.env, TEMPORAL_ADDRESS: stack.address, MLOPS_LOG_LEVEL: 'silent' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 describe('profile recovery end to end', () => {
   it('a user profile and a space each get their own file back after being deleted and recreated', async () => {
     const dom = await domainWithAccess('studio');
@@ -201,17 +215,7 @@ describe('profile recovery end to end', () => {
   }, 60_000);
 
   it('the mlops recovery CLI: --json output, a table, and operator mistakes as one line with exit code 2', async () => {
-    const run = (...args: string[]) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../clients/cli/main.ts'), 'recovery', ...args], {
-          env: { ...process.env, TEMPORAL_ADDRESS: stack.address, MLOPS_LOG_LEVEL: 'silent' },
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-        child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+    const run = runRecoveryCli;
     const all = await run('status', '--json');
     expect(all.code).toBe(0);
     const rows = JSON.parse(all.stdout) as { workflowId: string; lastRestore?: { status: string } }[];
@@ -228,6 +232,32 @@ describe('profile recovery end to end', () => {
       expect(r.stdout).toBe('');
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/^mlops: /);
+    }
+  }, 120_000);
+
+  it('the CLI names the cause of a failure (not "Workflow execution failed"), and refuses at once when no worker polls', async () => {
+    const dom = await s.createDomain('denied');
+    await s.control('POST', '/faults', { service: 'ec2', operation: 'AuthorizeSecurityGroupIngress', error: 'UnauthorizedOperation', httpStatus: 403, count: 10, mode: 'before' });
+    try {
+      const denied = await runRecoveryCli('grant-access', '--efs-id', dom.efsId, '--security-group', await s.mountTargetGroup(dom.efsId));
+      expect(denied.code).toBe(1);
+      expect(denied.stderr.trim().split('\n')).toHaveLength(1);
+      expect(denied.stderr).toMatch(/^mlops: AccessDenied: .*UnauthorizedOperation/);
+    } finally {
+      await s.control('DELETE', '/faults');
+    }
+
+    await stack.stopWorker();
+    try {
+      stack.advance(6 * 60_000); // the worker's last poll is past the 5 minutes the server remembers
+      const started = Date.now();
+      const r = await runRecoveryCli('status', '--json');
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^mlops: no worker is polling the task queue mlops-recovery .*mlops worker/);
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      await stack.startWorker();
     }
   }, 120_000);
 

@@ -36,7 +36,27 @@ async function asUsageError(err: unknown): Promise<never> {
   let e: unknown = err;
   while (e instanceof Error && 'cause' in e && e.cause instanceof Error && !(e instanceof ApplicationFailure && e.type)) e = e.cause;
   if (e instanceof ApplicationFailure && e.type && (OPERATOR_MISTAKE_FAILURES as string[]).includes(e.type)) throw new UsageError(e.message);
+  // "Workflow execution failed" says nothing: the root cause (with its failure type) is what an operator can act on.
+  if (e !== err && e instanceof Error) throw new Error(e instanceof ApplicationFailure && e.type ? `${e.type}: ${e.message}` : e.message);
   throw err;
+}
+
+/**
+ * Every recovery command needs a worker (queries and updates are answered by the profile workflows, AWS calls run
+ * as activities): without one it would wait until its timeout. Fails at once instead, changing nothing.
+ */
+async function requireRecoveryWorker(client: Client): Promise<void> {
+  const { RECOVERY_TASK_QUEUE } = await model();
+  let pollers: unknown[];
+  try {
+    const r = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: RECOVERY_TASK_QUEUE }, taskQueueType: 1 });
+    pollers = r.pollers ?? [];
+  } catch {
+    return; // A service or key that does not allow the check: go on and let the command's own timeout speak.
+  }
+  if (pollers.length === 0) {
+    throw new Error(`no worker is polling the task queue ${RECOVERY_TASK_QUEUE} (none in the last 5 minutes): start one with \`mlops worker\` (or \`mlops start\`), then try again; nothing was changed`);
+  }
 }
 
 /** Runs one of the recovery workflows that need AWS, on the worker, and returns its result. */
@@ -213,7 +233,10 @@ function formatOne(s: ProfileStatus): string {
 
 async function withRecoveryClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const { withClient } = await import('../temporal-client');
-  return await withClient((client) => fn(client));
+  return await withClient(async (client) => {
+    await requireRecoveryWorker(client);
+    return await fn(client);
+  });
 }
 
 export function registerRecovery(program: Command): void {
