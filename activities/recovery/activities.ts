@@ -77,9 +77,16 @@ export interface SeededDomain extends LiveDomain {
 }
 
 interface SeedProgress {
-  next: number;
+  /** The last profile or space done: a retry goes on after it. */
+  after?: [ProfileKind, string];
   userProfiles: number;
   spaces: number;
+}
+
+/** The order a seed walks a domain in: user profiles, then spaces, each by name. */
+function seedOrder(kindA: ProfileKind, nameA: string, kindB: ProfileKind, nameB: string): number {
+  if (kindA !== kindB) return kindA === 'user-profile' ? -1 : 1;
+  return nameA < nameB ? -1 : nameA > nameB ? 1 : 0;
 }
 
 export interface ProfileLookup {
@@ -238,15 +245,18 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
         ...profiles.filter(Boolean).sort().map((n): [ProfileKind, string] => ['user-profile', n]),
         ...spaces.filter(Boolean).sort().map((n): [ProfileKind, string] => ['space', n]),
       ];
-      let progress: SeedProgress = { next: 0, userProfiles: 0, spaces: 0 };
+      let progress: SeedProgress = { userProfiles: 0, spaces: 0 };
       try {
         const saved = Context.current().info.heartbeatDetails as SeedProgress | undefined;
-        if (saved && typeof saved.next === 'number') progress = saved;
+        if (saved && typeof saved.userProfiles === 'number') progress = saved;
       } catch {
         // Outside an activity: start from the beginning.
       }
-      for (let i = progress.next; i < named.length; i++) {
-        const [kind, name] = named[i]!;
+      // A retry lists again: it goes on after the last name done (not at an index, which profiles created or deleted
+      // meanwhile would shift).
+      const done = progress.after;
+      const todo = done ? named.filter(([kind, name]) => seedOrder(kind, name, done[0], done[1]) > 0) : named;
+      for (const [kind, name] of todo) {
         const homeUid = await homeUidOf(domainId, kind, name).catch((err: unknown) => {
           // Just created (no home yet) or deleted since the listing: nothing to record.
           if (err instanceof ApplicationFailure && (err.type === RecoveryFailure.HomeNotAssigned || err.type === RecoveryFailure.ProfileNotFound)) return undefined;
@@ -257,7 +267,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
           await signalHome({ domainName, kind, name }, { domainId, efsId, homeUid, eventId, at, source: 'seed' });
           progress = { ...progress, ...(kind === 'user-profile' ? { userProfiles: progress.userProfiles + 1 } : { spaces: progress.spaces + 1 }) };
         }
-        progress = { ...progress, next: i + 1 };
+        progress = { ...progress, after: [kind, name] };
         heartbeat(progress);
       }
       return { domainName, domainId, efsId, userProfiles: progress.userProfiles, spaces: progress.spaces };

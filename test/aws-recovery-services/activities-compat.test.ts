@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/activity';
 import { DescribeMountTargetsCommand, DescribeMountTargetSecurityGroupsCommand } from '@aws-sdk/client-efs';
 import { CreateUserProfileCommand, CreateAppCommand } from '@aws-sdk/client-sagemaker';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createRecoveryActivities } from '../../activities/recovery/activities';
 import { RecoveryFailure } from '../../workflows/recovery/failures';
 import { caught, control, createDomain, createHome, readFile, startStack, writeFile, type TestStack } from './support';
@@ -113,5 +114,26 @@ describe('recovery activities against the emulated services', () => {
     expect(before[0]?.home?.homeUid).toBe('200001');
     const missing = await acts.describeProfiles([{ domainName: 'nope', kind: 'space', name: 'team' }]);
     expect(missing).toEqual([{ key: { domainName: 'nope', kind: 'space', name: 'team' } }]);
+  });
+
+  it('seed a domain again after a crash: it goes on after the last profile done, whatever was created meanwhile', async () => {
+    const signalled: string[] = [];
+    const fakeTemporal = { workflow: { signalWithStart: async (_type: string, opts: { workflowId: string }) => void signalled.push(opts.workflowId) } };
+    const acts = createRecoveryActivities({ sagemaker: s.sm, datasync: s.ds, efs: s.efs, ec2: s.ec2, temporal: () => fakeTemporal as never });
+    const d = await createDomain(s, 'fleet');
+    for (const name of ['alice', 'bob', 'carol']) await createHome(s, d.domainId, 'user-profile', name);
+    await createHome(s, d.domainId, 'space', 'team');
+    // The first attempt did alice and bob, then its worker died; aaron was created before the retry.
+    await createHome(s, d.domainId, 'user-profile', 'aaron');
+    const env = new MockActivityEnvironment({ heartbeatDetails: { after: ['user-profile', 'bob'], userProfiles: 2, spaces: 0 } });
+    const r = await env.run(acts.seedDomainHomes, { domainName: 'fleet', domainId: d.domainId }, '2026-01-01T00:00:00Z');
+    expect(signalled).toEqual(['recovery/fleet/user-profile/carol', 'recovery/fleet/space/team']);
+    expect(r).toEqual({ domainName: 'fleet', domainId: d.domainId, efsId: d.efsId, userProfiles: 3, spaces: 1 });
+
+    // From the start, every one is recorded.
+    signalled.length = 0;
+    const all = await new MockActivityEnvironment().run(acts.seedDomainHomes, { domainName: 'fleet', domainId: d.domainId }, '2026-01-01T00:00:00Z');
+    expect(all).toMatchObject({ userProfiles: 4, spaces: 1 });
+    expect(signalled).toHaveLength(5);
   });
 });
