@@ -58,9 +58,16 @@ export function classifyAwsError(err: unknown, what: string, notFound?: NotFound
     return failure(RecoveryFailure.QuotaExceeded, text, err);
   }
   if (ACCESS.has(name) || status === 403) return failure(RecoveryFailure.AccessDenied, text, err);
-  if (INVALID.has(name)) return failure(RecoveryFailure.InvalidRequest, text, err);
+  // A malformed request, or one the endpoint does not implement (501: an emulator or a region without the API):
+  // the same request fails the same way every time.
+  // A malformed id (EC2's InvalidGroupId.Malformed) names nothing that exists: to the operator, not found.
+  if (name.endsWith('.Malformed') && notFound) return failure(notFound, text, err);
+  if (INVALID.has(name) || name.endsWith('.Malformed') || name === 'UnknownOperationException' || status === 501) {
+    return failure(RecoveryFailure.InvalidRequest, text, err);
+  }
   if (name === 'InvalidRequestException' && notFound && /not found|does not exist|doesn't exist/i.test(e.message ?? '')) {
-    return failure(notFound, text, err);
+    // DataSync names a missing security group in the same error as a missing file system.
+    return failure(/security group/i.test(e.message ?? '') ? RecoveryFailure.SecurityGroupNotFound : notFound, text, err);
   }
   if (name === 'InvalidRequestException') return failure(RecoveryFailure.InvalidRequest, text, err);
   // 5xx, resets, timeouts and anything unknown: retried (a retry is cheap, a wrongly abandoned restore is not).
