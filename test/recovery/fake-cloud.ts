@@ -32,7 +32,6 @@ export class FakeCloud {
   readonly files = new Map<string, Map<string, string>>();
   readonly liveTasks = new Map<string, Task>();
   maxLiveTasks = 0;
-  tasksCreated = 0;
   tasksDeleted = 0;
   transferMs = 10 * 60_000;
   appStartMs = 3 * 60_000;
@@ -105,7 +104,6 @@ export class FakeCloud {
           if (this.liveTasks.size >= 100) throw ApplicationFailure.retryable('quota of 100 tasks', RecoveryFailure.QuotaExceeded);
           t = { restoreId: req.restoreId, from: `${req.from.efsId}/${req.from.homeUid}`, to: `${req.to.efsId}/${req.to.homeUid}`, createdAt: this.clock.now(), done: false };
           this.liveTasks.set(req.restoreId, t);
-          this.tasksCreated++;
           this.maxLiveTasks = Math.max(this.maxLiveTasks, this.liveTasks.size);
         }
         return { taskArn: `task:${req.restoreId}`, taskExecutionArn: `exec:${req.restoreId}`, sourceLocationArn: 's', destinationLocationArn: 'd' };
