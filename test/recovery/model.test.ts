@@ -8,6 +8,8 @@ import {
   profileWorkflowId,
   reportHome,
   requestCopy,
+  retryRequestProblem,
+  retryRestore,
   setReplication,
   updateRestore,
   type HomeReport,
@@ -168,5 +170,33 @@ describe('copy requests', () => {
     expect(copyRequestProblem(s, { source: alice, from, by: 'ops' })).toMatch(/same home/);
     const pending = requestCopy(initialState(bob), { source: alice, from, by: 'ops' }, 't0').state;
     expect(copyRequestProblem(pending, { source: alice, from, by: 'ops' })).toMatch(/already waiting/);
+  });
+});
+
+describe('retrying a failed restore', () => {
+  /** alice recreated once: restore #1 (100 -> 200) failed. */
+  function withFailures() {
+    let s = reportHome(initialState(alice), created('e1', '100')).state;
+    s = reportHome(s, created('e2', '200')).state;
+    s = updateRestore(s, 1, { status: 'failed', error: 'TransferFailed' });
+    return s;
+  }
+
+  it('queues the same old home into the current home, marked as a retry, and audits who asked', () => {
+    const r = retryRestore(withFailures(), { by: 'ops' }, 't1');
+    expect(r).toMatchObject({ restoreId: 2, retryOf: 1 });
+    expect(nextQueuedRestore(r.state)).toMatchObject({ id: 2, reason: 'recreated', retryOf: 1, from: { homeUid: '100' }, to: { homeUid: '200' } });
+    expect(r.state.audit.at(-1)).toEqual({ at: 't1', by: 'ops', action: 'retry-requested', detail: '#1 as #2' });
+  });
+
+  it('refuses what it cannot retry, saying why', () => {
+    const s = withFailures();
+    expect(retryRequestProblem(initialState(alice), { by: 'ops' })).toBe('no failed restore to retry');
+    expect(retryRequestProblem(s, { restoreId: 7, by: 'ops' })).toMatch(/no restore #7/);
+    const queued = retryRestore(s, { by: 'ops' }, 't1').state;
+    expect(retryRequestProblem(queued, { restoreId: 2, by: 'ops' })).toBe('restore #2 is queued: only a failed restore is run again');
+    expect(retryRequestProblem(queued, { restoreId: 1, by: 'ops' })).toBe('restore #2 already copies the same home directory (queued)');
+    // Once the retry succeeded, the failure is taken care of.
+    expect(retryRequestProblem(updateRestore(queued, 2, { status: 'succeeded' }), { by: 'ops' })).toBe('no failed restore to retry');
   });
 });

@@ -119,6 +119,18 @@ describe('profile recovery workflows', () => {
     expect(r.status).toBe('failed');
     expect(r.error).toMatch(/injected/);
     expect(cloud.liveTasks.size).toBe(0);
+
+    // The operator fixes the cause and runs it again: the same old home into the current one, as restore #2.
+    cloud.failing.delete(`${profileWorkflowId(carol)}/restore/1`);
+    const again = await cli.retry(stack.client, 'fails/carol');
+    expect(again).toMatchObject({ retryOf: 1, restoreId: 2 });
+    const r2 = await restoreEnded(carol, 2);
+    expect(r2).toMatchObject({ status: 'succeeded', retryOf: 1, from: r.from, to: r.to });
+    // Only a failed restore runs again, and a wrong number changes nothing.
+    await expect(cli.retry(stack.client, 'fails/carol', 2)).rejects.toThrow(/restore #2 is succeeded/);
+    await expect(cli.retry(stack.client, 'fails/carol', 9)).rejects.toThrow(/no restore #9/);
+    await expect(cli.retry(stack.client, 'fails/carol')).rejects.toThrow(UsageError);
+    expect((await cli.status(stack.client, 'fails/carol'))[0]?.restoresEver).toBe(2);
   });
 
   it('cleanup refused for a missing permission is retried until it goes through: no DataSync task is left', async () => {

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CopyRequest, HomeReport, ProfileStatus, ReplicationChange } from './model';
+import type { CopyRequest, HomeReport, ProfileStatus, ReplicationChange, RetryRequest } from './model';
 import type { SlotTransfer, SlotsState } from './slots';
 
 /** A home directory was created (CloudTrail event through the gateway) or found (seed). */
@@ -10,6 +10,9 @@ export const setReplicationUpdate = defineUpdate<{ replication: boolean; changed
 
 /** Admin: copy another profile's home into this one, now or when this profile is created. */
 export const requestCopyUpdate = defineUpdate<{ pending: boolean; restoreId?: number }, [CopyRequest]>('requestCopy');
+
+/** Admin: run a failed restore again, from the same home into the profile's current one. */
+export const retryRestoreUpdate = defineUpdate<{ restoreId: number; retryOf: number }, [RetryRequest]>('retryRestore');
 
 export const statusQuery = defineQuery<ProfileStatus>('status');
 

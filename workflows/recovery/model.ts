@@ -54,6 +54,8 @@ export interface RestoreRecord {
   workflowId: string;
   reason: 'recreated' | 'copy';
   source: ProfileKey;
+  /** Set on a restore an operator asked to run again: the id of the failed one. */
+  retryOf?: number;
   from: HomeDirectory;
   to: HomeDirectory;
   status: RestoreStatus;
@@ -74,7 +76,7 @@ export interface PendingCopy {
 export interface AuditEntry {
   at: string;
   by: string;
-  action: 'enable' | 'disable' | 'copy-requested' | 'copy-pending';
+  action: 'enable' | 'disable' | 'copy-requested' | 'copy-pending' | 'retry-requested';
   detail?: string;
 }
 
@@ -261,6 +263,41 @@ export function requestCopy(state: ProfileState, req: CopyRequest, now: string):
   next = queueRestore(next, { reason: 'copy', source: req.source, from: home(req.from), to: home(target), requestedAt: now });
   next = { ...next, audit: keepLast([...next.audit, { at: now, by: req.by, action: 'copy-requested', detail }], MAX_AUDIT_KEPT) };
   return { state: next, restoreId: next.restoresEver };
+}
+
+export interface RetryRequest {
+  /** The failed restore to run again; when absent, the most recent failed one no retry has succeeded for. */
+  restoreId?: number;
+  by: string;
+}
+
+function restoreToRetry(state: ProfileState, req: RetryRequest): RestoreRecord | undefined {
+  if (req.restoreId !== undefined) return state.restores.find((r) => r.id === req.restoreId);
+  // The most recent failure that no retry has taken care of (or is taking care of).
+  const retried = (r: RestoreRecord) => state.restores.some((x) => x.retryOf === r.id && x.status !== 'failed');
+  return [...state.restores].reverse().find((r) => r.status === 'failed' && !retried(r));
+}
+
+/** Why a retry must be refused, or undefined when it is acceptable (the update's validator). */
+export function retryRequestProblem(state: ProfileState, req: RetryRequest): string | undefined {
+  const failed = restoreToRetry(state, req);
+  if (!failed) return req.restoreId !== undefined ? `no restore #${req.restoreId} is recorded (the last ${MAX_RESTORES_KEPT} are kept)` : 'no failed restore to retry';
+  if (failed.status !== 'failed') return `restore #${failed.id} is ${failed.status}: only a failed restore is run again`;
+  const to = currentHome(state);
+  if (!to) return 'the profile has no home directory yet';
+  if (sameHome(failed.from, to)) return `restore #${failed.id} copied from the current home directory: nothing to copy`;
+  const live = state.restores.find((r) => (r.status === 'queued' || r.status === 'running') && sameHome(r.from, failed.from) && sameHome(r.to, to));
+  if (live) return `restore #${live.id} already copies the same home directory (${live.status})`;
+  return undefined;
+}
+
+/** Queues the failed restore again, from the same home into the profile's current home. */
+export function retryRestore(state: ProfileState, req: RetryRequest, now: string): { state: ProfileState; restoreId: number; retryOf: number } {
+  const failed = restoreToRetry(state, req)!;
+  const to = home(currentHome(state)!);
+  let next = queueRestore(state, { reason: failed.reason, source: failed.source, from: home(failed.from), to, requestedAt: now, retryOf: failed.id });
+  next = { ...next, audit: keepLast([...next.audit, { at: now, by: req.by, action: 'retry-requested', detail: `#${failed.id} as #${next.restoresEver}` }], MAX_AUDIT_KEPT) };
+  return { state: next, restoreId: next.restoresEver, retryOf: failed.id };
 }
 
 export function nextQueuedRestore(state: ProfileState): RestoreRecord | undefined {

@@ -26,6 +26,8 @@ import {
   profileStatus,
   reportHome,
   requestCopy,
+  retryRequestProblem,
+  retryRestore,
   setReplication,
   updateRestore,
   type HomeDirectory,
@@ -38,6 +40,7 @@ import {
   homeReportedSignal,
   releaseSlotSignal,
   requestCopyUpdate,
+  retryRestoreUpdate,
   requestSlotSignal,
   setReplicationUpdate,
   slotGrantedSignal,
@@ -150,6 +153,21 @@ export async function profileRecovery(input: ProfileRecoveryInput): Promise<void
       validator: (req) => {
         if (!req?.from?.homeUid || !req.source || !req.by) throw new Error('requestCopy needs { source, from, by }');
         const problem = copyRequestProblem(state, req);
+        if (problem) throw new Error(problem);
+      },
+    },
+  );
+  setHandler(
+    retryRestoreUpdate,
+    (req) => {
+      const r = retryRestore(state, req, now());
+      state = r.state;
+      return { restoreId: r.restoreId, retryOf: r.retryOf };
+    },
+    {
+      validator: (req) => {
+        if (!req?.by) throw new Error('retryRestore needs { by, restoreId? }');
+        const problem = retryRequestProblem(state, req);
         if (problem) throw new Error(problem);
       },
     },

@@ -127,6 +127,30 @@ export async function setReplication(client: Client, ref: string, enabled: boole
   }
 }
 
+export interface RetryOutcome {
+  profile: string;
+  retryOf: number;
+  restoreId: number;
+  restoreWorkflowId: string;
+}
+
+/** Runs a failed restore again (the most recent failed one, or `restoreId`), into the profile's current home. */
+export async function retry(client: Client, ref: string, restoreId?: number): Promise<RetryOutcome> {
+  const { restoreWorkflowId } = await model();
+  const { retryRestoreUpdate } = await import('../../../workflows/recovery/messages');
+  const { WorkflowUpdateFailedError } = await import('@temporalio/client');
+  const key = await parseRef(ref);
+  try {
+    const r = await (await profileHandle(client, key)).executeUpdate(retryRestoreUpdate, { args: [{ ...(restoreId !== undefined ? { restoreId } : {}), by: operator() }] });
+    return { profile: ref, retryOf: r.retryOf, restoreId: r.restoreId, restoreWorkflowId: restoreWorkflowId(key, r.restoreId) };
+  } catch (err) {
+    if (await isNotFound(err)) throw notRecorded(key);
+    // The validator refused it: nothing was recorded.
+    if (err instanceof WorkflowUpdateFailedError) throw new UsageError(`retry refused: ${err.cause?.message ?? err.message}`);
+    throw err;
+  }
+}
+
 export interface CopyOutcome {
   from: string;
   to: string;
@@ -220,7 +244,7 @@ function formatOne(s: ProfileStatus): string {
     ...(s.restores.length === 0 ? ['    none'] : []),
     ...s.restores.map(
       (r) =>
-        `    #${r.id} ${r.reason} ${r.status}  ${r.from.efsId}/${r.from.homeUid} -> ${r.to.efsId}/${r.to.homeUid}` +
+        `    #${r.id} ${r.reason}${r.retryOf !== undefined ? ` (retry of #${r.retryOf})` : ''} ${r.status}  ${r.from.efsId}/${r.from.homeUid} -> ${r.to.efsId}/${r.to.homeUid}` +
         (r.figures ? `  ${r.figures.filesTransferred} files, ${r.figures.bytesWritten} bytes, ${Math.round(r.figures.durationMs / 1000)} s` : '') +
         (r.error ? `  error: ${r.error}` : ''),
     ),
@@ -237,6 +261,11 @@ async function withRecoveryClient<T>(fn: (client: Client) => Promise<T>): Promis
     await requireRecoveryWorker(client);
     return await fn(client);
   });
+}
+
+function restoreIdOption(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`--restore takes a restore number such as 3 (see \`mlops recovery status\`), got "${value}"`);
+  return Number(value);
 }
 
 export function registerRecovery(program: Command): void {
@@ -288,6 +317,18 @@ export function registerRecovery(program: Command): void {
     printResult(Boolean(opts.json), r, () =>
       r.pending ? `${opts.to} does not exist yet: the copy from ${opts.from} runs when it is created` : `copying ${opts.from} into ${opts.to}: restore #${r.restoreId} (${r.restoreWorkflowId})`,
     );
+  });
+
+  json(
+    recovery
+      .command('retry')
+      .description('run a failed restore again, from the same home directory into the profile\'s current one')
+      .argument('<profile>', 'DOMAIN/PROFILE or DOMAIN/space:SPACE')
+      .option('--restore <id>', 'the failed restore to run again (default: the most recent failed one)', restoreIdOption),
+  ).action(async (ref: string, opts: { restore?: number; json?: boolean }) => {
+    await parseRef(ref);
+    const r = await withRecoveryClient((c) => retry(c, ref, opts.restore));
+    printResult(Boolean(opts.json), r, () => `${ref}: restore #${r.retryOf} runs again as #${r.restoreId} (${r.restoreWorkflowId})`);
   });
 
   json(
