@@ -168,4 +168,31 @@ describe('crash safety', () => {
     const restarted = await stack.client.workflow.getHandle(DATASYNC_SLOTS_WORKFLOW_ID).describe();
     expect(restarted.status.name).toBe('RUNNING');
   });
+
+  it('cleanup that gives up after a week keeps the copy\'s success; the slot stays counted until the audit deletes the task', async () => {
+    for (const n of ['g1', 'g2']) {
+      const uid = await create(n);
+      cloud.write('fs-crash', uid, `${n}.txt`, n);
+      await d.homesSeen(key(n), 1);
+    }
+    cloud.deletesDenied = Number.POSITIVE_INFINITY; // a policy without DeleteTask, for longer than a week
+    const g1New = await create('g1');
+    const g1 = await d.restoreEnded(key('g1'), 1, 120_000);
+    expect(g1).toMatchObject({ status: 'succeeded', figures: { filesTransferred: expect.any(Number) } });
+    expect(cloud.read('fs-crash', g1New)).toEqual({ 'g1.txt': 'g1' });
+    expect(cloud.liveTasks.size).toBe(1);
+
+    // The cap is 1 and the task still lives: g2 waits, through an audit that cannot delete it either.
+    const g2New = await create('g2');
+    await eventually('g2 to wait for the slot', async () => {
+      const s = await stack.client.workflow.getHandle(DATASYNC_SLOTS_WORKFLOW_ID).query(slotsQuery);
+      return s.waiting.some((w) => w.holder.includes('/g2/')) ? true : undefined;
+    });
+    await stack.sleep(20 * 60_000);
+    expect((await d.statusOf(key('g2'))).restores[0]?.status).toBe('running');
+    cloud.deletesDenied = 0; // the operator fixes the policy
+    expect((await d.restoreEnded(key('g2'), 1, 60_000)).status).toBe('succeeded');
+    expect(cloud.read('fs-crash', g2New)).toEqual({ 'g2.txt': 'g2' });
+    expect(cloud.liveTasks.size).toBe(0);
+  }, 180_000);
 });
