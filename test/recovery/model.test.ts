@@ -87,12 +87,16 @@ describe('a reported home directory', () => {
     ]);
   });
 
-  it('a restore that ran and failed is not a source either; one that succeeded is', () => {
+  it('a home whose restore started but did not succeed is copied from, and so is its source, newest first; one that succeeded is the only source', () => {
     let s = reportHome(reportHome(initialState(alice), created('e1', 'A')).state, created('e2', 'B')).state;
+    s = updateRestore(s, 1, { status: 'running', startedAt: 't1' });
+    // The user worked in B while A's files were on their way: both go to C, B's first so its newer versions win.
+    const queued = (st: typeof s) => st.restores.filter((r) => r.status === 'queued').map((r) => [r.from.homeUid, r.to.homeUid]);
+    expect(queued(reportHome(s, created('e3', 'C')).state)).toEqual([['B', 'C'], ['A', 'C']]);
     s = updateRestore(s, 1, { status: 'failed' });
-    expect(nextQueuedRestore(reportHome(s, created('e3', 'C')).state)?.from.homeUid).toBe('A');
+    expect(queued(reportHome(s, created('e3', 'C')).state)).toEqual([['B', 'C'], ['A', 'C']]);
     s = updateRestore(s, 1, { status: 'succeeded' });
-    expect(nextQueuedRestore(reportHome(s, created('e3', 'C')).state)?.from.homeUid).toBe('B');
+    expect(queued(reportHome(s, created('e3', 'C')).state)).toEqual([['B', 'C']]);
   });
 
   it('disabled replication records the new home without restoring', () => {

@@ -165,17 +165,23 @@ function queueRestore(state: ProfileState, r: Omit<RestoreRecord, 'id' | 'workfl
 }
 
 /**
- * Where the files of `previous` really are: if a recreation restore into it has not succeeded (still waiting, or
- * failed because the profile was created again meanwhile), the data never arrived there, so follow it back.
+ * Where the files of `previous` really are, newest first. A recreation restore into it that succeeded means they are
+ * there. One that never started (superseded while queued) means nobody worked there: follow it back to its source.
+ * One that started but did not succeed (still running, or failed) means the old files may be missing while the user
+ * may have worked there since: copy from it and from its source, newest first, so that with OverwriteMode NEVER the
+ * user's newer versions win.
  */
-export function restoreSource(state: ProfileState, previous: HomeDirectory): HomeDirectory {
+export function restoreSources(state: ProfileState, previous: HomeDirectory): HomeDirectory[] {
+  const sources: HomeDirectory[] = [];
   let source: HomeDirectory = previous;
-  for (let guard = 0; guard < state.restores.length; guard++) {
+  for (let guard = 0; guard <= state.restores.length; guard++) {
     const into = [...state.restores].reverse().find((r) => r.reason === 'recreated' && sameHome(r.to, source));
-    if (!into || into.status === 'succeeded') break;
+    if (!into || into.status === 'succeeded' || sources.some((s) => sameHome(s, into.from))) break;
+    if (into.startedAt !== undefined) sources.push(source);
     source = into.from;
   }
-  return source;
+  sources.push(source);
+  return sources;
 }
 
 export type HomeReportOutcome = 'duplicate-event' | 'known-home' | 'recorded' | 'restore-queued';
@@ -208,7 +214,9 @@ export function reportHome(state: ProfileState, report: HomeReport): { state: Pr
     }),
   };
   if (previous && state.replication && report.source === 'cloudtrail') {
-    next = queueRestore(next, { reason: 'recreated', source: state.key, from: home(restoreSource(next, previous)), to: home(seen), requestedAt: report.at });
+    for (const from of restoreSources(next, previous)) {
+      next = queueRestore(next, { reason: 'recreated', source: state.key, from: home(from), to: home(seen), requestedAt: report.at });
+    }
     queued = true;
   }
   for (const copy of state.pendingCopies) {
