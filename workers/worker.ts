@@ -20,7 +20,8 @@ let runtimeInstalled = false;
 /** The SDK's own log lines go through the project's JSON logger, so stderr stays one format. */
 function sdkLogger(log: Logger): SdkLogger {
   const at = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: Record<string, unknown>) =>
-    log[level]({ sdk: true, ...meta }, message);
+    // The bundler's webpack report (dozens of lines in one message) is for debugging the bundle, not for every start.
+    log[level === 'info' && message.startsWith('asset workflow-bundle') ? 'debug' : level]({ sdk: true, ...meta }, message);
   return {
     log: (level, message, meta) => at(level === 'TRACE' ? 'trace' : level === 'DEBUG' ? 'debug' : level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error')(message, meta),
     trace: at('trace'),
