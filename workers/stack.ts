@@ -45,7 +45,8 @@ export async function runStack(opts: { json: boolean; inMemory: boolean }): Prom
         port: config.MLOPS_TEMPORAL_PORT,
         namespace: config.TEMPORAL_NAMESPACE,
         log: log.child({ part: 'temporal' }),
-        ...(dataDir ? { dbFilename: dataDir.temporalFile } : {}),
+        // The workers below run in this process: after a crash no attempt they had started can still complete.
+        ...(dataDir ? { dbFilename: dataDir.temporalFile, workersDiedWithServer: true } : {}),
       });
       temporalAddress = server.address;
       parts.push({ name: 'temporal', where: `${server.address} (embedded; namespace ${config.TEMPORAL_NAMESPACE})`, close: () => server.close() });

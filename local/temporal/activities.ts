@@ -92,9 +92,11 @@ function armScheduleToClose(run: WorkflowRun, a: ActivityState): void {
  * An activity loaded from the state file, its timers re-armed at their original times. An attempt a worker had
  * started stays started: a worker that outlived the server may still complete it with its task token; otherwise
  * the attempt ends by its start-to-close or heartbeat timeout (counted from the attempt's start and last heartbeat)
- * and is retried with its attempt number, heartbeat details and last failure, as after any lost worker.
+ * and is retried with its attempt number, heartbeat details and last failure, as after any lost worker. When the
+ * workers died with the previous server (`workersDiedWithServer`, as under `mlops start`), nobody can complete it:
+ * it times out at once instead of holding the activity for its whole timeout.
  */
-export function resumeActivity(run: WorkflowRun, a: ActivityState): void {
+export function resumeActivity(run: WorkflowRun, a: ActivityState, workersDiedWithServer = false): void {
   a.attemptTimers = [];
   run.activities.set(a.scheduledEventId, a);
   armScheduleToClose(run, a);
@@ -103,7 +105,7 @@ export function resumeActivity(run: WorkflowRun, a: ActivityState): void {
   } else if (a.state === 'started') {
     // Not counted as in flight (as after ShutdownWorker): its worker is presumed gone with the old process, so time
     // skipping may jump to its timeout instead of waiting for it in real time.
-    armStartedAttempt(run, a);
+    armStartedAttempt(run, a, workersDiedWithServer ? run.now() : undefined);
   } else {
     armRetry(run, a, a.retryTime ?? run.now());
   }
@@ -181,9 +183,10 @@ function startAttempt(run: WorkflowRun, a: ActivityState, attempt: number, ident
   };
 }
 
-function armStartedAttempt(run: WorkflowRun, a: ActivityState): void {
+/** `timeOutAt`: when the attempt's worker is known to be gone, earlier than its start-to-close deadline. */
+function armStartedAttempt(run: WorkflowRun, a: ActivityState, timeOutAt?: number): void {
   const attempt = a.attempt;
-  a.attemptTimers.push(run.scheduleAt((a.startedTime ?? run.now()) + a.startToCloseMs, () => {
+  a.attemptTimers.push(run.scheduleAt(timeOutAt ?? (a.startedTime ?? run.now()) + a.startToCloseMs, () => {
     if (a.state === 'started' && a.attempt === attempt) timeOut(run, a, 'TIMEOUT_TYPE_START_TO_CLOSE');
   }));
   armHeartbeat(run, a);

@@ -59,6 +59,12 @@ export interface TemporalServerOptions {
   dbFilename?: string;
   /** The state file is rewritten compactly once appends have doubled it and it is past this; default 64 MiB. */
   dbCompactBytes?: number;
+  /**
+   * The workers run in this server's process and die with it (`mlops start`): an activity attempt started before the
+   * restart is timed out at load and retried by its policy, instead of waiting out its start-to-close timeout for a
+   * completion that cannot come. Default false: a worker may outlive the server and complete it.
+   */
+  workersDiedWithServer?: boolean;
   log?: Logger;
 }
 
@@ -86,7 +92,7 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
   const engine = new Engine({ time, retentionMs: opts.retentionMs ?? DAY_MS, log: opts.log, historyPageSize: opts.historyPageSize });
   let durable: DurableState | undefined;
   try {
-    durable = opts.dbFilename ? DurableState.load(opts.dbFilename, engine, time, opts.log, opts.dbCompactBytes) : undefined;
+    durable = opts.dbFilename ? DurableState.load(opts.dbFilename, engine, time, opts.log, opts.dbCompactBytes, opts.workersDiedWithServer) : undefined;
     for (const name of [opts.namespace ?? 'default', ...(opts.extraNamespaces ?? [])]) {
       // A namespace from the state file keeps its id, settings and search attributes; configured ones are added.
       const ns = engine.namespaces.find(name) ?? engine.namespaces.register(name);

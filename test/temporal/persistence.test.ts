@@ -353,6 +353,65 @@ describe('state file in process', () => {
     }
   });
 
+  it('retries at once an activity attempt started before the restart when the workers died with the server (mlops start)', async () => {
+    const dbFile = join(dir, 'workers-died.db');
+    const tq = uniqueQueue('by-hand');
+    const workflowId = uniqueId('workers-died');
+    const pollActivity = (c: Awaited<ReturnType<typeof connectClient>>) =>
+      c.connection.workflowService.pollActivityTaskQueue({ namespace: 'default', taskQueue: { name: tq }, identity: 'by-hand' });
+    const pending = async (c: Awaited<ReturnType<typeof connectClient>>) => (await c.client.workflow.getHandle(workflowId).describe()).raw.pendingActivities ?? [];
+
+    let server = await startTemporalServer({ dbFilename: dbFile });
+    let c = await connectClient(server.address);
+    await c.client.workflow.start('rawWorkflow', { taskQueue: tq, workflowId });
+    const wt = await c.connection.workflowService.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: tq }, identity: 'by-hand' });
+    await c.connection.workflowService.respondWorkflowTaskCompleted({
+      namespace: 'default',
+      taskToken: wt.taskToken,
+      commands: [
+        {
+          commandType: temporal.api.enums.v1.CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
+          scheduleActivityTaskCommandAttributes: {
+            activityId: '1',
+            activityType: { name: 'copy' },
+            taskQueue: { name: tq },
+            startToCloseTimeout: msToTs(30_000),
+            retryPolicy: { initialInterval: msToTs(10) },
+          },
+        },
+      ],
+    });
+    expect((await pollActivity(c)).attempt).toBe(1);
+    await c.connection.close();
+    await server.close();
+
+    // By default a worker may have outlived the server: the attempt stays started, its start-to-close counting.
+    server = await startTemporalServer({ dbFilename: dbFile });
+    c = await connectClient(server.address);
+    expect((await pending(c)).map((a) => [a.state, a.attempt])).toEqual([[temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED, 1]]);
+    await c.connection.close();
+    await server.close();
+
+    // Its worker died with the server: attempt 2 is handed out now, not after the 30 s start-to-close.
+    server = await startTemporalServer({ dbFilename: dbFile, workersDiedWithServer: true });
+    c = await connectClient(server.address);
+    try {
+      const loaded = Date.now();
+      const second = await pollActivity(c);
+      expect(second.attempt).toBe(2);
+      expect(Date.now() - loaded).toBeLessThan(10_000);
+      await c.connection.workflowService.respondActivityTaskCompleted({ namespace: 'default', taskToken: second.taskToken, identity: 'by-hand' });
+      const events = (await c.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      const started = events.find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes;
+      expect(started?.attempt).toBe(2);
+      expect(started?.lastFailure?.timeoutFailureInfo?.timeoutType).toBe(temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE);
+      expect(events.some((e) => e.activityTaskCompletedEventAttributes)).toBe(true);
+    } finally {
+      await c.connection.close();
+      await server.close();
+    }
+  });
+
   it('refuses a file another live server holds', async () => {
     const dbFile = join(dir, 'locked.db');
     const server = await startTemporalServer({ dbFilename: dbFile });

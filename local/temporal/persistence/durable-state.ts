@@ -8,7 +8,8 @@
  * Transient by design (as in the real server, callers retry): queries and updates in flight, sticky task queues,
  * long polls. A workflow task a worker of the previous process had started times out at load and is retried; an
  * activity attempt it had started stays started until its start-to-close or heartbeat timeout (counted from its
- * original times), so a worker that outlived the server can still complete it.
+ * original times), so a worker that outlived the server can still complete it; unless `workersDiedWithServer` says
+ * no worker can have (they ran in the server's process), then it times out at once and is retried.
  */
 import type { Logger } from 'pino';
 import type { Engine } from '../engine';
@@ -38,6 +39,7 @@ export class DurableState {
     private readonly unlock: () => void,
     private readonly minCompactBytes: number,
     private readonly log?: Logger,
+    private readonly workersDiedWithServer = false,
   ) {
     this.compactAt = minCompactBytes;
   }
@@ -46,9 +48,9 @@ export class DurableState {
    * Reads the file (throws StateFileError when it is not a readable state file) and puts its namespaces, runs and
    * clock into the engine. Call `start` after registering the namespaces the server is configured with.
    */
-  static load(path: string, engine: Engine, time: TimeSource, log?: Logger, minCompactBytes = MIN_COMPACT_BYTES): DurableState {
+  static load(path: string, engine: Engine, time: TimeSource, log?: Logger, minCompactBytes = MIN_COMPACT_BYTES, workersDiedWithServer = false): DurableState {
     const unlock = lockStateFile(path);
-    const durable = new DurableState(path, engine, time, unlock, minCompactBytes, log);
+    const durable = new DurableState(path, engine, time, unlock, minCompactBytes, log, workersDiedWithServer);
     try {
       durable.loadFrom(readStateFile(path));
     } catch (err) {
@@ -81,7 +83,7 @@ export class DurableState {
 
   /** Resumes the loaded runs, rewrites the file with the current state, and saves every change from now on. */
   start(): void {
-    for (const { run, state } of this.loadedStates) resumeRun(this.engine, run, state);
+    for (const { run, state } of this.loadedStates) resumeRun(this.engine, run, state, this.workersDiedWithServer);
     this.loadedStates = [];
     this.compact();
     this.engine.onRunChanged = (run) => this.dirty.add(run);

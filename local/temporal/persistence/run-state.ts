@@ -116,7 +116,7 @@ function restoreUpdate(run: WorkflowRun, event: HistoryEvent): void {
  * Makes a loaded open run live again: run timeouts, timers at their original due times, activities, then the
  * workflow task (one a lost worker had started times out now and is retried, writing what was buffered meanwhile).
  */
-export function resumeRun(engine: Engine, run: WorkflowRun, s: SavedRunState): void {
+export function resumeRun(engine: Engine, run: WorkflowRun, s: SavedRunState, workersDiedWithServer = false): void {
   if (!run.isOpen) return;
   engine.resumeLoadedRun(run);
   for (const t of s.timers) {
@@ -127,7 +127,7 @@ export function resumeRun(engine: Engine, run: WorkflowRun, s: SavedRunState): v
   }
   for (const saved of s.activities) {
     const scheduled = attributesOf<{ input?: Payloads; header?: Message }>(run.history[saved.scheduledEventId - 1], 'ActivityTaskScheduled');
-    resumeActivity(run, { ...saved, input: scheduled?.input, header: scheduled?.header, attemptTimers: [] });
+    resumeActivity(run, { ...saved, input: scheduled?.input, header: scheduled?.header, attemptTimers: [] }, workersDiedWithServer);
   }
   run.restoreBuffered(s.buffered);
   if (s.wt) run.resumeWorkflowTask(s.wt);
