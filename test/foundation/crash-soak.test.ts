@@ -4,8 +4,8 @@
  * started again on the same data directory. What a user notices must be as if nothing had happened: every restore
  * succeeds once, every file is back, nothing is left behind in DataSync and no copy was set up twice.
  *
- * CRASH_SOAK_SEED picks the moments (the seed is printed on failure); CRASH_SOAK_KILLS and CRASH_SOAK_MIN_MS /
- * CRASH_SOAK_MAX_MS make harsher runs by hand.
+ * CRASH_SOAK_SEED picks the moments (the seed is printed on failure); CRASH_SOAK_KILLS, CRASH_SOAK_MIN_MS /
+ * CRASH_SOAK_MAX_MS and CRASH_SOAK_FROM=recreate (kill from the moment the profiles are recreated) make harsher runs by hand.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -25,8 +25,8 @@ const SEED = Number(process.env.CRASH_SOAK_SEED ?? 20261122);
 const KILLS = Number(process.env.CRASH_SOAK_KILLS ?? 3);
 const MIN_MS = Number(process.env.CRASH_SOAK_MIN_MS ?? 1000);
 const MAX_MS = Number(process.env.CRASH_SOAK_MAX_MS ?? 4000);
-const FIRST_MIN_MS = 300;
-const FIRST_MAX_MS = 2500;
+const FIRST_MIN_MS = Number(process.env.CRASH_SOAK_FIRST_MIN_MS ?? 300);
+const FIRST_MAX_MS = Number(process.env.CRASH_SOAK_FIRST_MAX_MS ?? 2500);
 
 /** mulberry32: a small seeded generator, so a failing run can be replayed with its seed. */
 function seeded(seed: number): () => number {
@@ -142,8 +142,10 @@ describe('mlops start under repeated SIGKILL', () => {
 
       // The kills start once the copies are being set up, so they land among DataSync calls, not only in the wait for
       // the new homes (whose activity retries come 15 s apart).
-      await eventually('the first DataSync location', async () => ((await cloud().dataSyncStats()).liveLocations > 0 ? true : undefined), 60_000, 50);
-      note('copies being set up');
+      if (process.env.CRASH_SOAK_FROM !== 'recreate') {
+        await eventually('the first DataSync location', async () => ((await cloud().dataSyncStats()).liveLocations > 0 ? true : undefined), 60_000, 50);
+        note('copies being set up');
+      }
 
       for (let k = 1; k <= KILLS; k++) {
         // The first kill lands while the copies are set up and launching; the next ones 1-4 s after each restart.
