@@ -7,19 +7,13 @@
  * CRASH_SOAK_SEED picks the moments (the seed is printed on failure); CRASH_SOAK_KILLS, CRASH_SOAK_MIN_MS /
  * CRASH_SOAK_MAX_MS and CRASH_SOAK_FROM=recreate (kill from the moment the profiles are recreated) make harsher runs by hand.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { awsClients } from '../recovery/harness';
 import { studio, type Domain } from '../recovery/studio';
 import { eventually } from '../recovery/drive';
 import type { ProfileStatus } from '../../workflows/recovery/model';
+import { cli, emulatedSleep, freshDataDir, stackEnv, startStack as start } from './running-stack';
 
-const mlops = join(__dirname, '..', '..', 'bin', 'mlops');
-const TIME_SCALE = 60;
 const PROFILES = Array.from({ length: 8 }, (_, i) => `user${i + 1}`);
 const SEED = Number(process.env.CRASH_SOAK_SEED ?? 20261122);
 const KILLS = Number(process.env.CRASH_SOAK_KILLS ?? 3);
@@ -40,71 +34,10 @@ function seeded(seed: number): () => number {
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Running {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
-
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-});
-
-async function stackEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    MLOPS_TEMPORAL_PORT: String(await freePort()),
-    MLOPS_EMULATOR_PORT: String(await freePort()),
-    MLOPS_GATEWAY_PORT: String(await freePort()),
-    MLOPS_DATA_DIR: dataDir,
-    MLOPS_EMULATOR_TIME_SCALE: String(TIME_SCALE),
-    MLOPS_LOG_LEVEL: 'warn',
-  };
-  for (const k of ['TEMPORAL_ADDRESS', 'AWS_ENDPOINT_URL', 'MLOPS_AWS', 'MLOPS_GATEWAY_API_KEY', 'MLOPS_DATASYNC_TASK_CAP']) delete env[k];
-  return env;
-}
-
-function start(env: NodeJS.ProcessEnv): Promise<Running> {
-  const child = spawn(process.execPath, [mlops, 'start', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise<Running>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no banner within 60 s; stderr: ${stderr}`)), 60_000);
-    child.on('exit', (code) => reject(new Error(`mlops start exited ${code}: ${stderr}`)));
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.split('\n').some((l) => l.startsWith('{'))) {
-        clearTimeout(timer);
-        resolve({ child, exited, stderr: () => stderr });
-      }
-    });
-  });
-}
-
-function cli(env: NodeJS.ProcessEnv, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [mlops, ...args], { env: { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${env.MLOPS_TEMPORAL_PORT}` }, encoding: 'utf8', timeout: 30_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 describe('mlops start under repeated SIGKILL', () => {
   it(`eight concurrent restores survive ${KILLS} kills at seeded moments (seed ${SEED}): each succeeds once, every file is back, nothing is left`, async () => {
     const random = seeded(SEED);
-    const dataDir = join(mkdtempSync(join(tmpdir(), 'mlops-soak-')), 'data');
+    const dataDir = freshDataDir('soak');
     const timeline: string[] = [];
     const t0 = Date.now();
     const note = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
@@ -114,7 +47,6 @@ describe('mlops start under repeated SIGKILL', () => {
     let running = await start(env);
     note('started');
     const emulatorAt = () => `http://127.0.0.1:${env.MLOPS_EMULATOR_PORT}`;
-    const emulatedSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms / TIME_SCALE));
     // Ports change with each start: the clients always follow the current process.
     const cloud = () => studio({ aws: awsClients(emulatorAt()), endpoint: emulatorAt(), sleep: emulatedSleep });
     const statusAll = (): ProfileStatus[] => {

@@ -2,84 +2,16 @@
  * `mlops start` as users run it: one process with the embedded server, emulator, gateway and worker, its state in
  * MLOPS_DATA_DIR. Killing it with SIGKILL in the middle of a restore and starting it again loses nothing.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { awsClients } from '../recovery/harness';
 import { studio } from '../recovery/studio';
 import { eventually } from '../recovery/drive';
+import { cli, emulatedSleep, freshDataDir as tempDataDir, mlops, stackEnv, startStack as start } from './running-stack';
 
-const mlops = join(__dirname, '..', '..', 'bin', 'mlops');
-/** Emulated jobs (domain creation, apps, DataSync) run this many times faster than real ones. */
-const TIME_SCALE = 60;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Running {
-  child: ChildProcess;
-  banner: { status: string; parts: Record<string, string> };
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
-
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-});
-
-async function stackEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    MLOPS_TEMPORAL_PORT: String(await freePort()),
-    MLOPS_EMULATOR_PORT: String(await freePort()),
-    MLOPS_GATEWAY_PORT: String(await freePort()),
-    MLOPS_DATA_DIR: dataDir,
-    MLOPS_EMULATOR_TIME_SCALE: String(TIME_SCALE),
-    MLOPS_LOG_LEVEL: 'warn',
-  };
-  for (const k of ['TEMPORAL_ADDRESS', 'AWS_ENDPOINT_URL', 'MLOPS_AWS', 'MLOPS_GATEWAY_API_KEY']) delete env[k];
-  return env;
-}
-
-function start(env: NodeJS.ProcessEnv): Promise<Running> {
-  const child = spawn(process.execPath, [mlops, 'start', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise<Running>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no banner within 60 s; stderr: ${stderr}`)), 60_000);
-    child.on('exit', (code) => reject(new Error(`mlops start exited ${code}: ${stderr}`)));
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) {
-        clearTimeout(timer);
-        resolve({ child, banner: JSON.parse(line) as Running['banner'], exited, stderr: () => stderr });
-      }
-    });
-  });
-}
-
-function cli(env: NodeJS.ProcessEnv, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [mlops, ...args], { env: { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${env.MLOPS_TEMPORAL_PORT}` }, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-const freshDataDir = () => join(mkdtempSync(join(tmpdir(), 'mlops-start-')), 'data');
+const freshDataDir = () => tempDataDir('start');
 
 describe('mlops start (what npm start runs)', () => {
   it('runs the embedded server, emulator, gateway and worker; a ping round-trips; SIGINT stops it with exit 0', async () => {
@@ -132,7 +64,6 @@ describe('mlops start (what npm start runs)', () => {
     let running = await start(env);
     const emulatorAt = () => `http://127.0.0.1:${env.MLOPS_EMULATOR_PORT}`;
     // Both the clients and the way time passes follow the current process's emulator.
-    const emulatedSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms / TIME_SCALE));
     const cloud = () => studio({ aws: awsClients(emulatorAt()), endpoint: emulatorAt(), sleep: emulatedSleep });
     const status = async (ref: string) => {
       const r = cli(env, 'recovery', 'status', ref, '--json');
