@@ -5,9 +5,9 @@
 import { afterEach } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { freePort } from '../free-port';
 
 export const mlops = join(__dirname, '..', '..', 'bin', 'mlops');
 /** Emulated jobs (domain creation, apps, DataSync) run this many times faster than real ones. */
@@ -27,16 +27,6 @@ afterEach(() => {
   for (const d of dataDirs.splice(0)) rmSync(dirname(d), { recursive: true, force: true });
 });
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A data directory that does not exist yet (in a fresh temporary folder, removed after the test). */
 export function freshDataDir(label: string): string {

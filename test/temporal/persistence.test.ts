@@ -6,7 +6,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -16,6 +15,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startTemporalServer, StateFileError } from '../../local/temporal';
 import { MLOPS_BIN, bundle, connectClient, quietRuntime, replayAll, startWorker, uniqueId, uniqueQueue } from './helpers';
+import { freePort } from '../free-port';
 
 let dir: string;
 let workflowBundle: WorkflowBundleWithSourceMap;
@@ -34,16 +34,6 @@ afterEach(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** `mlops server start-dev --db-filename F` as a user runs it; resolves with its address once it serves. */
 function spawnServer(dbFile: string, port: number): Promise<{ proc: ChildProcess; address: string }> {
