@@ -16,7 +16,9 @@ import {
   HeadObjectCommand,
   ListBucketsCommand,
   ListMultipartUploadsCommand,
+  ListObjectsCommand,
   ListObjectsV2Command,
+  GetBucketAclCommand,
   ListPartsCommand,
   PutBucketNotificationConfigurationCommand,
   PutObjectCommand,
@@ -253,6 +255,40 @@ describe('ListObjectsV2', () => {
 
     const bad = await caught(client.send(new ListObjectsV2Command({ Bucket, ContinuationToken: 'not-a-token' })));
     expect(bad.name).toBe('InvalidArgument');
+  });
+});
+
+describe('ListObjects (version 1)', () => {
+  it('filters by prefix, groups by delimiter, pages by marker, and leaves other sub-resources unemulated', async () => {
+    const client = s3();
+    const Bucket = await newBucket(client);
+    const keys = ['a/1', 'a/2', 'a/sub/3', 'b/5', 'c', 'd'];
+    for (const Key of keys) await client.send(new PutObjectCommand({ Bucket, Key, Body: Key }));
+
+    const all = await client.send(new ListObjectsCommand({ Bucket }));
+    expect(all.Contents?.map((c) => c.Key)).toEqual(keys);
+    expect(all.Contents?.[0]).toMatchObject({ Size: 3, StorageClass: 'STANDARD', Owner: { ID: expect.any(String) } });
+    expect(all.IsTruncated).toBe(false);
+
+    // Without a delimiter, the last key is the next marker (S3 gives no NextMarker then).
+    const first = await client.send(new ListObjectsCommand({ Bucket, MaxKeys: 4 }));
+    expect(first.Contents?.map((c) => c.Key)).toEqual(['a/1', 'a/2', 'a/sub/3', 'b/5']);
+    expect(first).toMatchObject({ IsTruncated: true });
+    expect(first.NextMarker).toBeUndefined();
+    const second = await client.send(new ListObjectsCommand({ Bucket, Marker: 'b/5' }));
+    expect(second.Contents?.map((c) => c.Key)).toEqual(['c', 'd']);
+
+    // With one, NextMarker may be a common prefix, and listing from it skips that prefix's keys.
+    const pageA = await client.send(new ListObjectsCommand({ Bucket, Delimiter: '/', MaxKeys: 1 }));
+    expect(pageA.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['a/']);
+    expect(pageA.NextMarker).toBe('a/');
+    const pageB = await client.send(new ListObjectsCommand({ Bucket, Delimiter: '/', Marker: pageA.NextMarker }));
+    expect(pageB.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['b/']);
+    expect(pageB.Contents?.map((c) => c.Key)).toEqual(['c', 'd']);
+
+    const unknown = await caught(client.send(new GetBucketAclCommand({ Bucket })));
+    expect(unknown.$metadata.httpStatusCode).toBe(501);
+    expect(unknown.message).toMatch(/does not emulate GET \/\{Bucket\}\?acl/);
   });
 });
 

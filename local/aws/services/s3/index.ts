@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { defineService, HttpResponse, type OperationContext, type OperationDefinition } from '../../service';
 import { asArray, flat, parseXml, xmlDocument } from '../../protocols/xml';
 import { checksum, checksumBytes, headerName, md5Hex, memberName, parseAlgorithm, CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from './checksums';
-import { listObjectsV2 } from './listing';
+import { listObjectsV1, listObjectsV2 } from './listing';
 import { TrackedMap } from '../../persistence/tracked-map';
 import { createS3State, type Bucket, type MultipartUpload, type S3Object, type S3State, type StoredChecksum } from './state';
 
@@ -223,6 +223,8 @@ const str = (v: unknown): string => String(v ?? '');
 // Each S3 operation: its route and handler; input carries the path (Bucket, Key) and query members.
 type S3Op = OperationDefinition<S3State, Input>;
 const bucketPath = '/{Bucket}';
+/** The query parameters of ListObjects (version 1); `x-id` is the SDK's operation hint. */
+const LIST_OBJECTS_V1_QUERY = new Set(['prefix', 'delimiter', 'marker', 'max-keys', 'encoding-type', 'x-id']);
 const objectPath = '/{Bucket}/{Key+}';
 
 const operations: Record<string, S3Op> = {
@@ -310,6 +312,16 @@ const operations: Record<string, S3Op> = {
       const bucket = bucketOf(ctx, str(input.Bucket));
       if (str(input['list-type']) !== '2') throw ctx.error('InvalidArgument', 'Invalid List Type specified');
       return xml('ListBucketResult', listObjectsV2(bucket, ctx.http.query, (m) => ctx.error('InvalidArgument', m)));
+    },
+  },
+  ListObjects: {
+    // The bucket's path with no sub-resource: every other GET /{Bucket}?<sub-resource> is its own operation.
+    http: { method: 'GET', path: bucketPath },
+    handler(input, ctx) {
+      const unknown = Object.keys(ctx.http.query).find((k) => !LIST_OBJECTS_V1_QUERY.has(k));
+      if (unknown) throw ctx.error('UnknownOperationException', `the emulator does not emulate GET /{Bucket}?${unknown} of service s3`, { httpStatus: 501 });
+      const bucket = bucketOf(ctx, str(input.Bucket));
+      return xml('ListBucketResult', listObjectsV1(bucket, ctx.http.query, (m) => ctx.error('InvalidArgument', m)));
     },
   },
   ListMultipartUploads: {
