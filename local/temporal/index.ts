@@ -139,8 +139,7 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
       closed = true;
       engine.close();
       calls.endAll();
-      durable?.close();
-      time.close();
+      // Calls in flight finish (and are written) before the state file closes: one answered after it would be lost.
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           server.forceShutdown();
@@ -151,6 +150,11 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
           resolve();
         });
       });
+      try {
+        durable?.close();
+      } finally {
+        time.close();
+      }
     },
   };
 }

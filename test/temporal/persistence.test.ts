@@ -402,6 +402,44 @@ describe('state file in process', () => {
     }
   });
 
+  it('a call still in flight when the server closes is written before it is answered "done", or fails', async () => {
+    // A large start request is still arriving when close() begins: it must be kept, or answered with an error.
+    const big = Buffer.alloc(20 * 1024 * 1024, 7);
+    for (const delayMs of [5, 20, 60]) {
+      const dbFile = join(dir, `closing-${delayMs}.db`);
+      const server = await startTemporalServer({ dbFilename: dbFile });
+      const { connection } = await connectClient(server.address);
+      const workflowId = `closing-${delayMs}`;
+      const answered = connection.workflowService
+        .startWorkflowExecution({
+          namespace: 'default',
+          workflowId,
+          workflowType: { name: 'sleeper' },
+          taskQueue: { name: 'nobody' },
+          requestId: `req-${delayMs}`,
+          input: { payloads: [{ metadata: { encoding: Buffer.from('binary/plain') }, data: big }] },
+        })
+        .then(() => true, () => false);
+      await new Promise((r) => setTimeout(r, delayMs));
+      await server.close();
+      const ok = await answered;
+      await connection.close();
+      const again = await startTemporalServer({ dbFilename: dbFile });
+      try {
+        const kept = (() => {
+          try {
+            return again.engine.findRun('default', { workflowId }).workflowId === workflowId;
+          } catch {
+            return false;
+          }
+        })();
+        if (ok) expect(kept, `answered OK after ${delayMs} ms, then missing after the restart`).toBe(true);
+      } finally {
+        await again.close();
+      }
+    }
+  }, 60_000);
+
   it('refuses a file another live server holds', async () => {
     const dbFile = join(dir, 'locked.db');
     const server = await startTemporalServer({ dbFilename: dbFile });

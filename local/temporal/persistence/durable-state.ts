@@ -11,7 +11,9 @@
  * original times), so a worker that outlived the server can still complete it; unless `workersDiedWithServer` says
  * no worker can have (they ran in the server's process), then it times out at once and is retried.
  */
+import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { ServiceError } from '../errors';
 import type { Engine } from '../engine';
 import type { NamespaceState } from '../namespaces';
 import type { TimeSource } from '../time-source';
@@ -29,6 +31,7 @@ export class DurableState {
   /** events of each run already in the file */
   private readonly savedEvents = new WeakMap<WorkflowRun, number>();
   private namespacesDirty = false;
+  private closed = false;
   private savedClockOffset = 0;
   private loadedStates: { run: WorkflowRun; state: SavedRunState }[] = [];
 
@@ -127,7 +130,11 @@ export class DurableState {
 
   /** Appends what changed since the last flush, in one write. */
   flush(): void {
-    if (!this.appender) return;
+    if (!this.appender) {
+      // Closed: a change made now could not be kept, so the call that made it must not be answered "done".
+      if (this.closed) throw new ServiceError(status.UNAVAILABLE, 'the server is shutting down; retry against the restarted server');
+      return;
+    }
     const batch: Batch = {};
     const runs = [...this.dirty];
     if (runs.length > 0) batch.runs = runs.map((run) => this.change(run));
@@ -174,6 +181,7 @@ export class DurableState {
     try {
       if (this.appender) this.flush();
     } finally {
+      this.closed = true;
       this.appender?.close();
       this.appender = undefined;
       this.engine.onRunChanged = undefined;
