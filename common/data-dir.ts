@@ -36,7 +36,7 @@ export function claimDataDir(path: string): DataDir {
   }
   if (!lock.taken) {
     throw new DataDirError(
-      `another mlops process (pid ${lock.holder}) is using the data directory ${path}; stop it, or give this one its own MLOPS_DATA_DIR (or --in-memory)`,
+      `another mlops process (${lock.holder ? `pid ${lock.holder}` : 'starting up'}) is using the data directory ${path}; stop it, or give this one its own MLOPS_DATA_DIR (or --in-memory)`,
     );
   }
   const { release } = lock;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { claimDataDir, DataDirError } from '../../common/data-dir';
@@ -49,5 +49,15 @@ describe('the data directory of mlops start', () => {
     const dir = claimDataDir(path);
     expect(readFileSync(join(path, 'lock'), 'utf8').trim()).toBe(String(process.pid));
     dir.release();
+  });
+
+  it('counts a lock still without a pid as being written, unless it stayed so for seconds', () => {
+    const path = fresh();
+    claimDataDir(path).release();
+    writeFileSync(join(path, 'lock'), '');
+    expect(() => claimDataDir(path)).toThrow(/another mlops process \(starting up\)/);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(path, 'lock'), old, old);
+    claimDataDir(path).release();
   });
 });

@@ -41,7 +41,7 @@ function acquireLock(dir: string): () => void {
   }
   if (!lock.taken) {
     const owner = lock.holder;
-    throw new StateDirError(path, `another emulator (process ${owner}${owner === process.pid ? ', this one' : ''}) is using the directory`, `Stop it first, or give this one another --state-dir (a process that is no emulator but got pid ${owner}: delete the lock file)`);
+    throw new StateDirError(path, `another emulator (${owner ? `process ${owner}` : 'starting up'}${owner === process.pid ? ', this one' : ''}) is using the directory`, `Stop it first, or give this one another --state-dir (a process that is no emulator but got pid ${owner}: delete the lock file)`);
   }
   return lock.release;
 }

@@ -182,7 +182,7 @@ export function lockStateFile(path: string): () => void {
     throw new StateFileError(path, `its lock ${lockPath} cannot be taken (${err instanceof Error ? err.message : String(err)})`);
   }
   if (!lock.taken) {
-    throw new StateFileError(path, lock.holder === process.pid ? 'it is in use by another server in this process' : `it is in use by process ${lock.holder} (another server on the same file?)`);
+    throw new StateFileError(path, lock.holder === process.pid ? 'it is in use by another server in this process' : `it is in use by ${lock.holder ? `process ${lock.holder}` : 'a process starting up'} (another server on the same file?)`);
   }
   return lock.release;
 }
