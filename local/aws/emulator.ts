@@ -90,6 +90,7 @@ type Routed =
 export class Emulator {
   readonly clock: EmulatorClock;
   readonly journal = new Journal();
+  private stateClosed = false;
   readonly faults = new FaultTable();
   readonly events: EventBus;
   readonly jobs: JobEngine;
@@ -243,6 +244,8 @@ export class Emulator {
    */
   persist(): void {
     if (!this.durable || this.changed.size === 0) return;
+    // After close the directory may already be another emulator's: a change now is refused, not written or answered.
+    if (this.stateClosed) throw new Error('the emulator is shutting down; its state directory is closed');
     this.durable.commit([...this.changed]);
     this.changed.clear();
     this.events.release();
@@ -274,6 +277,7 @@ export class Emulator {
     try {
       this.persist();
     } finally {
+      this.stateClosed = true;
       this.durable?.release();
     }
   }

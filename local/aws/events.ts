@@ -184,6 +184,11 @@ export class EventBus {
       this.opts.log?.warn({ eventId: record.event.id, attempts: record.attempts, error: record.lastError, status: record.lastStatus }, 'event delivery abandoned');
       return;
     }
+    // Still owed: its attempt count is stored again, so a restart does not give it a fresh set of attempts.
+    if (this.owedById?.has(record.event.id)) {
+      this.owedById.set(record.event.id, { ...record });
+      this.opts.onOwedChange?.();
+    }
     const delay = Math.min((this.opts.baseDelayMs ?? 200) * 2 ** (record.attempts - 1), this.opts.maxDelayMs ?? 30_000);
     const timer = setTimeout(() => {
       this.timers.delete(timer);

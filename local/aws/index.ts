@@ -144,15 +144,16 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
       closed ??= (async () => {
         clearInterval(ticker);
         await emulator.events.close();
+        // No request may be answered after the state is closed: the listener and its connections go first.
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
         try {
           emulator.closeState();
         } catch (err) {
           log?.error({ err }, 'the emulator could not write its state while closing');
         }
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
       })();
       return closed;
     },
