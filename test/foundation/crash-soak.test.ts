@@ -60,7 +60,7 @@ describe('mlops start under repeated SIGKILL', () => {
       const grant = cli(env, 'recovery', 'grant-access', '--efs-id', dom.efsId, '--security-group', await cloud().mountTargetGroup(dom.efsId), '--json');
       expect(grant.status, grant.stderr).toBe(0);
       await Promise.all(PROFILES.map((p) => cloud().create(dom, 'user-profile', p)));
-      await eventually('every first home to be recorded', async () => (statusAll().filter((s) => s.homes.length === 1).length === PROFILES.length ? true : undefined), 60_000, 250);
+      await eventually('every first home to be recorded', async () => (statusAll().filter((s) => s.homes.length === 1).length === PROFILES.length ? true : undefined), 120_000, 250);
       await emulatedSleep(3 * 60_000);
       const oldUids = new Map<string, string>();
       for (const p of PROFILES) {
@@ -102,7 +102,7 @@ describe('mlops start under repeated SIGKILL', () => {
           const all = statusAll();
           return all.length === PROFILES.length && all.every((s) => s.lastRestore && ['succeeded', 'failed'].includes(s.lastRestore.status)) ? all : undefined;
         },
-        60_000,
+        150_000,
         500,
       );
       note('every restore ended');
@@ -131,5 +131,5 @@ describe('mlops start under repeated SIGKILL', () => {
     } finally {
       console.log(`crash soak seed ${SEED}, ${KILLS} kills:\n${timeline.join('\n')}`);
     }
-  }, 150_000);
+  }, 300_000);
 });

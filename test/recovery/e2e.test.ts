@@ -322,7 +322,7 @@ describe('profile recovery end to end', () => {
       const refusedBefore = (await s.control<{ tasksRefusedByQuota: number }>('GET', '/services/datasync/stats')).body.tasksRefusedByQuota;
       for (const n of names) await s.create(dom, 'user-profile', n);
       for (const n of names) {
-        expect((await d.restoreEnded(key('quota', 'user-profile', n), 1, 90_000)).status).toBe('succeeded');
+        expect((await d.restoreEnded(key('quota', 'user-profile', n), 1, 180_000)).status).toBe('succeeded');
         expect(await s.homeFiles(dom.efsId, await s.homeUid(dom, 'user-profile', n))).toEqual({ [`${n}.txt`]: n });
       }
       const stats = (await s.control<{ tasksRefusedByQuota: number; liveTasks: number; liveLocations: number }>('GET', '/services/datasync/stats')).body;
@@ -331,7 +331,7 @@ describe('profile recovery end to end', () => {
     } finally {
       await s.control('PUT', '/services/datasync/settings', settings);
     }
-  }, 120_000);
+  }, 240_000);
 
   it('a profile workflow terminated mid-copy and started afresh: its restore/1 deletes the task the old restore/1 left, and copies for real', async () => {
     const dom = await domainWithAccess('reuse');

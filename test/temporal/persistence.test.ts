@@ -438,7 +438,7 @@ describe('state file in process', () => {
         await again.close();
       }
     }
-  }, 60_000);
+  }, 120_000);
 
   it('refuses a file another live server holds', async () => {
     const dbFile = join(dir, 'locked.db');
