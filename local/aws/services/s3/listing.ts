@@ -86,6 +86,20 @@ function maxKeysOf(query: Readonly<Record<string, string>>, invalid: (message: s
   return maxKeys;
 }
 
+/** What both listings answer alike. */
+function sharedMembers(bucket: Bucket, prefix: string, delimiter: string, maxKeys: number, contents: Record<string, unknown>[], commonPrefixes: string[], urlEncoded: boolean): Record<string, unknown> {
+  const enc = (s: string) => (urlEncoded ? urlEncode(s) : s);
+  return {
+    Contents: flat(contents),
+    Name: bucket.name,
+    Prefix: enc(prefix),
+    ...(delimiter ? { Delimiter: enc(delimiter) } : {}),
+    MaxKeys: maxKeys,
+    CommonPrefixes: flat(commonPrefixes.map((p) => ({ Prefix: enc(p) }))),
+    ...(urlEncoded ? { EncodingType: 'url' } : {}),
+  };
+}
+
 export function listObjectsV2(bucket: Bucket, query: Readonly<Record<string, string>>, invalid: (message: string) => EmulatorError): Record<string, unknown> {
   const prefix = query.prefix ?? '';
   const delimiter = query.delimiter ?? '';
@@ -103,13 +117,7 @@ export function listObjectsV2(bucket: Bucket, query: Readonly<Record<string, str
   const { contents, commonPrefixes, truncated, last } = walk(bucket, prefix, delimiter, Math.min(maxKeys, 1000), from, enc, query['fetch-owner'] === 'true');
   return {
     IsTruncated: truncated,
-    Contents: flat(contents),
-    Name: bucket.name,
-    Prefix: enc(prefix),
-    ...(delimiter ? { Delimiter: enc(delimiter) } : {}),
-    MaxKeys: maxKeys,
-    CommonPrefixes: flat(commonPrefixes.map((p) => ({ Prefix: enc(p) }))),
-    ...(urlEncoded ? { EncodingType: 'url' } : {}),
+    ...sharedMembers(bucket, prefix, delimiter, maxKeys, contents, commonPrefixes, urlEncoded),
     KeyCount: contents.length + commonPrefixes.length,
     ...(continuation !== undefined ? { ContinuationToken: continuation } : {}),
     ...(truncated && last ? { NextContinuationToken: encodeToken(last) } : {}),
@@ -134,12 +142,6 @@ export function listObjectsV1(bucket: Bucket, query: Readonly<Record<string, str
     IsTruncated: truncated,
     Marker: enc(marker),
     ...(truncated && delimiter && last ? { NextMarker: enc(last.after) } : {}),
-    Contents: flat(contents),
-    Name: bucket.name,
-    Prefix: enc(prefix),
-    ...(delimiter ? { Delimiter: enc(delimiter) } : {}),
-    MaxKeys: maxKeys,
-    CommonPrefixes: flat(commonPrefixes.map((p) => ({ Prefix: enc(p) }))),
-    ...(urlEncoded ? { EncodingType: 'url' } : {}),
+    ...sharedMembers(bucket, prefix, delimiter, maxKeys, contents, commonPrefixes, urlEncoded),
   };
 }
