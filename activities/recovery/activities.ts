@@ -182,12 +182,18 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     }
     await deleteTask(taskArn);
     for (const arn of locations) {
-      if ((await tagsOf(arn))[RESTORE_TAG] !== restoreId) continue;
-      try {
-        await datasync.send(new DeleteLocationCommand({ LocationArn: arn }));
-      } catch (err) {
-        if (!isAlreadyDeleted(err)) throw classifyAwsError(err, `DeleteLocation ${arn}`);
-      }
+      if ((await tagsOf(arn))[RESTORE_TAG] === restoreId) await deleteLocation(arn);
+    }
+  }
+
+  /** Deletes a location; false when it was already gone. */
+  async function deleteLocation(arn: string): Promise<boolean> {
+    try {
+      await datasync.send(new DeleteLocationCommand({ LocationArn: arn }));
+      return true;
+    } catch (err) {
+      if (!isAlreadyDeleted(err)) throw classifyAwsError(err, `DeleteLocation ${arn}`);
+      return false;
     }
   }
 
@@ -242,9 +248,9 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
         return { items: (r.Spaces ?? []).map((s) => s.SpaceName ?? ''), next: r.NextToken };
       });
       const named: [ProfileKind, string][] = [
-        ...profiles.filter(Boolean).sort().map((n): [ProfileKind, string] => ['user-profile', n]),
-        ...spaces.filter(Boolean).sort().map((n): [ProfileKind, string] => ['space', n]),
-      ];
+        ...profiles.filter(Boolean).map((n): [ProfileKind, string] => ['user-profile', n]),
+        ...spaces.filter(Boolean).map((n): [ProfileKind, string] => ['space', n]),
+      ].sort(([kindA, nameA], [kindB, nameB]) => seedOrder(kindA, nameA, kindB, nameB));
       let progress: SeedProgress = { userProfiles: 0, spaces: 0 };
       try {
         const saved = Context.current().info.heartbeatDetails as SeedProgress | undefined;
@@ -381,12 +387,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
       }
       for (const [role, h] of [['source', req.from], ['destination', req.to]] as const) {
         for (const arn of await findLocations(req.restoreId, role, h)) {
-          try {
-            await datasync.send(new DeleteLocationCommand({ LocationArn: arn }));
-            locationsDeleted++;
-          } catch (err) {
-            if (!isAlreadyDeleted(err)) throw classifyAwsError(err, `DeleteLocation ${arn}`);
-          }
+          if (await deleteLocation(arn)) locationsDeleted++;
         }
       }
       return { tasksDeleted, locationsDeleted };
