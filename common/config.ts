@@ -112,6 +112,9 @@ const shape = {
     .optional()
     .transform((v) => (v === undefined || v === '' ? 'info' : v))
     .refine((v) => ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v), 'one of fatal, error, warn, info, debug, trace, silent'),
+  MLOPS_LOG_FORMAT: optionalText
+    .refine((v) => v === undefined || v === 'json' || v === 'pretty', '"json" or "pretty"')
+    .transform((v) => v as 'json' | 'pretty' | undefined),
 } as const;
 
 const schema = z.object(shape).superRefine((c, ctx) => {
@@ -144,6 +147,7 @@ const accepts: Record<keyof typeof shape, string> = {
   MLOPS_EMULATOR_TIME_SCALE: 'a number above 0, at most 10000: emulated seconds per real second for the embedded emulator\'s jobs (default 1; 60 makes a 2-minute DataSync copy take 2 seconds)',
   MLOPS_DATA_DIR: 'a directory (created if missing) where `mlops start` keeps the embedded server\'s and emulator\'s state (default .mlops in the working directory)',
   MLOPS_LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
+  MLOPS_LOG_FORMAT: '"json" (JSON lines) or "pretty" (human-readable); unset: pretty when stderr is a terminal, JSON lines otherwise',
 };
 
 export type Config = z.infer<typeof schema>;

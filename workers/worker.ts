@@ -41,7 +41,8 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<void> {
     Runtime.install({
       logger: sdkLogger(opts.log),
       shutdownSignals: ['SIGINT', 'SIGTERM'],
-      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+      // Core's own lines are forwarded to our logger too (without `forward` they are printed as plain text).
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
     });
     runtimeInstalled = true;
   }

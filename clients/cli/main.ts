@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../../common/config';
 import { DataDirError } from '../../common/data-dir';
 import { registerStart } from './commands/start';
@@ -21,6 +21,13 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run `mlops --help` for the list of commands)')
     .showSuggestionAfterError(true)
     .exitOverride();
+  // Every command's logs (start, worker, gateway, emulator, server start-dev): MLOPS_LOG_FORMAT for this process.
+  program
+    .addOption(new Option('--log-format <format>', 'logs on stderr as JSON lines or pretty text (default: pretty on a terminal, JSON otherwise; MLOPS_LOG_FORMAT)').choices(['json', 'pretty']))
+    .hook('preAction', (cmd) => {
+      const format = cmd.opts<{ logFormat?: string }>().logFormat;
+      if (format !== undefined) process.env.MLOPS_LOG_FORMAT = format;
+    });
   registerStart(program);
   registerWorker(program);
   registerPing(program);

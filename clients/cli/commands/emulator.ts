@@ -80,6 +80,17 @@ export function registerEmulator(program: Command): void {
         ...(eventsPattern ? { eventsPattern } : {}),
         ...(flags.stateDir !== undefined ? { stateDir: flags.stateDir } : {}),
       });
+      // Listening for SIGINT/SIGTERM before the banner: whoever waits for it may stop us the moment it appears.
+      const stopped = new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          log.info({ signal }, 'stopping the emulator');
+          emulator.close().then(resolve, resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
       const services = emulator.emulator.serviceNames();
       if (flags.json) {
         process.stdout.write(
@@ -93,15 +104,6 @@ export function registerEmulator(program: Command): void {
             `  try: AWS_ENDPOINT_URL=${emulator.endpoint} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws s3 ls\n`,
         );
       }
-      await new Promise<void>((resolve) => {
-        const stop = (signal: NodeJS.Signals) => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          log.info({ signal }, 'stopping the emulator');
-          emulator.close().then(resolve, resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await stopped;
     });
 }
