@@ -9,6 +9,7 @@ import { claimDataDir } from '../common/data-dir';
 import { createLogger } from '../common/logger';
 import { temporalConnectionOptions } from '../common/temporal-connection';
 import { runWorkers } from './worker';
+import { requireGatewayApiKey } from '../clients/gateway/server';
 
 interface Part {
   name: string;
@@ -32,6 +33,7 @@ export async function runStack(opts: { json: boolean; inMemory: boolean }): Prom
   };
   // On the embedded emulator nobody else needs the key, so one is made up for this run when none is configured.
   const embeddedAws = config.MLOPS_AWS === 'emulator' && !config.AWS_ENDPOINT_URL;
+  if (!embeddedAws) requireGatewayApiKey(config.MLOPS_GATEWAY_API_KEY);
   // What is embedded keeps its state on disk, so stopping or crashing this process loses no workflow and no resource.
   const dataDir = !opts.inMemory && (embeddedAws || !config.TEMPORAL_ADDRESS) ? claimDataDir(config.MLOPS_DATA_DIR) : undefined;
   if (dataDir) parts.push({ name: 'state', where: `${dataDir.path} (kept across restarts; --in-memory keeps none)`, close: async () => dataDir.release() });

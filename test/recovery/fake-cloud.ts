@@ -39,6 +39,8 @@ export class FakeCloud {
   failing = new Set<string>();
   /** restore ids whose transfer stays TRANSFERRING until removed (virtual time races ahead when idle) */
   held = new Set<string>();
+  /** Domain ids whose DescribeDomain AWS refuses as malformed (ValidationException). */
+  malformedDomains = new Set<string>();
   /** How many more DeleteTask calls are refused with AccessDenied (a policy an operator has yet to fix). */
   deletesDenied = 0;
   private uid = 200_000;
@@ -78,6 +80,7 @@ export class FakeCloud {
     return {
       ...real,
       deliverCreationEvent: async (event) => {
+        if (this.malformedDomains.has(event.domainId)) throw recoveryFailure(RecoveryFailure.InvalidRequest, `DescribeDomain ${event.domainId}: ValidationException: 1 validation error detected`);
         const domain = this.domains.get(event.domainId);
         if (!domain) throw ApplicationFailure.nonRetryable(`domain ${event.domainId}`, RecoveryFailure.DomainNotFound);
         const p = profileOf(event.domainId, event.kind, event.name);
