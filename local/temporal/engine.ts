@@ -52,6 +52,8 @@ export class Engine implements CompletionHost {
   readonly time: TimeSource;
   /** Told of every change to a run (the state file, when there is one). */
   onRunChanged?: (run: WorkflowRun) => void;
+  /** Told of every run that closed, after its parent (schedules watch the workflows they started). */
+  afterRunClosed?: (run: WorkflowRun) => void;
   private readonly log?: Logger;
   private readonly historyPageSize: number;
   private retentionSweep?: NodeJS.Timeout;
@@ -356,6 +358,7 @@ export class Engine implements CompletionHost {
     }
     // A run that continues (continue-as-new, retry) is not the end of the child's chain; the last run reports.
     if (!run.nextRunId) this.notifyParent(run);
+    this.afterRunClosed?.(run);
   }
 
   private notifyParent(run: WorkflowRun): void {

@@ -12,9 +12,10 @@
  *   queries-and-updates, history-reads             queries, updates, history, describe
  *   visibility-store (+ visibility/)               list/count queries, search attributes
  *   time-source, retry-policy, long-poll           clock and time skipping, retries, long-poll deadlines
+ *   schedules/                                     Temporal Schedules (create, describe, update, patch, list, delete)
  *   buffered-writes, persistence/                  outside writes as data; the state file (dbFilename)
  *
- * Not supported (answered UNIMPLEMENTED or INVALID_ARGUMENT): schedules and cron, Nexus, worker versioning,
+ * Not supported (answered UNIMPLEMENTED or INVALID_ARGUMENT): cron workflows (use schedules), Nexus, worker versioning,
  * reset, batch operations, archival.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -23,6 +24,8 @@ import type { Clock } from '../clock';
 import { Engine } from './engine';
 import { DurableState } from './persistence/durable-state';
 import { OpenCalls, addService } from './grpc-service';
+import { scheduleServiceHandlers } from './schedules/handlers';
+import { ScheduleStore } from './schedules/store';
 import { testServiceHandlers } from './test-service';
 import { TimeSource } from './time-source';
 import { operatorServiceHandlers, workflowServiceHandlers } from './workflow-service';
@@ -82,6 +85,7 @@ export interface TemporalServer {
 export interface TemporalServerInternals extends TemporalServer {
   engine: Engine;
   time: TimeSource;
+  schedules: ScheduleStore;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -91,6 +95,8 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
   const time = new TimeSource(opts.timeSkipping ?? false, (opts.timeSkipping ?? false) && (opts.startLocked ?? false));
   const engine = new Engine({ time, retentionMs: opts.retentionMs ?? DAY_MS, log: opts.log, historyPageSize: opts.historyPageSize });
   let durable: DurableState | undefined;
+  const schedules = new ScheduleStore(engine, opts.log);
+  engine.afterRunClosed = (run) => schedules.runClosed(run);
   try {
     durable = opts.dbFilename ? DurableState.load(opts.dbFilename, engine, time, opts.log, opts.dbCompactBytes, opts.workersDiedWithServer) : undefined;
     for (const name of [opts.namespace ?? 'default', ...(opts.extraNamespaces ?? [])]) {
@@ -98,8 +104,11 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
       const ns = engine.namespaces.find(name) ?? engine.namespaces.register(name);
       for (const [attr, type] of opts.customSearchAttributes ?? []) ns.customSearchAttributes.set(attr, type);
     }
+    durable?.attachSchedules(schedules);
     durable?.start();
+    schedules.resume();
   } catch (err) {
+    schedules.close();
     durable?.close();
     engine.close();
     time.close();
@@ -111,7 +120,7 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
     'grpc.max_send_message_length': 128 * 1024 * 1024,
   });
   const calls = new OpenCalls();
-  addService(server, 'temporal.api.workflowservice.v1.WorkflowService', workflowServiceHandlers(engine, { persistenceStore: durable ? 'file' : 'memory' }), calls, opts.log, beforeAnswer);
+  addService(server, 'temporal.api.workflowservice.v1.WorkflowService', { ...workflowServiceHandlers(engine, { persistenceStore: durable ? 'file' : 'memory' }), ...scheduleServiceHandlers(schedules) }, calls, opts.log, beforeAnswer);
   addService(server, 'temporal.api.operatorservice.v1.OperatorService', operatorServiceHandlers(engine), calls, opts.log, beforeAnswer);
   if (opts.testService ?? opts.timeSkipping) addService(server, 'temporal.api.testservice.v1.TestService', testServiceHandlers(time), calls, opts.log, beforeAnswer);
   const host = ip.includes(':') ? `[${ip}]` : ip;
@@ -121,6 +130,7 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
       server.bindAsync(`${host}:${opts.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
   } catch (err) {
+    schedules.close();
     durable?.close();
     engine.close();
     time.close();
@@ -134,9 +144,11 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
     clock: time,
     engine,
     time,
+    schedules,
     close: async () => {
       if (closed) return;
       closed = true;
+      schedules.close();
       engine.close();
       calls.endAll();
       // Calls in flight finish (and are written) before the state file closes: one answered after it would be lost.
