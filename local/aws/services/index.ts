@@ -6,5 +6,6 @@ import { efs } from './efs';
 import { datasync } from './datasync';
 import { ec2 } from './ec2';
 import { glue } from './glue';
+import { forecast } from './forecast';
 
-export const allServices: readonly ServiceDefinition<unknown>[] = [s3, sagemaker, efs, datasync, ec2, glue];
+export const allServices: readonly ServiceDefinition<unknown>[] = [s3, sagemaker, efs, datasync, ec2, glue, forecast];
