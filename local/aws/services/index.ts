@@ -6,5 +6,7 @@ import { efs } from './efs';
 import { datasync } from './datasync';
 import { ec2 } from './ec2';
 import { cloudwatch } from './cloudwatch';
+import { glue } from './glue';
+import { forecast } from './forecast';
 
-export const allServices: readonly ServiceDefinition<unknown>[] = [s3, sagemaker, efs, datasync, ec2, cloudwatch];
+export const allServices: readonly ServiceDefinition<unknown>[] = [s3, sagemaker, efs, datasync, ec2, cloudwatch, glue, forecast];
