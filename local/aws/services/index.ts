@@ -5,5 +5,6 @@ import { sagemaker } from './sagemaker';
 import { efs } from './efs';
 import { datasync } from './datasync';
 import { ec2 } from './ec2';
+import { featureStoreRuntime } from './sagemaker-featurestore-runtime';
 
-export const allServices: readonly ServiceDefinition<unknown>[] = [s3, sagemaker, efs, datasync, ec2];
+export const allServices: readonly ServiceDefinition<unknown>[] = [s3, sagemaker, efs, datasync, ec2, featureStoreRuntime];

@@ -1,3 +1,4 @@
+import type { EmulatorScope } from '../../service';
 import type { ChecksumAlgorithm } from './checksums';
 
 export interface StoredChecksum {
@@ -57,4 +58,9 @@ export interface S3State {
 
 export function createS3State(): S3State {
   return { buckets: new Map() };
+}
+
+/** S3's state is shared, so services that write objects (the Feature Store's offline store) reach the same buckets. */
+export function s3StateOf(scope: EmulatorScope): S3State {
+  return scope.shared('s3', createS3State);
 }

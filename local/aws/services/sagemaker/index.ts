@@ -19,6 +19,8 @@ import {
   userProfileCreation,
   userProfileDeletion,
 } from './lifecycles';
+import { featureGroupCreation, featureGroupDeletion, featureGroupOperations } from './feature-groups';
+import { featureStoreOf } from './feature-store';
 import { DEFAULT_QUOTAS, FIRST_HOME_UID, ownerKey, type App, type Domain, type HomeOwner, type OwnerKind, type Quotas, type SageMakerState } from './state';
 
 type Ctx = OperationContext<SageMakerState>;
@@ -223,9 +225,10 @@ export const sagemaker = defineService<SageMakerState>({
   protocol: 'awsJson1_1',
   targetPrefix: 'SageMaker',
   persistentClasses: WORLD_CLASSES,
-  lifecycles: [domainCreation, domainDeletion, userProfileCreation, userProfileDeletion, spaceCreation, spaceDeletion, appCreation, appDeletion],
-  createState: (scope) => ({ world: worldOf(scope), domains: new Map(), owners: new Map(), apps: new Map(), quotas: { ...DEFAULT_QUOTAS } }),
+  lifecycles: [domainCreation, domainDeletion, userProfileCreation, userProfileDeletion, spaceCreation, spaceDeletion, appCreation, appDeletion, featureGroupCreation, featureGroupDeletion],
+  createState: (scope) => ({ world: worldOf(scope), domains: new Map(), owners: new Map(), apps: new Map(), quotas: { ...DEFAULT_QUOTAS }, featureStore: featureStoreOf(scope) }),
   operations: {
+    ...featureGroupOperations,
     CreateDomain: operation({
       input: z.looseObject({
         DomainName: name('DomainName'),

@@ -1,5 +1,6 @@
 /** SageMaker Studio resources as the emulator keeps them: domains, user profiles, spaces and apps. */
 import type { World } from '../efs/world';
+import type { FeatureStore } from './feature-store';
 
 export interface Domain {
   /** Names the domain's jobs: its id. */
@@ -84,6 +85,8 @@ export interface SageMakerState {
   /** Every app ever created, Deleted ones included (DescribeApp and ListApps still show them). */
   apps: Map<string, App>;
   quotas: Quotas;
+  /** Feature groups and their records, shared with the Feature Store runtime. */
+  featureStore: FeatureStore;
 }
 
 export const DEFAULT_QUOTAS: Quotas = { domainsPerRegion: 50, userProfilesPerDomain: 1000, spacesPerDomain: 1000, appsPerOwner: 10 };
