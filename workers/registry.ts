@@ -3,6 +3,7 @@ import type { Logger } from '../common/logger';
 import { createSystemActivities } from '../activities/system/activities';
 import type { Config } from '../common/config';
 import { RECOVERY_TASK_QUEUE } from '../workflows/recovery/model';
+import { FEATURES_TASK_QUEUE } from '../workflows/features/model';
 
 /** What every activity factory may receive; each pipeline builds its own AWS clients from `aws`. */
 export interface ActivityDeps {
@@ -40,5 +41,12 @@ export const taskQueues: TaskQueueDefinition[] = [
         dataSyncTaskCap: deps.config.MLOPS_DATASYNC_TASK_CAP,
         dataSyncSecurityGroupId: deps.config.MLOPS_DATASYNC_SECURITY_GROUP,
       }),
+  },
+  {
+    taskQueue: FEATURES_TASK_QUEUE,
+    description: 'feature ingestion: CSV / Parquet batches into SageMaker Feature Store groups, resumable, with a failure ledger',
+    workflowsPath: require.resolve('../workflows/features/workflows'),
+    createActivities: (deps) =>
+      (require('../activities/features/worker-activities') as typeof import('../activities/features/worker-activities')).featureActivitiesFor(deps),
   },
 ];

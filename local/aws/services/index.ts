@@ -8,5 +8,6 @@ import { ec2 } from './ec2';
 import { cloudwatch } from './cloudwatch';
 import { glue } from './glue';
 import { forecast } from './forecast';
+import { featureStoreRuntime } from './sagemaker-featurestore-runtime';
 
-export const allServices: readonly ServiceDefinition<unknown>[] = [s3, sagemaker, efs, datasync, ec2, cloudwatch, glue, forecast];
+export const allServices: readonly ServiceDefinition<unknown>[] = [s3, sagemaker, efs, datasync, ec2, cloudwatch, glue, forecast, featureStoreRuntime];

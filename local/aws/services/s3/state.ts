@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { EmulatorScope } from '../../service';
 import type { ChecksumAlgorithm } from './checksums';
 
@@ -57,18 +56,6 @@ export interface S3State {
   buckets: Map<string, Bucket>;
 }
 
-/** The buckets are shared: other services write objects (a processing job's checkpoints and outputs). */
-export const S3_BUCKETS_KEY = 's3-buckets';
-
-export function createS3State(scope?: EmulatorScope): S3State {
-  return { buckets: scope ? scope.shared(S3_BUCKETS_KEY, () => new Map<string, Bucket>()) : new Map() };
-}
-
-/** An object written by another service (no S3 event); false when the bucket does not exist. */
-export function writeObjectFromService(buckets: Map<string, Bucket>, bucketName: string, key: string, body: Buffer, now: Date, contentType = 'application/json'): boolean {
-  const bucket = buckets.get(bucketName);
-  if (!bucket) return false;
-  const etag = `"${createHash('md5').update(body).digest('hex')}"`;
-  bucket.objects.set(key, { key, body, etag, lastModified: now, headers: { 'content-type': contentType }, metadata: {} });
-  return true;
+export function createS3State(): S3State {
+  return { buckets: new Map() };
 }

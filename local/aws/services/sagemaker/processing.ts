@@ -14,7 +14,8 @@ import type { JobView, LifecycleDefinition, Phase, TransitionContext } from '../
 import type { ControlDefinition, OperationContext, OperationDefinition, ServiceContext } from '../../service';
 import { operation } from '../../service';
 import { metricStoreOf, putDatapoint, single, type MetricStore } from '../cloudwatch/metric-store';
-import { S3_BUCKETS_KEY, writeObjectFromService, type Bucket } from '../s3/state';
+import type { Bucket } from '../s3/state';
+import { putObject, s3StateOf } from '../s3/objects';
 import type { EmulatorScope } from '../../service';
 import { paginate } from '../efs/pages';
 import { parseWorkload, planSteps, type PlannedStep } from './workload';
@@ -71,7 +72,7 @@ export function createProcessingState(scope: EmulatorScope): ProcessingState {
     unavailableInstanceTypes: [],
     instanceQuota: DEFAULT_PROCESSING_INSTANCE_QUOTA,
     metrics: metricStoreOf(scope),
-    buckets: scope.shared(S3_BUCKETS_KEY, () => new Map<string, Bucket>()),
+    buckets: s3StateOf(scope).buckets,
   };
 }
 
@@ -100,7 +101,7 @@ function onTransition(view: JobView, ctx: TransitionContext): void {
     }
     if (completed && job.checkpoints) {
       const body = Buffer.from(JSON.stringify({ job: job.name, step: done, completedAt: new Date(now.atMs).toISOString() }));
-      writeObjectFromService(state.buckets, job.checkpoints.bucket, `${job.checkpoints.prefix}${done}.json`, body, new Date(now.atMs));
+      putObject({ buckets: state.buckets }, { bucket: job.checkpoints.bucket, key: `${job.checkpoints.prefix}${done}.json` }, body, new Date(now.atMs), 'application/json');
     }
   }
   const step = stepOf(now.status);

@@ -1,6 +1,7 @@
 /** SageMaker Studio resources as the emulator keeps them: domains, user profiles, spaces and apps. */
 import type { World } from '../efs/world';
 import type { ProcessingState } from './processing';
+import type { FeatureStore } from './feature-store';
 
 export interface Domain {
   /** Names the domain's jobs: its id. */
@@ -87,6 +88,8 @@ export interface SageMakerState {
   quotas: Quotas;
   /** Processing jobs (processing.ts). */
   processing: ProcessingState;
+  /** Feature groups and their records, shared with the Feature Store runtime. */
+  featureStore: FeatureStore;
 }
 
 export const DEFAULT_QUOTAS: Quotas = { domainsPerRegion: 50, userProfilesPerDomain: 1000, spacesPerDomain: 1000, appsPerOwner: 10 };
