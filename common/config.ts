@@ -112,6 +112,8 @@ const shape = {
     .optional()
     .transform((v) => (v === undefined || v === '' ? 'info' : v))
     .refine((v) => ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v), 'one of fatal, error, warn, info, debug, trace, silent'),
+  MLOPS_UI_PORT: port('MLOPS_UI_PORT', 8233),
+  MLOPS_UI_CODEC_ENDPOINT: url,
 } as const;
 
 const schema = z.object(shape).superRefine((c, ctx) => {
@@ -144,6 +146,8 @@ const accepts: Record<keyof typeof shape, string> = {
   MLOPS_EMULATOR_TIME_SCALE: 'a number above 0, at most 10000: emulated seconds per real second for the embedded emulator\'s jobs (default 1; 60 makes a 2-minute DataSync copy take 2 seconds)',
   MLOPS_DATA_DIR: 'a directory (created if missing) where `mlops start` keeps the embedded server\'s and emulator\'s state (default .mlops in the working directory)',
   MLOPS_LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
+  MLOPS_UI_PORT: 'a TCP port number from 1 to 65535 (default 8233): the embedded server\'s Temporal Web UI and HTTP API',
+  MLOPS_UI_CODEC_ENDPOINT: 'an http:// or https:// URL of a codec server the Web UI decodes payloads with',
 };
 
 export type Config = z.infer<typeof schema>;
