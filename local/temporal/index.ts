@@ -30,6 +30,7 @@ import { testServiceHandlers } from './test-service';
 import { TimeSource } from './time-source';
 import { operatorServiceHandlers, workflowServiceHandlers } from './workflow-service';
 import type { SearchAttributeType } from './visibility/types';
+import type { WebUi, WebUiOptions } from './http';
 
 export interface TemporalServerOptions {
   /** 0 = an ephemeral port */
@@ -68,6 +69,8 @@ export interface TemporalServerOptions {
    * completion that cannot come. Default false: a worker may outlive the server and complete it.
    */
   workersDiedWithServer?: boolean;
+  /** Serve the Temporal Web UI and Temporal's HTTP API on this port too (0 = an ephemeral one); default: no UI. */
+  ui?: Omit<WebUiOptions, 'grpcAddress' | 'log' | 'namespace'>;
   log?: Logger;
 }
 
@@ -79,6 +82,8 @@ export interface TemporalServer {
   port: number;
   /** the server's clock: virtual when time skipping */
   clock: Clock;
+  /** the Web UI and HTTP API (http://host:port), when `ui` was given */
+  uiUrl?: string;
   close(): Promise<void>;
 }
 
@@ -137,6 +142,20 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
     throw err;
   }
   opts.log?.info({ address: `${ip}:${port}`, timeSkipping: time.skipping }, 'temporal server listening');
+  let web: WebUi | undefined;
+  if (opts.ui) {
+    try {
+      const { startWebUi } = await import('./http');
+      const grpcHost = ip === '0.0.0.0' ? '127.0.0.1' : ip === '::' ? '[::1]' : host;
+      web = await startWebUi({ ...opts.ui, grpcAddress: `${grpcHost}:${port}`, namespace: opts.namespace ?? 'default', log: opts.log });
+    } catch (err) {
+      server.forceShutdown();
+      durable?.close();
+      engine.close();
+      time.close();
+      throw err;
+    }
+  }
   let closed = false;
   return {
     address: `${ip}:${port}`,
@@ -145,10 +164,12 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
     engine,
     time,
     schedules,
+    uiUrl: web?.url,
     close: async () => {
       if (closed) return;
       closed = true;
       schedules.close();
+      await web?.close();
       engine.close();
       calls.endAll();
       // Calls in flight finish (and are written) before the state file closes: one answered after it would be lost.
