@@ -1,4 +1,3 @@
-import type { EmulatorScope } from '../../service';
 import type { ChecksumAlgorithm } from './checksums';
 
 export interface StoredChecksum {
