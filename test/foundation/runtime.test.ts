@@ -24,7 +24,11 @@ describe('runtime and install', () => {
     expect(dotEnv().NODE_IMAGE).toBe(`node:${ci}-bookworm-slim`);
     expect(read('Dockerfile')).toContain(`ARG NODE_IMAGE=node:${ci}-bookworm-slim`);
     // CI installs with npm ci, which never rewrites the lockfile, and runs the suite under that Node first in PATH.
-    expect(read('.ci/run')).toMatch(/export PATH="\$node_bin:\$PATH"[\s\S]*npm ci --no-audit --no-fund\nnpm test/);
+    const run = read('.ci/run');
+    expect(run).toMatch(/export PATH="\$node_bin:\$PATH"[\s\S]*npm ci --no-audit --no-fund[\s\S]*\nnpm test\n/);
+    // ... and fails if that install warned about the engine or an undecided install script, or touched the lockfile.
+    expect(run).toMatch(/grep -Eq .EBADENGINE\|install-scripts./);
+    expect(run).toMatch(/git diff --quiet -- package-lock.json/);
   });
 
   it('decides, in allowScripts, for every locked package with an install script', () => {
