@@ -10,11 +10,13 @@ import { dotEnv, projectDir } from './compose';
 
 const read = (path: string) => readFileSync(join(projectDir, path), 'utf8');
 const pkg = JSON.parse(read('package.json')) as { engines: { node: string }; allowScripts?: Record<string, boolean>; devDependencies: Record<string, string> };
-const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { hasInstallScript?: boolean }> };
+const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { hasInstallScript?: boolean; engines?: { node?: string } }> };
 
 describe('runtime and install', () => {
   it('requires Node.js 22 or later, and types the code against Node.js 24', () => {
     expect(pkg.engines.node).toBe('>=22');
+    // The lockfile's copy agrees, or `npm install` would rewrite it.
+    expect(lock.packages['']?.engines?.node).toBe(pkg.engines.node);
     expect(pkg.devDependencies['@types/node']).toMatch(/^24\./);
   });
 
