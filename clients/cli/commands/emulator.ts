@@ -25,6 +25,7 @@ function urlOption(value: string): string {
 
 interface EmulatorFlags {
   port?: number;
+  host: string;
   timeScale: number;
   eventsTo?: string;
   eventsApiKey?: string;
@@ -39,8 +40,9 @@ export function registerEmulator(program: Command): void {
   program
     .command('emulator')
     .summary('run only the embedded AWS API emulator')
-    .description('run the embedded AWS API emulator on 127.0.0.1 (control API under /_emulator/; SIGINT/SIGTERM stop it)')
+    .description('run the embedded AWS API emulator (control API under /_emulator/; SIGINT/SIGTERM stop it)')
     .option('--port <port>', 'port to listen on (default MLOPS_EMULATOR_PORT or 4566; 0 = any free port)', portOption)
+    .option('--host <address>', 'address to listen on (0.0.0.0 in a container, so other containers reach it)', '127.0.0.1')
     .option('--time-scale <factor>', 'emulated seconds per real second for job durations', timeScaleOption, 1)
     .option('--events-to <url>', 'deliver EventBridge-style events (CloudTrail calls, state changes) to this HTTP endpoint', urlOption)
     .option('--events-api-key-file <file>', 'file holding the API key sent in the x-api-key header of every event delivery (default: MLOPS_GATEWAY_API_KEY)')
@@ -89,6 +91,7 @@ export function registerEmulator(program: Command): void {
       const { startEmulator } = await import('../../../local/aws');
       const emulator = await startEmulator({
         port: flags.port ?? config.MLOPS_EMULATOR_PORT,
+        host: flags.host,
         timeScale: flags.timeScale,
         log,
         ...(flags.eventsTo ? { eventsTo: flags.eventsTo } : {}),
