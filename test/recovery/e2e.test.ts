@@ -155,7 +155,7 @@ describe('profile recovery end to end', () => {
     expect(st.homes).toHaveLength(2);
   }, 120_000);
 
-  it('injected DataSync throttling, a lost CreateTask answer and a worker stopped mid-copy still end in one successful restore and nothing left behind', async () => {
+  it('injected DataSync throttling, 5xx, lost create answers and a worker stopped mid-copy still end in one successful restore: exactly one task and one pair of locations, nothing left behind', async () => {
     const dom = await domainWithAccess('ops');
     const erin = key('ops', 'user-profile', 'erin');
     const oldUid = await userWithHome(dom, 'erin');
@@ -165,8 +165,12 @@ describe('profile recovery end to end', () => {
     const before = await s.dataSyncStats();
     const faults = [
       { service: 'datasync', operation: 'CreateLocationEfs', error: 'ThrottlingException', httpStatus: 400, count: 4 },
+      // Both locations' answers lost after DataSync created them, then a 5xx.
+      { service: 'datasync', operation: 'CreateLocationEfs', mode: 'after-commit', count: 2 },
       { service: 'datasync', operation: 'CreateTask', mode: 'after-commit', count: 1 },
+      { service: 'datasync', operation: 'CreateTask', httpStatus: 500, count: 1 },
       { service: 'datasync', operation: 'StartTaskExecution', error: 'ThrottlingException', httpStatus: 400, count: 5 },
+      { service: 'datasync', operation: 'StartTaskExecution', mode: 'after-commit', count: 1 },
     ];
     for (const f of faults) expect((await s.control('POST', '/faults', f)).status).toBeLessThan(300);
     await s.create(dom, 'user-profile', 'erin');
@@ -183,10 +187,13 @@ describe('profile recovery end to end', () => {
     expect((await d.statusOf(erin)).restoresEver).toBe(1);
     const after = await s.dataSyncStats();
     expect(after).toMatchObject({ liveTasks: 0, liveLocations: 0 });
-    // The lost CreateTask answer was retried by the SDK into a second task: cleanup deleted both.
-    expect(after.tasksCreated - before.tasksCreated).toBe(after.tasksDeleted - before.tasksDeleted);
-    const journal = await s.control<{ entries: { operation: string; error?: string }[] }>('GET', '/journal?service=datasync');
+    // What a lost answer created was found by its tags and adopted: never a second one.
+    expect(after.tasksCreated - before.tasksCreated).toBe(1);
+    expect(after.locationsCreated - before.locationsCreated).toBe(2);
+    expect(after.executionsStarted - before.executionsStarted).toBe(1);
+    const journal = await s.control<{ entries: { operation: string; error?: string; fault?: string }[] }>('GET', '/journal?service=datasync');
     expect(journal.body.entries.filter((e) => e.error === 'ThrottlingException').length).toBe(9);
+    expect(journal.body.entries.filter((e) => e.error?.startsWith('ConnectionReset')).length).toBe(4);
     await s.control('DELETE', '/faults');
   }, 120_000);
 
