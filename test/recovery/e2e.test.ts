@@ -98,6 +98,35 @@ describe('profile recovery end to end', () => {
     expect(await s.dataSyncStats()).toMatchObject({ liveTasks: 0, liveLocations: 0 });
   }, 120_000);
 
+  it('nothing in the new home is overwritten or deleted: work written there before the copy (even a same-named file) stays, and the copy brings the rest', async () => {
+    const dom = await domainWithAccess('keep');
+    const hana = key('keep', 'user-profile', 'hana');
+    const oldUid = await userWithHome(dom, 'hana');
+    await s.writeFile(dom.efsId, `/${oldUid}/notes.md`, 'old notes', Number(oldUid));
+    await s.writeFile(dom.efsId, `/${oldUid}/data/train.csv`, 'old,data', Number(oldUid));
+    await s.writeFile(dom.efsId, `/${oldUid}/data/labels.csv`, 'old,labels', Number(oldUid));
+    await s.remove(dom, 'user-profile', 'hana');
+
+    // Recreated; before the copy can start (its app is not up yet) the user already works in the new home.
+    await s.create(dom, 'user-profile', 'hana', { app: false });
+    await d.homesSeen(hana, 2);
+    const newUid = await s.homeUid(dom, 'user-profile', 'hana');
+    await s.writeFile(dom.efsId, `/${newUid}/notes.md`, 'my NEW notes', Number(newUid));
+    await s.writeFile(dom.efsId, `/${newUid}/data/labels.csv`, 'new,labels', Number(newUid));
+    await s.writeFile(dom.efsId, `/${newUid}/scratch/today.py`, 'print(1)', Number(newUid));
+    await s.startApp(dom, 'user-profile', 'hana');
+
+    const r = await d.restoreEnded(hana, 1, 60_000);
+    expect(r.status).toBe('succeeded');
+    expect(await s.homeFiles(dom.efsId, newUid)).toEqual({
+      'notes.md': 'my NEW notes',
+      'data/labels.csv': 'new,labels',
+      'scratch/today.py': 'print(1)',
+      'data/train.csv': 'old,data',
+    });
+    expect(r.figures).toMatchObject({ filesTransferred: 1 });
+  }, 120_000);
+
   it('a domain deleted (retain) and recreated under the same name: the files move across file systems', async () => {
     // No grant-access: DataSync reaches both file systems through Studio's outbound-NFS group.
     const first = await s.createDomain('lab');
