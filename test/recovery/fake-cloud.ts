@@ -74,7 +74,7 @@ export class FakeCloud {
 
   /** Temporal-side activities are the real ones; `dataSyncTaskCap` goes to the slots workflow with each request. */
   activities(client: Client, dataSyncTaskCap?: number): RecoveryActivities {
-    const real = createRecoveryActivities({ sagemaker: null as never, datasync: null as never, efs: null as never, ec2: null as never, temporal: () => client, dataSyncTaskCap });
+    const real = createRecoveryActivities({ sagemaker: null as never, datasync: null as never, datasyncCreates: null as never, efs: null as never, ec2: null as never, temporal: () => client, dataSyncTaskCap });
     const profileOf = (domainId: string, kind: ProfileKind, name: string) => this.profiles.get(`${domainId}/${kind}/${name}`);
     const notYet = (type: string, msg: string) => ApplicationFailure.retryable(msg, type);
     return {
