@@ -114,7 +114,8 @@ export class Engine implements CompletionHost {
 
   startWorkflowExecution(req: StartWorkflowRequest): { runId: string; started: boolean; status: string } {
     const ns = this.namespaces.get(req.namespace);
-    const { run, started } = this.startRun(ns, req, {});
+    // A schedule hands its last run's result (or failure) to the next one, as the real scheduler does.
+    const { run, started } = this.startRun(ns, req, { lastCompletionResult: req.lastCompletionResult, continuedFailure: req.continuedFailure });
     return { runId: run.runId, started, status: STATUS_ENUM[run.status] };
   }
 

@@ -24,22 +24,24 @@ interface Stack {
   server: TemporalServerInternals;
   client: Client;
   connection: Connection;
-  native: NativeConnection;
-  worker: WorkerHandle;
+  native?: NativeConnection;
+  worker: Pick<WorkerHandle, 'taskQueue' | 'stop'>;
 }
 
-async function startStack(dbFilename: string, taskQueue?: string): Promise<Stack> {
+/** A server on `dbFilename` with a client and (unless `taskQueue` is given with `worker: false`) a worker. */
+async function startStack(dbFilename: string, opts: { taskQueue?: string; worker?: boolean } = {}): Promise<Stack> {
   const server = await startTemporalServer({ timeSkipping: true, startLocked: true, testService: true, dbFilename });
   const { client, connection } = await connectClient(server.address);
+  if (opts.worker === false) return { server, client, connection, worker: { taskQueue: opts.taskQueue ?? uniqueId('tq'), stop: async () => undefined } };
   const native = await NativeConnection.connect({ address: server.address });
-  const worker = await startWorker(native, workflowBundle, { taskQueue });
+  const worker = await startWorker(native, workflowBundle, { taskQueue: opts.taskQueue });
   return { server, client, connection, native, worker };
 }
 
 async function stopStack(s: Stack | undefined): Promise<void> {
   if (!s) return;
   await s.worker.stop();
-  await s.native.close();
+  await s.native?.close();
   await s.connection.close();
   await s.server.close();
 }
@@ -118,12 +120,25 @@ describe('schedules on the embedded server', () => {
     expect(runs.map((r) => r.workflowId)).toEqual(expected.map((ms) => `${scheduleId}-wf-${iso(ms)}`));
     expect(runs.map((r) => r.scheduledStart)).toEqual(expected);
     expect(await stack.client.workflow.getHandle(runs[0].workflowId).result()).toBe('Hello, cron!');
+    const startedEvent = (await stack.client.workflow.getHandle(runs[0].workflowId).fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+    expect(startedEvent?.identity).toBe(`temporal-scheduler-default-${scheduleId}`);
 
     const after = await handle.describe();
     expect(after.info.numActionsTaken).toBe(3);
     expect(after.info.recentActions.map((a) => a.scheduledAt.getTime())).toEqual(expected);
     for (const a of after.info.recentActions) expect(a.takenAt.getTime() - a.scheduledAt.getTime()).toBeLessThan(1000);
     expect(after.info.nextActionTimes[0].getTime()).toBe(t0 + 210 * MIN);
+    await handle.delete();
+  });
+
+  it("hands each run the previous run's result (workflowInfo().lastResult)", async () => {
+    toNextHour(stack);
+    const scheduleId = uniqueId('last-result');
+    const handle = await stack.client.schedule.create({ scheduleId, spec: { intervals: [{ every: '1h' }] }, action: action(stack, 'countsScheduledRuns', [], `${scheduleId}-wf`) });
+    await advance(stack, 3 * HOUR);
+    await expect.poll(async () => (await scheduledRuns(stack, scheduleId)).filter((r) => r.status === 'COMPLETED').length, { timeout: 15_000 }).toBe(3);
+    const results = await Promise.all((await scheduledRuns(stack, scheduleId)).map((r) => stack.client.workflow.getHandle(r.workflowId).result()));
+    expect(results).toEqual([1, 2, 3]);
     await handle.delete();
   });
 
@@ -340,20 +355,22 @@ describe('schedules on the embedded server', () => {
 
   it('keeps schedules across a restart on the same state file, and catches up what came due meanwhile', async () => {
     const dbFile = join(dir, 'restart.db');
-    let s: Stack | undefined = await startStack(dbFile);
+    // No worker before the restart: the runs it starts wait for the worker that comes with the restarted server.
+    let s: Stack | undefined = await startStack(dbFile, { worker: false });
     const taskQueue = s.worker.taskQueue;
     const scheduleId = uniqueId('durable');
     let t0: number;
     try {
       t0 = toNextHour(s);
       await s.client.schedule.create({ scheduleId, spec: { intervals: [{ every: '1h' }] }, policies: { overlap: 'ALLOW_ALL', catchupWindow: '150m' }, action: action(s, 'greeting', ['durable'], `${scheduleId}-wf`) });
-      await advance(s, 2 * HOUR);
-      await expect.poll(async () => (await s?.client.schedule.getHandle(scheduleId).describe())?.info.numActionsTaken, { timeout: 10_000 }).toBe(2);
+      s.server.time.advance(HOUR);
+      s.server.time.advance(HOUR);
+      expect((await s.client.schedule.getHandle(scheduleId).describe()).info.numActionsTaken).toBe(2);
     } finally {
       await stopStack(s);
       s = undefined;
     }
-    s = await startStack(dbFile, taskQueue);
+    s = await startStack(dbFile, { taskQueue });
     try {
       const handle = s.client.schedule.getHandle(scheduleId);
       const d = await handle.describe();

@@ -118,6 +118,8 @@ export interface ScheduleHost {
   terminateWorkflow(namespace: string, workflowId: string, reason: string, identity: string): void;
   /** the search attributes TemporalScheduledStartTime / TemporalScheduledById, encoded */
   scheduledSearchAttributes(namespace: string, nominalMs: number, scheduleId: string): SearchAttributes['indexedFields'];
+  /** search attributes as the client sent them, re-encoded with their registered types (for typedSearchAttributes) */
+  typedSearchAttributes(namespace: string, attrs: SearchAttributes | undefined): SearchAttributes | undefined;
   changed(schedule: Schedule): void;
   log?: Logger;
 }
@@ -455,7 +457,7 @@ export class Schedule {
     return {
       schedule: {
         spec: r.spec,
-        action: { startWorkflow: r.action },
+        action: { startWorkflow: { ...r.action, searchAttributes: this.host.typedSearchAttributes(r.namespace, r.action.searchAttributes) } },
         policies: {
           overlapPolicy: this.resolve(r.policies.overlapPolicy),
           catchupWindow: durationFromMs(r.policies.catchupWindowMs),
@@ -477,7 +479,7 @@ export class Schedule {
         updateTime: r.info.updateTime === undefined ? undefined : timestampFromMs(r.info.updateTime),
       },
       memo: r.memo,
-      searchAttributes: r.searchAttributes,
+      searchAttributes: this.host.typedSearchAttributes(r.namespace, r.searchAttributes),
       conflictToken: encodeConflictToken(r.conflictToken),
     };
   }
@@ -487,7 +489,7 @@ export class Schedule {
     return {
       scheduleId: r.scheduleId,
       memo: r.memo,
-      searchAttributes: r.searchAttributes,
+      searchAttributes: this.host.typedSearchAttributes(r.namespace, r.searchAttributes),
       info: {
         spec: r.spec,
         workflowType: r.action.workflowType,

@@ -84,6 +84,11 @@ export class ScheduleStore {
       terminateWorkflow: (namespace, workflowId, reason, identity) => engine.terminateWorkflowExecution({ namespace, workflowExecution: { workflowId }, reason, identity }),
       scheduledSearchAttributes: (namespace, nominalMs, scheduleId) =>
         encodeSearchAttributes({ TemporalScheduledStartTime: nominalMs, TemporalScheduledById: scheduleId }, knownAttributes(engine.namespaces.get(namespace))),
+      typedSearchAttributes: (namespace, attrs) => {
+        const ns = engine.namespaces.get(namespace);
+        const values = validatedSearchValues(ns, attrs);
+        return Object.keys(values).length > 0 ? { indexedFields: encodeSearchAttributes(values, knownAttributes(ns)) } : undefined;
+      },
       changed: (s) => this.onChanged?.(s.record.namespace, s.record.scheduleId, s.record),
       log,
     };
