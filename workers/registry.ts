@@ -3,6 +3,7 @@ import type { Logger } from '../common/logger';
 import { createSystemActivities } from '../activities/system/activities';
 import type { Config } from '../common/config';
 import { RECOVERY_TASK_QUEUE } from '../workflows/recovery/model';
+import { PROCESSING_TASK_QUEUE } from '../workflows/processing/model';
 
 /** What every activity factory may receive; each pipeline builds its own AWS clients from `aws`. */
 export interface ActivityDeps {
@@ -40,5 +41,12 @@ export const taskQueues: TaskQueueDefinition[] = [
         dataSyncTaskCap: deps.config.MLOPS_DATASYNC_TASK_CAP,
         dataSyncSecurityGroupId: deps.config.MLOPS_DATASYNC_SECURITY_GROUP,
       }),
+  },
+  {
+    taskQueue: PROCESSING_TASK_QUEUE,
+    description: 'checkpointed processing: SageMaker Processing jobs restarted bigger when their CloudWatch alarms fire',
+    workflowsPath: require.resolve('../workflows/processing/workflows'),
+    createActivities: (deps) =>
+      (require('../activities/processing/worker-activities') as typeof import('../activities/processing/worker-activities')).processingActivitiesFor(deps),
   },
 ];
