@@ -53,6 +53,12 @@ export interface ProcessingStack {
   s3: S3Client;
   now(): number;
   sleep(ms: number): Promise<void>;
+  /**
+   * Lets `ms` of virtual time pass, then holds the clock (an idle in-process server would otherwise skip on at once)
+   * so the test acts at that moment; `release()` lets it go on.
+   */
+  sleepAndHold(ms: number): Promise<void>;
+  release(): void;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
   close(): Promise<void>;
@@ -111,6 +117,9 @@ export async function startProcessingStack(): Promise<ProcessingStack> {
       s3,
       now: () => server.clock.now(),
       sleep: (ms) => server.time.sleep(ms),
+      // The lock is taken in the sleep's own continuation, before the server's next skip check (a setImmediate).
+      sleepAndHold: (ms) => server.time.sleep(ms).then(() => server.time.lock()),
+      release: () => server.time.unlock(),
       stopWorker,
       startWorker,
       close: async () => {

@@ -200,6 +200,8 @@ export interface AttemptRecord {
   attempt: number;
   jobName: string;
   resources: Resources;
+  /** When the job was created, started running (after provisioning) and ended. */
+  createdAt?: string;
   startedAt?: string;
   endedAt?: string;
   durationMs?: number;

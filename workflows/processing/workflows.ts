@@ -184,6 +184,7 @@ export async function processingJob(input: ProcessingInput): Promise<ProcessingR
       continue;
     }
     const { job } = result;
+    record.createdAt = job.createdAtMs !== undefined ? new Date(job.createdAtMs).toISOString() : undefined;
     record.startedAt = job.startedAtMs !== undefined ? new Date(job.startedAtMs).toISOString() : undefined;
     record.endedAt = job.endedAtMs !== undefined ? new Date(job.endedAtMs).toISOString() : undefined;
     record.durationMs = job.endedAtMs !== undefined && job.createdAtMs !== undefined ? job.endedAtMs - job.createdAtMs : undefined;
