@@ -4,6 +4,7 @@ import { createSystemActivities } from '../activities/system/activities';
 import type { Config } from '../common/config';
 import { RECOVERY_TASK_QUEUE } from '../workflows/recovery/model';
 import { FEATURES_TASK_QUEUE } from '../workflows/features/model';
+import { PROCESSING_TASK_QUEUE } from '../workflows/processing/model';
 
 /** What every activity factory may receive; each pipeline builds its own AWS clients from `aws`. */
 export interface ActivityDeps {
@@ -48,5 +49,12 @@ export const taskQueues: TaskQueueDefinition[] = [
     workflowsPath: require.resolve('../workflows/features/workflows'),
     createActivities: (deps) =>
       (require('../activities/features/worker-activities') as typeof import('../activities/features/worker-activities')).featureActivitiesFor(deps),
+  },
+  {
+    taskQueue: PROCESSING_TASK_QUEUE,
+    description: 'checkpointed processing: SageMaker Processing jobs restarted bigger when their CloudWatch alarms fire',
+    workflowsPath: require.resolve('../workflows/processing/workflows'),
+    createActivities: (deps) =>
+      (require('../activities/processing/worker-activities') as typeof import('../activities/processing/worker-activities')).processingActivitiesFor(deps),
   },
 ];

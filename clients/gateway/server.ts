@@ -1,19 +1,35 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ServiceError, WorkflowExecutionAlreadyStartedError, isGrpcServiceError, type WorkflowClient } from '@temporalio/client';
+import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, isGrpcServiceError, type WorkflowClient } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger';
 import { UsageError } from '../cli/usage-error';
 import { RECOVERY_TASK_QUEUE, intakeWorkflowId } from '../../workflows/recovery/model';
 import type { recoveryEventIntake } from '../../workflows/recovery/workflows';
 import { interpretDelivery } from './events';
+import { interpretProcessingEvent, type ProcessingSignal } from './processing-events';
+import { alarmSignal, jobStateSignal } from '../../workflows/processing/messages';
+
+/** Hands a processing notice to its workflow: 'signalled', or 'no-workflow' when no such job runs (then ignored). */
+export async function signalProcessing(client: GatewayClient, s: ProcessingSignal): Promise<'signalled' | 'no-workflow'> {
+  if (!client.workflow.getHandle) throw new Error('this gateway client cannot signal workflows');
+  const handle = client.workflow.getHandle(s.workflowId);
+  try {
+    if (s.kind === 'alarm') await handle.signal(alarmSignal, s.notice);
+    else await handle.signal(jobStateSignal, s.notice);
+    return 'signalled';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 'no-workflow';
+    throw err;
+  }
+}
 
 /** The header an EventBridge connection with API-key authorisation is configured to send (see docs/). */
 export const API_KEY_HEADER = 'x-api-key';
 
 /** What the gateway needs of a Temporal client: starting workflows. A test hands it a fake. */
 export interface GatewayClient {
-  workflow: Pick<WorkflowClient, 'start'>;
+  workflow: Pick<WorkflowClient, 'start'> & Partial<Pick<WorkflowClient, 'getHandle'>>;
 }
 
 export interface GatewayOptions {
@@ -81,6 +97,18 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
       },
     },
     async (req, reply) => {
+      const processing = interpretProcessingEvent(req.body);
+      if (processing.kind === 'ignored') return reply.code(202).send({ status: 'ignored', reason: processing.reason });
+      if (processing.kind !== 'not-processing') {
+        try {
+          const outcome = await signalProcessing(client, processing);
+          log.info({ decision: outcome, workflowId: processing.workflowId, signal: processing.kind }, 'processing event');
+          return reply.code(202).send({ status: outcome === 'signalled' ? 'accepted' : 'ignored', workflowId: processing.workflowId });
+        } catch (err) {
+          log.error({ decision: 'unavailable', workflowId: processing.workflowId, err: err instanceof Error ? err.message : String(err) }, 'cannot hand the event to Temporal');
+          return reply.code(503).send({ error: 'Temporal is unavailable; retry later' });
+        }
+      }
       const meaning = interpretDelivery(req.body);
       if (meaning.kind === 'malformed') {
         log.warn({ decision: 'malformed', message: meaning.message }, 'event delivery malformed');

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { INSTANCE_TYPES, instanceType } from '../../../../common/instance-types';
+import { checkpointLocation, checkpointStep } from '../../../../common/checkpoints';
 import type { JobView, LifecycleDefinition, Phase, TransitionContext } from '../../jobs';
 import type { ControlDefinition, OperationContext, OperationDefinition, ServiceContext } from '../../service';
 import { operation } from '../../service';
@@ -193,17 +194,6 @@ const createInput = z.looseObject({
   Tags: z.array(z.looseObject({ Key: z.string().min(1).max(128), Value: z.string().max(256) })).max(50).optional(),
 });
 
-function checkpointLocation(request: z.infer<typeof createInput>): { bucket: string; prefix: string } | undefined {
-  const outputs = request.ProcessingOutputConfig?.Outputs ?? [];
-  const chosen = outputs.find((o) => o.OutputName === 'checkpoints') ?? outputs[0];
-  const uri = chosen?.S3Output?.S3Uri;
-  const m = uri ? /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri) : null;
-  if (!m) return undefined;
-  const base = (m[2] ?? '').replace(/\/+$/, '');
-  const prefix = chosen?.OutputName === 'checkpoints' ? (base ? `${base}/` : '') : `${base ? `${base}/` : ''}_checkpoints/`;
-  return { bucket: m[1] as string, prefix };
-}
-
 function liveInstances(ctx: ServiceContext<HasProcessing>): number {
   let n = 0;
   for (const job of ctx.state.processing.jobs.values()) {
@@ -243,9 +233,9 @@ export const processingOperations: Record<string, OperationDefinition<HasProcess
           `The account-level service limit 'Number of instances across all processing jobs' is ${state.instanceQuota} Instances, with current utilization of ${used} Instances and a request delta of ${cluster.InstanceCount} Instances. Please use AWS Service Quotas to request an increase for this quota. If AWS Service Quotas is not available, contact AWS support to request an increase for this quota.`,
         );
       }
-      const checkpoints = checkpointLocation(input);
+      const checkpoints = checkpointLocation(input as Record<string, unknown>);
       const bucket = checkpoints ? state.buckets.get(checkpoints.bucket) : undefined;
-      const done = new Set(bucket && checkpoints ? [...bucket.objects.keys()].filter((k) => k.startsWith(checkpoints.prefix) && k.endsWith('.json')).map((k) => k.slice(checkpoints.prefix.length, -5)) : []);
+      const done = new Set(bucket && checkpoints ? [...bucket.objects.keys()].map((k) => checkpointStep(checkpoints.prefix, k)).filter((k) => k !== undefined) : []);
       const resources = { instanceType: cluster.InstanceType, instanceCount: cluster.InstanceCount, volumeGib: cluster.VolumeSizeInGB };
       const planned = workload ? planSteps(workload, resources) : [{ name: 'run', minutes: 1, driver: { cpu: 10, memory: 10, disk: 1 } }];
       const steps = planned.filter((s) => !done.has(s.name));
