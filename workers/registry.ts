@@ -3,6 +3,7 @@ import type { Logger } from '../common/logger';
 import { createSystemActivities } from '../activities/system/activities';
 import type { Config } from '../common/config';
 import { RECOVERY_TASK_QUEUE } from '../workflows/recovery/model';
+import { FORECAST_TASK_QUEUE } from '../workflows/forecast/model';
 
 /** What every activity factory may receive; each pipeline builds its own AWS clients from `aws`. */
 export interface ActivityDeps {
@@ -40,5 +41,12 @@ export const taskQueues: TaskQueueDefinition[] = [
         dataSyncTaskCap: deps.config.MLOPS_DATASYNC_TASK_CAP,
         dataSyncSecurityGroupId: deps.config.MLOPS_DATASYNC_SECURITY_GROUP,
       }),
+  },
+  {
+    taskQueue: FORECAST_TASK_QUEUE,
+    description: 'forecast retraining: Glue ETL, imports, retrain decision, champion/challenger, forecast and export',
+    workflowsPath: require.resolve('../workflows/forecast/index'),
+    createActivities: (deps) =>
+      (require('../activities/forecast/worker-activities') as typeof import('../activities/forecast/worker-activities')).forecastActivitiesFor(deps),
   },
 ];
