@@ -5,6 +5,7 @@ import type { Config } from '../common/config';
 import { RECOVERY_TASK_QUEUE } from '../workflows/recovery/model';
 import { FEATURES_TASK_QUEUE } from '../workflows/features/model';
 import { PROCESSING_TASK_QUEUE } from '../workflows/processing/model';
+import { FORECAST_TASK_QUEUE } from '../workflows/forecast/model';
 
 /** What every activity factory may receive; each pipeline builds its own AWS clients from `aws`. */
 export interface ActivityDeps {
@@ -56,5 +57,12 @@ export const taskQueues: TaskQueueDefinition[] = [
     workflowsPath: require.resolve('../workflows/processing/workflows'),
     createActivities: (deps) =>
       (require('../activities/processing/worker-activities') as typeof import('../activities/processing/worker-activities')).processingActivitiesFor(deps),
+  },
+  {
+    taskQueue: FORECAST_TASK_QUEUE,
+    description: 'forecast retraining: Glue ETL, imports, retrain decision, champion/challenger, forecast and export',
+    workflowsPath: require.resolve('../workflows/forecast/index'),
+    createActivities: (deps) =>
+      (require('../activities/forecast/worker-activities') as typeof import('../activities/forecast/worker-activities')).forecastActivitiesFor(deps),
   },
 ];
