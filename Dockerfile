@@ -9,6 +9,8 @@ COPY clients clients
 COPY local local
 COPY bin bin
 COPY docs docs
+# The Temporal Web UI app, built by the prepare script (ui/build.mjs).
+COPY ui ui
 # npm ci runs the prepare script, which compiles to dist/.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 ENV NODE_ENV=production
