@@ -47,7 +47,8 @@ export function uiSettings(opts: UiSettingsOptions): Record<string, unknown> {
     WorkflowResetDisabled: false,
     // The embedded server has no batch operations: the UI offers none rather than failing them.
     BatchActionsDisabled: true,
-    StartWorkflowDisabled: false,
+    // The app in ui/ has no start-workflow form (it would bring the Monaco editor): start from the CLI or an SDK.
+    StartWorkflowDisabled: true,
     HideWorkflowQueryErrors: false,
     RefreshWorkflowCountsDisabled: false,
   };
