@@ -129,11 +129,17 @@ export class Engine implements CompletionHost {
     return { runId: run.runId, started };
   }
 
+  /** The checks a start makes before anything is written (update-with-start checks both operations first). */
+  checkStartRequest(req: StartWorkflowRequest): void {
+    this.validateStart(req);
+    validatedSearchValues(this.namespaces.get(req.namespace), req.searchAttributes);
+  }
+
   private validateStart(req: StartWorkflowRequest): void {
     if (!req.workflowId) throw invalidArgument('WorkflowId is not set on request.');
     if (!req.workflowType?.name) throw invalidArgument('WorkflowType is not set on request.');
     if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
-    if (req.workflowId.length > 1000) throw invalidArgument('WorkflowId exceeds length limit.');
+    if (req.workflowId.length > 1000) throw invalidArgument('WorkflowId length exceeds limit.');
     if (req.cronSchedule) throw invalidArgument(CRON_UNSUPPORTED);
     for (const d of [req.workflowExecutionTimeout, req.workflowRunTimeout, req.workflowTaskTimeout]) {
       if (d && (Number(d.seconds ?? 0) < 0 || Number(d.nanos ?? 0) < 0)) throw invalidArgument('Invalid timeout: negative duration.');

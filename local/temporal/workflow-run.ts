@@ -100,8 +100,11 @@ export interface UpdateState {
   acceptedEventId?: number;
   /** Woken on every stage change. */
   waiters: Set<() => void>;
-  /** Set when the run closed before the update completed: callers get this error instead of an outcome. */
-  abandoned?: 'not-found';
+  /**
+   * Set when the run closed before the workflow accepted the update: 'closing' answers callers NotFound (the
+   * workflow ended without it), 'continuing' hands it to the run that continues this one (continue-as-new, retry).
+   */
+  abandoned?: 'closing' | 'continuing';
 }
 
 export interface WorkflowTaskState {
@@ -795,7 +798,9 @@ export class WorkflowRun {
           },
         };
       } else {
-        u.abandoned = 'not-found';
+        // nextRunId is set before the close event of a run that continues as new (or is retried).
+        u.abandoned = this.nextRunId !== undefined ? 'continuing' : 'closing';
+        if (u.abandoned === 'continuing') this.updates.delete(u.id);
       }
       this.setUpdateStage(u, 'completed');
       this.markIdle('update', u.id);

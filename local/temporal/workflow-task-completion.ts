@@ -150,8 +150,9 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
     q.resolve(r.resultType === 'QUERY_RESULT_TYPE_ANSWERED' ? { answer: r.answer } : { errorMessage: r.errorMessage || 'query failed', failure: r.failure });
   }
 
-  // New events or updates arrived while the worker decided to close: it must see them first.
-  if (closes && (run.hasBufferedEvents || run.hasUndeliveredUpdates)) {
+  // New events arrived while the worker decided to close: it must see them first. Updates do not hold the close up
+  // (as in the real server): those the workflow has not seen are aborted when it closes.
+  if (closes && run.hasBufferedEvents) {
     run.failWorkflowTask('WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND', { message: 'UnhandledCommand', source: 'Server' }, identity);
     throw invalidArgument('UnhandledCommand');
   }
@@ -172,6 +173,7 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
     meteringMetadata: req.meteringMetadata,
   });
   run.lastCompletedStartedEventId = wt.startedEventId;
+  const sentUpdates = wt.sentUpdates;
   run.finishWorkflowTask();
   const stickyName = req.stickyAttributes?.workerTaskQueue?.name;
   run.stickyQueue = stickyName || undefined;
@@ -201,6 +203,9 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
   } finally {
     run.completing = false;
   }
+  // An update the task carried must be accepted or rejected by it; the real server rejects one the worker ignored
+  // (an SDK that does not know updates) instead of sending it forever. Not for a heartbeat of a long local activity.
+  if (run.isOpen && !req.forceCreateNewWorkflowTask) rejectUnprocessedUpdates(run, sentUpdates);
   if (run.isOpen) {
     const flushed = run.flushBuffered();
     if (flushed || run.needsWorkflowTask || req.forceCreateNewWorkflowTask || run.hasUndeliveredUpdates) run.scheduleWorkflowTask(1);
@@ -363,5 +368,21 @@ function applyMessage(run: WorkflowRun, m: ProtocolMessage): void {
       return;
     default:
       return;
+  }
+}
+
+function rejectUnprocessedUpdates(run: WorkflowRun, sent: string[]): void {
+  for (const id of sent) {
+    const update = run.updates.get(id);
+    if (!update || update.stage !== 'admitted') continue;
+    update.outcome = {
+      failure: {
+        message: "Workflow Update is rejected because it wasn't processed by worker. Probably, Workflow Update is not supported by the worker.",
+        source: 'Server',
+        applicationFailureInfo: { type: 'UnprocessedUpdate', nonRetryable: true },
+      },
+    };
+    run.updates.delete(id);
+    run.setUpdateStage(update, 'completed');
   }
 }

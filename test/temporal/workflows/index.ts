@@ -381,3 +381,4 @@ export async function activityInFlight(): Promise<string> {
   const { hangsOnFirstAttempt } = proxyActivities<Activities>({ startToCloseTimeout: '3s', retry: { initialInterval: '100ms' } });
   return await hangsOnFirstAttempt();
 }
+export * from './updates';
