@@ -19,8 +19,8 @@ export function encodeTaskToken(t: TaskToken): Buffer {
 export function decodeTaskToken(b: Buffer | undefined): TaskToken {
   if (!b || b.length === 0) throw invalidArgument('Task token not set on request.');
   try {
-    const t = JSON.parse(b.toString('utf8')) as TaskToken;
-    if (typeof t.runId === 'string' && typeof t.namespace === 'string') return t;
+    const t = JSON.parse(b.toString('utf8')) as TaskToken & { namespace?: unknown };
+    if (typeof t.runId === 'string' && typeof t.namespace === 'string' && t.kind !== 'foreign') return t;
   } catch {
     // fall through
   }
