@@ -645,7 +645,7 @@ export class WorkflowRun {
    * transient) unless the failure cleared stickiness (the worker may just have lost its cache: attempt 1 again, on the
    * normal queue) or events arrived meanwhile (written now; the workflow must see them in a normal task).
    */
-  failWorkflowTask(cause: string, failure: Failure | undefined, identity: string, timedOut = false): void {
+  failWorkflowTask(cause: string, failure: Failure | undefined, identity: string, timedOut = false, terminateReason?: string): void {
     const wt = this.wt;
     if (!wt || wt.startedEventId === undefined) return;
     if (wt.transient) {
@@ -659,6 +659,11 @@ export class WorkflowRun {
     const wasSticky = this.stickyQueue !== undefined;
     this.stickyQueue = undefined;
     const flushed = this.flushBuffered();
+    // The task wrote what cannot be written (over a size limit): the real server ends the workflow instead of retrying.
+    if (terminateReason !== undefined) {
+      this.close('Terminated', 'WorkflowExecutionTerminated', { reason: terminateReason, identity: 'history-service' }, true);
+      return;
+    }
     if (this.isOpen) this.scheduleWorkflowTask(flushed || wasSticky ? 1 : wt.attempt + 1);
     this.dispatchQueuedQueries();
   }

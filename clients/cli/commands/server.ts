@@ -10,6 +10,7 @@ interface StartDevOptions {
   searchAttribute: string[];
   timeSkipping?: boolean;
   dbFilename?: string;
+  dynamicConfigValue: string[];
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -32,7 +33,7 @@ export function registerServer(program: Command): void {
     .option('--ui-port <port>', 'accepted for compatibility')
     .option('--ui-ip <ip>', 'accepted for compatibility')
     .option('--db-filename <file>', 'keep state in this file: survives restarts and crashes (default: in memory)')
-    .option('--dynamic-config-value <K=V>', 'accepted for compatibility (repeatable)', collect, [])
+    .option('--dynamic-config-value <K=V>', 'limit.blobSize.error/.warn and limit.memoSize.error/.warn (bytes) are honoured; others are accepted and ignored (repeatable)', collect, [])
     .option('--log-config', 'accepted for compatibility')
     // Newer temporal CLI flags (and their values) must not stop the SDK from starting us.
     .allowUnknownOption(true)
@@ -44,6 +45,7 @@ export function registerServer(program: Command): void {
       const { startTemporalServer } = await import('../../../local/temporal');
       const { parseDurationFlag } = await import('../../../local/temporal/duration-flag');
       const { parseSearchAttributeFlag } = await import('../../../local/temporal/visibility/search-attributes');
+      const { blobLimitsFromDynamicConfig } = await import('../../../local/temporal/blob-limits');
       const { createLogger } = await import('../../../common/logger');
       let retentionMs: number | undefined;
       let searchAttributes: [string, import('../../../local/temporal/visibility/types').SearchAttributeType][];
@@ -67,6 +69,7 @@ export function registerServer(program: Command): void {
         retentionMs,
         timeSkipping: Boolean(opts.timeSkipping),
         customSearchAttributes: new Map(searchAttributes),
+        blobLimits: blobLimitsFromDynamicConfig(opts.dynamicConfigValue),
         log,
       }).catch((err: unknown) => {
         // A state file we will not touch is the user's to move: one line, not a stack trace.

@@ -382,3 +382,4 @@ export async function activityInFlight(): Promise<string> {
   return await hangsOnFirstAttempt();
 }
 export * from './updates';
+export * from './limits';
