@@ -31,6 +31,7 @@ import { TimeSource } from './time-source';
 import { operatorServiceHandlers, workflowServiceHandlers } from './workflow-service';
 import type { SearchAttributeType } from './visibility/types';
 import type { WebUi, WebUiOptions } from './http';
+import type { BlobLimits } from './blob-limits';
 
 export interface TemporalServerOptions {
   /** 0 = an ephemeral port */
@@ -56,6 +57,8 @@ export interface TemporalServerOptions {
   retentionMs?: number;
   /** events per page in workflow task responses */
   historyPageSize?: number;
+  /** size limits on what workflow tasks write (`limit.blobSize.*`, `limit.memoSize.*`); default the real server's */
+  blobLimits?: Partial<BlobLimits>;
   /**
    * Keep the server's state in this file (created if absent): loaded at start, every change appended before the
    * call that caused it is answered. A file that is not a readable state file makes start fail (StateFileError).
@@ -98,7 +101,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export async function startTemporalServer(opts: TemporalServerOptions = {}): Promise<TemporalServerInternals> {
   const ip = opts.ip ?? '127.0.0.1';
   const time = new TimeSource(opts.timeSkipping ?? false, (opts.timeSkipping ?? false) && (opts.startLocked ?? false));
-  const engine = new Engine({ time, retentionMs: opts.retentionMs ?? DAY_MS, log: opts.log, historyPageSize: opts.historyPageSize });
+  const engine = new Engine({ time, retentionMs: opts.retentionMs ?? DAY_MS, log: opts.log, historyPageSize: opts.historyPageSize, blobLimits: opts.blobLimits });
   let durable: DurableState | undefined;
   const schedules = new ScheduleStore(engine, opts.log);
   engine.afterRunClosed = (run) => schedules.runClosed(run);

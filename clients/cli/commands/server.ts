@@ -13,6 +13,7 @@ interface StartDevOptions {
   headless?: boolean;
   uiPort?: string;
   uiIp?: string;
+  dynamicConfigValue: string[];
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -35,7 +36,7 @@ export function registerServer(program: Command): void {
     .option('--ui-port <port>', 'port of the Temporal Web UI and HTTP API (default: the gRPC port + 1000, so 8233)')
     .option('--ui-ip <ip>', 'address the Web UI listens on (default: --ip)')
     .option('--db-filename <file>', 'keep state in this file: survives restarts and crashes (default: in memory)')
-    .option('--dynamic-config-value <K=V>', 'accepted for compatibility (repeatable)', collect, [])
+    .option('--dynamic-config-value <K=V>', 'limit.blobSize.error/.warn and limit.memoSize.error/.warn (bytes) are honoured; others are accepted and ignored (repeatable)', collect, [])
     .option('--log-config', 'accepted for compatibility')
     // Newer temporal CLI flags (and their values) must not stop the SDK from starting us.
     .allowUnknownOption(true)
@@ -50,6 +51,7 @@ export function registerServer(program: Command): void {
       const { startTemporalServer } = await import('../../../local/temporal');
       const { parseDurationFlag } = await import('../../../local/temporal/duration-flag');
       const { parseSearchAttributeFlag } = await import('../../../local/temporal/visibility/search-attributes');
+      const { blobLimitsFromDynamicConfig } = await import('../../../local/temporal/blob-limits');
       const { createLogger } = await import('../../../common/logger');
       let retentionMs: number | undefined;
       let searchAttributes: [string, import('../../../local/temporal/visibility/types').SearchAttributeType][];
@@ -74,6 +76,7 @@ export function registerServer(program: Command): void {
         timeSkipping: Boolean(opts.timeSkipping),
         customSearchAttributes: new Map(searchAttributes),
         ...(opts.headless ? {} : { ui: { port: uiPort, ip: opts.uiIp ?? opts.ip, codecEndpoint: process.env.MLOPS_UI_CODEC_ENDPOINT || undefined } }),
+        blobLimits: blobLimitsFromDynamicConfig(opts.dynamicConfigValue),
         log,
       }).catch((err: unknown) => {
         // A state file we will not touch is the user's to move: one line, not a stack trace.

@@ -387,3 +387,5 @@ export async function countsScheduledRuns(): Promise<number> {
   const last = workflowInfo().lastResult as number | undefined;
   return (last ?? 0) + 1;
 }
+export * from './updates';
+export * from './limits';
