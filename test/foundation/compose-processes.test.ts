@@ -5,6 +5,7 @@
  * does is done here: service names become 127.0.0.1 and a free port, the emulator's volume a temporary folder.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { taskQueues } from '../../workers/registry';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,7 +91,7 @@ beforeAll(async () => {
     throw new Error(`${String(err)}; emulator stderr: ${emulator.stderr()}`);
   });
   for (const w of workers) {
-    await eventually(`${w.name} to poll every task queue`, async () => (logLines(w).filter((l) => l.msg === 'worker polling').length === 2 ? true : undefined), 90_000, 100).catch(
+    await eventually(`${w.name} to poll every task queue`, async () => (logLines(w).filter((l) => l.msg === 'worker polling').length === taskQueues.length ? true : undefined), 90_000, 100).catch(
       (err: unknown) => {
         throw new Error(`${String(err)}; ${w.name} stderr: ${w.stderr()}`);
       },

@@ -8,7 +8,7 @@ import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { StopProcessingJobCommand } from '@aws-sdk/client-sagemaker';
 import { WorkflowFailedError } from '@temporalio/client';
 import { approveBudgetUpdate, processingStatusQuery } from '../../workflows/processing/messages';
-import { processingInput, startProcessing, startProcessingStack, stepRuns, workload, type ProcessingStack } from './harness';
+import { emulatorControl, processingInput, startProcessing, startProcessingStack, stepRuns, workload, type ProcessingStack } from './harness';
 
 let stack: ProcessingStack;
 beforeAll(async () => {
@@ -81,10 +81,7 @@ describe('processing workflow', () => {
   });
 
   it('stops at once on a user error, with its reason, and leaves no alarm', async () => {
-    await fetch(`${stack.emu.endpoint}/_emulator/scenarios`, {
-      method: 'POST',
-      body: JSON.stringify({ service: 'sagemaker', kind: 'processing-job', resource: 'fe-user-*', failureReason: 'AlgorithmError: KeyError: customer_id, exit code: 1', failAtStatus: 'InProgress/load' }),
-    });
+    await emulatorControl(stack, 'POST', '/scenarios', { service: 'sagemaker', kind: 'processing-job', resource: 'fe-user-*', failureReason: 'AlgorithmError: KeyError: customer_id, exit code: 1', failAtStatus: 'InProgress/load' });
     const handle = await startProcessing(stack, processingInput('fe-user', { count: 5 }));
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -125,7 +122,7 @@ describe('processing workflow', () => {
   });
 
   it('retries a capacity error later, then changes family', async () => {
-    await fetch(`${stack.emu.endpoint}/_emulator/services/sagemaker/processing-capacity`, { method: 'PUT', body: JSON.stringify({ unavailableInstanceTypes: ['ml.m5.xlarge'] }) });
+    await emulatorControl(stack, 'PUT', '/services/sagemaker/processing-capacity', { unavailableInstanceTypes: ['ml.m5.xlarge'] });
     try {
       const handle = await startProcessing(stack, processingInput('fe-cap', { count: 5, policy: { capacityRetries: 1 } }));
       const result = await handle.result();
@@ -137,7 +134,7 @@ describe('processing workflow', () => {
       // The retry waited the policy's 10 minutes after the first failure.
       expect(Date.parse(result.attempts[1]!.createdAt ?? '') - Date.parse(result.attempts[0]!.endedAt ?? '')).toBeGreaterThanOrEqual(10 * 60_000);
     } finally {
-      await fetch(`${stack.emu.endpoint}/_emulator/services/sagemaker/processing-capacity`, { method: 'PUT', body: JSON.stringify({ unavailableInstanceTypes: [] }) });
+      await emulatorControl(stack, 'PUT', '/services/sagemaker/processing-capacity', { unavailableInstanceTypes: [] });
     }
   });
 
