@@ -6,9 +6,12 @@ import { UsageError } from '../../clients/cli/usage-error';
 
 const example = join(__dirname, '../../examples/processing/feature-engineering.yaml');
 
-function mistake(change: (spec: Record<string, any>) => void): string {
-  const spec = structuredClone(readSpec(example)) as unknown as { baseName: string; request: Record<string, any>; policy: Record<string, unknown> };
-  const raw: Record<string, any> = { name: spec.baseName, processingJob: spec.request, scaling: { maxInstanceCount: 12 } };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test reaches into any field of the spec to break it
+type Loose = Record<string, any>;
+
+function mistake(change: (spec: Loose) => void): string {
+  const spec = structuredClone(readSpec(example)) as unknown as { baseName: string; request: Loose; policy: Record<string, unknown> };
+  const raw: Loose = { name: spec.baseName, processingJob: spec.request, scaling: { maxInstanceCount: 12 } };
   change(raw);
   try {
     specToInput(raw, 'spec.yaml');
