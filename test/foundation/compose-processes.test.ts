@@ -120,8 +120,8 @@ describe('the compose file\'s processes on this machine', () => {
     await emulatedSleep(3 * 60_000);
     const oldUid = await cloud.homeUid(dom, 'user-profile', 'ann');
     await cloud.writeFile(dom.efsId, `/${oldUid}/notes.md`, 'copied by whichever worker', Number(oldUid));
-    // The copy takes an emulated hour (6 s here): long enough to stop a worker in the middle of it.
-    await cloud.control('POST', '/scenarios', { service: 'datasync', kind: 'task-execution', resource: '*', durationsMs: { TRANSFERRING: 60 * 60_000 } });
+    // The copy lasts until the test lets it end (a day, emulated): a worker is stopped in the middle of it.
+    await cloud.control('POST', '/scenarios', { service: 'datasync', kind: 'task-execution', resource: '*', durationsMs: { TRANSFERRING: 24 * 3600_000 } });
     await cloud.remove(dom, 'user-profile', 'ann');
     await cloud.create(dom, 'user-profile', 'ann');
 
@@ -131,10 +131,14 @@ describe('the compose file\'s processes on this machine', () => {
     const [stopped, remaining] = workers as [Proc, Proc];
     const atStop = workers.map(activitiesStarted);
     stopped.child.kill('SIGTERM');
-    // Stopped in the middle of the copy, not after the restore.
-    expect((await status()).restores.at(-1)?.status).toBe('running');
     // It drains (its running activities finish) and exits 0, as `docker compose stop` would see it.
     expect(await stopped.exited, stopped.stderr()).toBe(0);
+    // It was stopped in the middle of the copy, not after the restore.
+    expect((await cloud.control<{ runningExecutions: number }>('GET', '/services/datasync/stats')).body.runningExecutions).toBe(1);
+    expect((await status()).restores.at(-1)?.status).toBe('running');
+    // Now the copy may end (a rule for a running job applies from its start, so it is done): the other worker sees
+    // the restore through.
+    await cloud.control('POST', '/scenarios', { service: 'datasync', kind: 'task-execution', resource: '*', durationsMs: { TRANSFERRING: 60_000 } });
 
     const restore = await eventually(
       'the restore to end',
