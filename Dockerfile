@@ -22,12 +22,16 @@ COPY workers workers
 COPY clients clients
 COPY local local
 RUN npm run build
+# The Temporal Web UI app (ui/build.mjs: ui/'s own locked dependencies, then vite).
+COPY ui ui
+RUN node ui/build.mjs
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules node_modules
 COPY --from=build /app/dist dist
+COPY --from=build /app/ui/build ui/build
 # docs/recovery holds the EventBridge rule pattern the emulator's events are filtered with.
 COPY package.json ./
 COPY bin bin

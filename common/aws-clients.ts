@@ -23,3 +23,12 @@ export function awsClientOptions(config: Config, emulatorEndpoint?: string): Aws
     forcePathStyle: true,
   };
 }
+
+/**
+ * For creates AWS does not de-duplicate (DataSync's CreateTask, CreateLocationEfs, StartTaskExecution have no
+ * idempotency token): one attempt, never retried by the SDK, whose retry after a lost answer would create a second
+ * resource. The activity's own retry finds what the lost call created (by name and tags) and adopts it.
+ */
+export function withoutSdkRetries<T extends AwsClientOptions>(opts: T): T & { maxAttempts: 1 } {
+  return { ...opts, maxAttempts: 1 };
+}

@@ -115,6 +115,8 @@ const shape = {
   MLOPS_LOG_FORMAT: optionalText
     .refine((v) => v === undefined || v === 'json' || v === 'pretty', '"json" or "pretty"')
     .transform((v) => v as 'json' | 'pretty' | undefined),
+  MLOPS_UI_PORT: port('MLOPS_UI_PORT', 8233),
+  MLOPS_UI_CODEC_ENDPOINT: url,
 } as const;
 
 const schema = z.object(shape).superRefine((c, ctx) => {
@@ -148,6 +150,8 @@ const accepts: Record<keyof typeof shape, string> = {
   MLOPS_DATA_DIR: 'a directory (created if missing) where `mlops start` keeps the embedded server\'s and emulator\'s state (default .mlops in the working directory)',
   MLOPS_LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
   MLOPS_LOG_FORMAT: '"json" (JSON lines) or "pretty" (human-readable); unset: pretty when stderr is a terminal, JSON lines otherwise',
+  MLOPS_UI_PORT: 'a TCP port number from 1 to 65535 (default 8233): the embedded server\'s Temporal Web UI and HTTP API',
+  MLOPS_UI_CODEC_ENDPOINT: 'an http:// or https:// URL of a codec server the Web UI decodes payloads with',
 };
 
 export type Config = z.infer<typeof schema>;

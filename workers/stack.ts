@@ -9,6 +9,7 @@ import { claimDataDir } from '../common/data-dir';
 import { createLogger } from '../common/logger';
 import { temporalConnectionOptions } from '../common/temporal-connection';
 import { runWorkers } from './worker';
+import { requireGatewayApiKey } from '../clients/gateway/server';
 
 interface Part {
   name: string;
@@ -21,7 +22,7 @@ interface Part {
  * this process. SIGINT/SIGTERM drain the workers first, then close the gateway, the emulator and the server, so no
  * activity is cut off and no signal is accepted that nobody will process.
  */
-export async function runStack(opts: { json: boolean; inMemory: boolean }): Promise<void> {
+export async function runStack(opts: { json: boolean; inMemory: boolean; headless?: boolean }): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.MLOPS_LOG_LEVEL);
   const parts: Part[] = [];
@@ -32,6 +33,7 @@ export async function runStack(opts: { json: boolean; inMemory: boolean }): Prom
   };
   // On the embedded emulator nobody else needs the key, so one is made up for this run when none is configured.
   const embeddedAws = config.MLOPS_AWS === 'emulator' && !config.AWS_ENDPOINT_URL;
+  if (!embeddedAws) requireGatewayApiKey(config.MLOPS_GATEWAY_API_KEY);
   // What is embedded keeps its state on disk, so stopping or crashing this process loses no workflow and no resource.
   const dataDir = !opts.inMemory && (embeddedAws || !config.TEMPORAL_ADDRESS) ? claimDataDir(config.MLOPS_DATA_DIR) : undefined;
   if (dataDir) parts.push({ name: 'state', where: `${dataDir.path} (kept across restarts; --in-memory keeps none)`, close: async () => dataDir.release() });
@@ -47,9 +49,11 @@ export async function runStack(opts: { json: boolean; inMemory: boolean }): Prom
         log: log.child({ part: 'temporal' }),
         // The workers below run in this process: after a crash no attempt they had started can still complete.
         ...(dataDir ? { dbFilename: dataDir.temporalFile, workersDiedWithServer: true } : {}),
+        ...(opts.headless ? {} : { ui: { port: config.MLOPS_UI_PORT, codecEndpoint: config.MLOPS_UI_CODEC_ENDPOINT } }),
       });
       temporalAddress = server.address;
       parts.push({ name: 'temporal', where: `${server.address} (embedded; namespace ${config.TEMPORAL_NAMESPACE})`, close: () => server.close() });
+      if (server.uiUrl) parts.push({ name: 'web-ui', where: server.uiUrl, close: async () => undefined });
     }
     const gatewayApiKey = config.MLOPS_GATEWAY_API_KEY ?? (embeddedAws ? randomBytes(24).toString('base64url') : undefined);
     let emulatorEndpoint: string | undefined;

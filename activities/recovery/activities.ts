@@ -43,6 +43,12 @@ export { RESTORE_TAG, ROLE_TAG, RESTORE_TASK_OPTIONS, transferTaskName } from '.
 export interface RecoveryActivityDeps {
   sagemaker: SageMakerClient;
   datasync: DataSyncClient;
+  /**
+   * The same service without SDK retries, for the creates DataSync does not de-duplicate (CreateLocationEfs,
+   * CreateTask, StartTaskExecution): a retry after a lost answer would make a second one. Build it with
+   * `withoutSdkRetries` (common/aws-clients.ts); the activity's retry adopts what a lost answer created.
+   */
+  datasyncCreates: DataSyncClient;
   efs: EFSClient;
   ec2: EC2Client;
   /** The Temporal client used to signal other workflows; the worker's own client when omitted. */
@@ -117,11 +123,11 @@ export interface AccessGrant {
 const TERMINAL_EXECUTION = new Set(['SUCCESS', 'ERROR']);
 
 export function createRecoveryActivities(deps: RecoveryActivityDeps) {
-  const { sagemaker, datasync, efs, ec2 } = deps;
+  const { sagemaker, datasync, datasyncCreates, efs, ec2 } = deps;
   const cap = deps.dataSyncTaskCap ?? DEFAULT_DATASYNC_TASK_CAP;
   const temporal = (): Client => (deps.temporal ? deps.temporal() : Context.current().client);
   const { describeDomain, homeUidOf, liveDomainsByName } = studioLookups(sagemaker);
-  const { findLocations, findOrCreateLocation, findTasks, executionsOf, tagsOf } = dataSyncResources(datasync, efs, ec2, deps.dataSyncSecurityGroupId);
+  const { findLocations, findOrCreateLocation, findTasks, executionsOf, tagsOf } = dataSyncResources(datasync, datasyncCreates, efs, ec2, deps.dataSyncSecurityGroupId);
   const log = (): Pick<Logger, 'info' | 'warn'> => {
     try {
       return Context.current().log;
@@ -342,7 +348,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
       }
       if (!taskArn) {
         const r = await aws(`CreateTask ${req.restoreId}`, () =>
-          datasync.send(
+          datasyncCreates.send(
             new CreateTaskCommand({
               SourceLocationArn: sourceLocationArn,
               DestinationLocationArn: destinationLocationArn,
@@ -357,7 +363,7 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
       }
       const task = taskArn;
       const taskExecutionArn =
-        existing ?? (await aws(`StartTaskExecution ${task}`, () => datasync.send(new StartTaskExecutionCommand({ TaskArn: task })))).TaskExecutionArn;
+        existing ?? (await aws(`StartTaskExecution ${task}`, () => datasyncCreates.send(new StartTaskExecutionCommand({ TaskArn: task })))).TaskExecutionArn;
       if (!taskExecutionArn) throw recoveryFailure(RecoveryFailure.AwsUnavailable, 'StartTaskExecution returned no TaskExecutionArn');
       return { taskArn: task, taskExecutionArn, sourceLocationArn, destinationLocationArn };
     },

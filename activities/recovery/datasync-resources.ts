@@ -48,7 +48,7 @@ function parseArn(arn: string): { partition: string; region: string; account: st
  * A restore's DataSync resources, found again by name and tags after a retry or a crash (DataSync has no
  * idempotency token), and created when missing.
  */
-export function dataSyncResources(datasync: DataSyncClient, efs: EFSClient, ec2: EC2Client, dataSyncSecurityGroupId?: string) {
+export function dataSyncResources(datasync: DataSyncClient, datasyncCreates: DataSyncClient, efs: EFSClient, ec2: EC2Client, dataSyncSecurityGroupId?: string) {
   /**
    * The security group DataSync's network interfaces get. An operator-chosen group (MLOPS_DATASYNC_SECURITY_GROUP,
    * opened on each file system with `mlops recovery grant-access`) wins. Otherwise Studio's own
@@ -129,7 +129,7 @@ export function dataSyncResources(datasync: DataSyncClient, efs: EFSClient, ec2:
     const r = await aws(
       `CreateLocationEfs ${role} ${h.efsId}/${h.homeUid}`,
       () =>
-        datasync.send(
+        datasyncCreates.send(
           new CreateLocationEfsCommand({
             EfsFilesystemArn: cfg.fileSystemArn,
             Subdirectory: `/${h.homeUid}`,
@@ -147,8 +147,8 @@ export function dataSyncResources(datasync: DataSyncClient, efs: EFSClient, ec2:
   }
 
   /**
-   * This restore's tasks, sorted by ARN. Normally one; two when a CreateTask whose answer was lost was retried
-   * by the SDK (DataSync has no idempotency token), which is why cleanup deletes every one of them.
+   * This restore's tasks, sorted by ARN: one (creates are never retried by the SDK, and a retried activity adopts
+   * the task a lost answer created); cleanup still deletes every one it finds, as a last line of defence.
    */
   async function findTasks(restoreId: string): Promise<string[]> {
     const name = transferTaskName(restoreId);

@@ -2,7 +2,7 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DataSyncClient } from '@aws-sdk/client-datasync';
 import { EFSClient } from '@aws-sdk/client-efs';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import type { AwsClientOptions } from '../../common/aws-clients';
+import { withoutSdkRetries, type AwsClientOptions } from '../../common/aws-clients';
 import type { Logger } from '../../common/logger';
 import { createRecoveryActivities } from './activities';
 
@@ -11,6 +11,7 @@ export function recoveryActivitiesFor(deps: { aws: AwsClientOptions; log: Logger
   return createRecoveryActivities({
     sagemaker: new SageMakerClient(deps.aws),
     datasync: new DataSyncClient(deps.aws),
+    datasyncCreates: new DataSyncClient(withoutSdkRetries(deps.aws)),
     efs: new EFSClient(deps.aws),
     ec2: new EC2Client(deps.aws),
     dataSyncTaskCap: deps.dataSyncTaskCap,

@@ -9,7 +9,10 @@ export function registerGateway(program: Command): void {
     .action(async () => {
       const { withClient } = await import('../cli/temporal-client');
       const { createLogger } = await import('../../common/logger');
-      const { startGateway } = await import('./server');
+      const { startGateway, requireGatewayApiKey } = await import('./server');
+      const { loadConfig } = await import('../../common/config');
+      // Before connecting: a gateway that would refuse every delivery must not start at all.
+      requireGatewayApiKey(loadConfig().MLOPS_GATEWAY_API_KEY);
       await withClient(async (client, config) => {
         const gateway = await startGateway({
           client,

@@ -1,17 +1,35 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { WorkflowExecutionAlreadyStartedError, type WorkflowClient } from '@temporalio/client';
+import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, isGrpcServiceError, type WorkflowClient } from '@temporalio/client';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger';
+import { UsageError } from '../cli/usage-error';
 import { RECOVERY_TASK_QUEUE, intakeWorkflowId } from '../../workflows/recovery/model';
 import type { recoveryEventIntake } from '../../workflows/recovery/workflows';
 import { interpretDelivery } from './events';
+import { interpretProcessingEvent, type ProcessingSignal } from './processing-events';
+import { alarmSignal, jobStateSignal } from '../../workflows/processing/messages';
+
+/** Hands a processing notice to its workflow: 'signalled', or 'no-workflow' when no such job runs (then ignored). */
+export async function signalProcessing(client: GatewayClient, s: ProcessingSignal): Promise<'signalled' | 'no-workflow'> {
+  if (!client.workflow.getHandle) throw new Error('this gateway client cannot signal workflows');
+  const handle = client.workflow.getHandle(s.workflowId);
+  try {
+    if (s.kind === 'alarm') await handle.signal(alarmSignal, s.notice);
+    else await handle.signal(jobStateSignal, s.notice);
+    return 'signalled';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 'no-workflow';
+    throw err;
+  }
+}
 
 /** The header an EventBridge connection with API-key authorisation is configured to send (see docs/). */
 export const API_KEY_HEADER = 'x-api-key';
 
 /** What the gateway needs of a Temporal client: starting workflows. A test hands it a fake. */
 export interface GatewayClient {
-  workflow: Pick<WorkflowClient, 'start'>;
+  workflow: Pick<WorkflowClient, 'start'> & Partial<Pick<WorkflowClient, 'getHandle'>>;
 }
 
 export interface GatewayOptions {
@@ -31,10 +49,32 @@ export function apiKeyMatches(expected: string | undefined, given: string | stri
   return timingSafeEqual(digest(expected), digest(given));
 }
 
+/** EventBridge's largest event (PutEvents entry) is 256 KB. */
+export const EVENTBRIDGE_MAX_EVENT_BYTES = 256 * 1024;
+/** The envelope EventBridge adds on delivery (id, version, account, region, time) is not counted in that size. */
+export const GATEWAY_BODY_LIMIT_BYTES = EVENTBRIDGE_MAX_EVENT_BYTES + 4 * 1024;
+
+/**
+ * Outside the embedded mode (where `mlops start` makes a key up for its own emulator), a gateway without a key would
+ * answer 401 to every delivery while reporting healthy, and EventBridge would drop the events: it must not start.
+ */
+export function requireGatewayApiKey(apiKey: string | undefined): string {
+  if (apiKey) return apiKey;
+  throw new UsageError(
+    `MLOPS_GATEWAY_API_KEY is not set: set it to the API key your EventBridge connection sends in the ${API_KEY_HEADER} header (without it every event delivery would be refused and lost)`,
+  );
+}
+
+/** The server's reason when it refused the start as malformed (INVALID_ARGUMENT): the same event is refused every time. */
+function invalidArgumentReason(err: unknown): string | undefined {
+  const cause = err instanceof ServiceError ? err.cause : err;
+  return isGrpcServiceError(cause) && cause.code === GrpcStatus.INVALID_ARGUMENT ? cause.details || cause.message : undefined;
+}
+
 /** The HTTP application, without listening: `inject` it in tests, `listen` it in `startGateway`. */
 export function buildGateway(opts: GatewayOptions): FastifyInstance {
   const { client, log, apiKey } = opts;
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: GATEWAY_BODY_LIMIT_BYTES });
   if (!apiKey) log.warn('MLOPS_GATEWAY_API_KEY is not set: every event delivery will be refused with 401');
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
@@ -57,6 +97,18 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
       },
     },
     async (req, reply) => {
+      const processing = interpretProcessingEvent(req.body);
+      if (processing.kind === 'ignored') return reply.code(202).send({ status: 'ignored', reason: processing.reason });
+      if (processing.kind !== 'not-processing') {
+        try {
+          const outcome = await signalProcessing(client, processing);
+          log.info({ decision: outcome, workflowId: processing.workflowId, signal: processing.kind }, 'processing event');
+          return reply.code(202).send({ status: outcome === 'signalled' ? 'accepted' : 'ignored', workflowId: processing.workflowId });
+        } catch (err) {
+          log.error({ decision: 'unavailable', workflowId: processing.workflowId, err: err instanceof Error ? err.message : String(err) }, 'cannot hand the event to Temporal');
+          return reply.code(503).send({ error: 'Temporal is unavailable; retry later' });
+        }
+      }
       const meaning = interpretDelivery(req.body);
       if (meaning.kind === 'malformed') {
         log.warn({ decision: 'malformed', message: meaning.message }, 'event delivery malformed');
@@ -82,6 +134,12 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
           log.info({ decision: 'duplicate', eventId: event.eventId, workflowId }, 'event already received');
           return reply.code(202).send({ status: 'duplicate', workflowId });
         }
+        const invalid = invalidArgumentReason(err);
+        if (invalid !== undefined) {
+          // 4xx: EventBridge does not deliver it again (a 5xx would be retried for a day).
+          log.warn({ decision: 'malformed', eventId: event.eventId, err: invalid }, 'Temporal refused the event as invalid');
+          return reply.code(400).send({ error: `Temporal refused the event as invalid: ${invalid}` });
+        }
         log.error({ decision: 'unavailable', eventId: event.eventId, err: err instanceof Error ? err.message : String(err) }, 'cannot hand the event to Temporal');
         // 5xx: EventBridge retries the delivery.
         return reply.code(503).send({ error: 'Temporal is unavailable; retry later' });
@@ -104,6 +162,7 @@ export interface RunningGateway {
 }
 
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
+  requireGatewayApiKey(opts.apiKey);
   const app = buildGateway(opts);
   await app.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });
   const address = app.server.address();

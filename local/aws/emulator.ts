@@ -110,8 +110,13 @@ export class Emulator {
   readonly controlRoutes: ControlRoute[] = [];
   private readonly log?: Logger;
 
+  /** The injected clock, when it can wake the emulator and be held (a time-skipping server's). */
+  private readonly baseClock?: Clock;
+
   constructor(opts: EmulatorOptions) {
     this.clock = new EmulatorClock(opts.clock, opts.timeScale ?? 1);
+    this.baseClock = opts.clock;
+    const holdClock = opts.clock?.markBusy && opts.clock.markIdle ? opts.clock : undefined;
     this.log = opts.log;
     this.events = new EventBus({
       target: opts.eventsTo,
@@ -124,6 +129,7 @@ export class Emulator {
       baseDelayMs: opts.eventRetryBaseMs,
       deliverAfterRelease: opts.stateDir !== undefined,
       onOwedChange: () => this.markChanged('events'),
+      ...(holdClock ? { hold: { busy: (key: string) => holdClock.markBusy?.(key), idle: (key: string) => holdClock.markIdle?.(key) } } : {}),
     });
     this.jobs = new JobEngine(
       () => this.clock.now(),
@@ -343,7 +349,39 @@ export class Emulator {
     } catch (err) {
       this.log?.error({ err }, 'a job transition hook failed');
     }
+    this.advanceServices();
   }
+
+  /** Services' time-driven work up to now, then a wake-up of a jumping clock at the next moment any has work. */
+  private advanceServices(): void {
+    let next = Infinity;
+    for (const [name, runtime] of this.services) {
+      const { advance, nextWakeMs } = runtime.def;
+      if (!advance && !nextWakeMs) continue;
+      const ctx = this.serviceContext(runtime);
+      try {
+        if (advance?.(ctx)) this.markServiceChanged(name);
+        const at = nextWakeMs?.(ctx);
+        if (at !== undefined && at < next) next = at;
+      } catch (err) {
+        this.log?.error({ err, service: name }, 'a service time step failed');
+      }
+    }
+    const clock = this.baseClock;
+    if (!clock?.scheduleAt || next === this.wakeAt) return;
+    this.cancelWake?.();
+    this.cancelWake = undefined;
+    this.wakeAt = next;
+    if (next === Infinity) return;
+    this.cancelWake = clock.scheduleAt(next, () => {
+      this.cancelWake = undefined;
+      this.wakeAt = Infinity;
+      this.advanceJobs();
+    });
+  }
+
+  private wakeAt = Infinity;
+  private cancelWake?: () => void;
 
   runtime(name: string): ServiceRuntime | undefined {
     return this.services.get(name);

@@ -56,6 +56,8 @@ export interface EventBusOptions {
   deliverAfterRelease?: boolean;
   /** Called when the set of events still owed to the target changes (one added, one delivered or given up). */
   onOwedChange?: () => void;
+  /** Held while a delivery is in flight: a jumping virtual clock waits until the receiver has acted on the event. */
+  hold?: { busy(key: string): void; idle(key: string): void };
 }
 
 export class EventBus {
@@ -157,6 +159,8 @@ export class EventBus {
     record.attempts += 1;
     const controller = new AbortController();
     this.inflight.add(controller);
+    const holdKey = `event-delivery:${record.event.id}:${record.attempts}`;
+    this.opts.hold?.busy(holdKey);
     const timeout = setTimeout(() => controller.abort(), 10_000);
     let retry = false;
     try {
@@ -176,6 +180,7 @@ export class EventBus {
     } finally {
       clearTimeout(timeout);
       this.inflight.delete(controller);
+      this.opts.hold?.idle(holdKey);
     }
     if (!retry || this.closed) return;
     if (record.attempts >= (this.opts.maxAttempts ?? 30)) {

@@ -50,6 +50,35 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/**
+ * Why a control request is refused, or undefined. A web page open in the user's browser can send the control API
+ * "simple" cross-origin requests (a form or `text/plain` POST needs no preflight) that inject faults or reset state:
+ * such requests carry a foreign `Origin`, or a non-JSON content type, and are refused. Tools (curl, SDKs, tests)
+ * send no `Origin`; a page served from the emulator's own origin may.
+ */
+export function controlRequestProblem(method: string, headers: IncomingMessage['headers'], bodyLength: number, port: number): { status: number; message: string } | undefined {
+  const origin = headers.origin;
+  if (origin !== undefined) {
+    let own = false;
+    try {
+      const u = new URL(origin);
+      own = u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname) && Number(u.port || 80) === port;
+    } catch {
+      own = false;
+    }
+    if (!own) return { status: 403, message: `requests from the web origin ${origin.slice(0, 100)} are refused: the control API is for tools on this machine` };
+  }
+  const type = String(headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const json = type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+  // A bodiless POST without a content type is a tool's (curl -X POST); a browser's form POST always has one.
+  if ((bodyLength > 0 || (method === 'POST' && type !== '')) && !json) {
+    return { status: 415, message: `the control API takes JSON bodies only (content-type: application/json), not ${type === '' ? 'an untyped body' : type}` };
+  }
+  return undefined;
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -60,6 +89,8 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
   const { port = 4566, host = '127.0.0.1', services = allServices, ...emulatorOptions } = opts;
   const emulator = new Emulator({ ...emulatorOptions, services });
   const log = opts.log;
+  /** Known once listening (port 0 picks one). */
+  let listeningPort = port;
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
@@ -72,6 +103,11 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
       return;
     }
     if (rawUrl.startsWith('/_emulator/') || rawUrl === '/_emulator') {
+      const refused = controlRequestProblem(method, req.headers, body.length, listeningPort);
+      if (refused) {
+        sendJson(res, refused.status, { error: refused.status === 403 ? 'ForeignOrigin' : 'UnsupportedMediaType', message: refused.message });
+        return;
+      }
       const answer = await handleControl(emulator, method, new URL(rawUrl, 'http://emulator'), body);
       await emulator.flush();
       sendJson(res, answer.status, answer.body);
@@ -122,6 +158,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
     throw err;
   }
   const address = server.address() as AddressInfo;
+  listeningPort = address.port;
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 
   // Jobs whose status changes while nobody asks still run their transitions (events, side effects).

@@ -195,6 +195,14 @@ export interface ServiceDefinition<S = unknown> {
    * methods. Plain objects, arrays, Map, Set, Date and Buffer need nothing.
    */
   persistentClasses?: Readonly<Record<string, abstract new (...args: never[]) => unknown>>;
+  /**
+   * Time-driven work (a processing job's per-minute metrics, alarm evaluations) caught up to the emulated now: runs
+   * after job transitions, before every request and on the tick, in the order services are listed. Returns whether
+   * the state changed (a durable emulator then writes it).
+   */
+  advance?(ctx: ServiceContext<S>): boolean;
+  /** The next emulated time `advance` has work at: a virtual clock that jumps is woken then, never past it. */
+  nextWakeMs?(ctx: ServiceContext<S>): number | undefined;
 }
 
 /**

@@ -15,6 +15,7 @@ import type { Failure, HistoryEvent, Message, Payloads, SearchAttributes, StartW
 import { encodedSearchAttributes, validatedSearchValues } from './visibility-store';
 import { completeRetryPolicy, decideRetry, retryPolicyMessage, type CompleteRetryPolicy } from './retry-policy';
 import { TaskQueues } from './task-queues';
+import { DEFAULT_BLOB_LIMITS, type BlobLimits } from './blob-limits';
 import type { TimeSource } from './time-source';
 import { durationFromMs, msFromDuration, timestampFromMs } from './time-format';
 import type { CompletionHost } from './workflow-task-completion';
@@ -26,6 +27,8 @@ export interface EngineOptions {
   log?: Logger;
   /** Events per page of history handed out with a workflow task. */
   historyPageSize?: number;
+  /** Size limits on what workflow tasks write; default the real server's. */
+  blobLimits?: Partial<BlobLimits>;
 }
 
 const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
@@ -50,8 +53,11 @@ export class Engine implements CompletionHost {
   readonly workflowTasks = new TaskQueues<PollResponse>(() => this.time.now());
   readonly activityTasks = new TaskQueues<PollResponse>(() => this.time.now());
   readonly time: TimeSource;
+  readonly blobLimits: BlobLimits;
   /** Told of every change to a run (the state file, when there is one). */
   onRunChanged?: (run: WorkflowRun) => void;
+  /** Told of every run that closed, after its parent (schedules watch the workflows they started). */
+  afterRunClosed?: (run: WorkflowRun) => void;
   private readonly log?: Logger;
   private readonly historyPageSize: number;
   private retentionSweep?: NodeJS.Timeout;
@@ -60,7 +66,8 @@ export class Engine implements CompletionHost {
     this.time = opts.time;
     this.log = opts.log;
     this.historyPageSize = opts.historyPageSize ?? 256;
-    this.namespaces = new Namespaces(opts.retentionMs);
+    this.blobLimits = { ...DEFAULT_BLOB_LIMITS, ...opts.blobLimits };
+    this.namespaces = new Namespaces(opts.retentionMs, this.blobLimits);
     const sweepEvery = Math.max(50, Math.min(60_000, Math.floor(opts.retentionMs / 4)));
     // Real time, not the virtual clock: dropping old runs must never be a reason to skip time.
     this.retentionSweep = setInterval(() => this.dropExpiredRuns(), sweepEvery);
@@ -112,7 +119,8 @@ export class Engine implements CompletionHost {
 
   startWorkflowExecution(req: StartWorkflowRequest): { runId: string; started: boolean; status: string } {
     const ns = this.namespaces.get(req.namespace);
-    const { run, started } = this.startRun(ns, req, {});
+    // A schedule hands its last run's result (or failure) to the next one, as the real scheduler does.
+    const { run, started } = this.startRun(ns, req, { lastCompletionResult: req.lastCompletionResult, continuedFailure: req.continuedFailure });
     return { runId: run.runId, started, status: STATUS_ENUM[run.status] };
   }
 
@@ -129,11 +137,17 @@ export class Engine implements CompletionHost {
     return { runId: run.runId, started };
   }
 
+  /** The checks a start makes before anything is written (update-with-start checks both operations first). */
+  checkStartRequest(req: StartWorkflowRequest): void {
+    this.validateStart(req);
+    validatedSearchValues(this.namespaces.get(req.namespace), req.searchAttributes);
+  }
+
   private validateStart(req: StartWorkflowRequest): void {
     if (!req.workflowId) throw invalidArgument('WorkflowId is not set on request.');
     if (!req.workflowType?.name) throw invalidArgument('WorkflowType is not set on request.');
     if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
-    if (req.workflowId.length > 1000) throw invalidArgument('WorkflowId exceeds length limit.');
+    if (req.workflowId.length > 1000) throw invalidArgument('WorkflowId length exceeds limit.');
     if (req.cronSchedule) throw invalidArgument(CRON_UNSUPPORTED);
     for (const d of [req.workflowExecutionTimeout, req.workflowRunTimeout, req.workflowTaskTimeout]) {
       if (d && (Number(d.seconds ?? 0) < 0 || Number(d.nanos ?? 0) < 0)) throw invalidArgument('Invalid timeout: negative duration.');
@@ -356,6 +370,7 @@ export class Engine implements CompletionHost {
     }
     // A run that continues (continue-as-new, retry) is not the end of the child's chain; the last run reports.
     if (!run.nextRunId) this.notifyParent(run);
+    this.afterRunClosed?.(run);
   }
 
   private notifyParent(run: WorkflowRun): void {

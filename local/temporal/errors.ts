@@ -48,3 +48,30 @@ export const workflowClosed = (): ServiceError =>
   notFound('workflow execution already completed');
 
 export const taskNotFound = (what: string): ServiceError => notFound(`${what} not found`);
+
+export const resourceExhausted = (message: string, cause: string): ServiceError =>
+  new ServiceError(status.RESOURCE_EXHAUSTED, message, {
+    typeName: 'temporal.api.errordetails.v1.ResourceExhaustedFailure',
+    value: { cause, scope: 'RESOURCE_EXHAUSTED_SCOPE_NAMESPACE' },
+  });
+
+/** The operation of an ExecuteMultiOperation that did not fail, when another one did. */
+const multiOperationAborted = (): ServiceError =>
+  new ServiceError(status.ABORTED, 'Operation was aborted.', { typeName: 'temporal.api.failure.v1.MultiOperationExecutionAborted', value: {} });
+
+/**
+ * ExecuteMultiOperation's failure: one status per operation (the failed one as it would fail alone, the others
+ * aborted, or OK when it had succeeded), under the code of the first that failed, as the SDK unpacks it.
+ */
+export function multiOperationFailure(errors: (ServiceError | 'aborted' | 'ok')[]): ServiceError {
+  const statuses = errors.map((err) => (err === 'aborted' ? multiOperationAborted() : err));
+  const first = statuses.find((s): s is ServiceError => s !== 'ok' && s.code !== status.ABORTED) ?? multiOperationAborted();
+  return new ServiceError(first.code, 'Update-with-Start could not be executed.', {
+    typeName: 'temporal.api.errordetails.v1.MultiOperationExecutionFailure',
+    value: {
+      statuses: statuses.map((s) =>
+        s === 'ok' ? { code: status.OK, message: '', details: [] } : { code: s.code, message: s.message, details: s.detail ? [packAny(s.detail.typeName, s.detail.value)] : [] },
+      ),
+    },
+  });
+}

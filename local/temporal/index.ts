@@ -12,9 +12,10 @@
  *   queries-and-updates, history-reads             queries, updates, history, describe
  *   visibility-store (+ visibility/)               list/count queries, search attributes
  *   time-source, retry-policy, long-poll           clock and time skipping, retries, long-poll deadlines
+ *   schedules/                                     Temporal Schedules (create, describe, update, patch, list, delete)
  *   buffered-writes, persistence/                  outside writes as data; the state file (dbFilename)
  *
- * Not supported (answered UNIMPLEMENTED or INVALID_ARGUMENT): schedules and cron, Nexus, worker versioning,
+ * Not supported (answered UNIMPLEMENTED or INVALID_ARGUMENT): cron workflows (use schedules), Nexus, worker versioning,
  * reset, batch operations, archival.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -23,10 +24,14 @@ import type { Clock } from '../clock';
 import { Engine } from './engine';
 import { DurableState } from './persistence/durable-state';
 import { OpenCalls, addService } from './grpc-service';
+import { scheduleServiceHandlers } from './schedules/handlers';
+import { ScheduleStore } from './schedules/store';
 import { testServiceHandlers } from './test-service';
 import { TimeSource } from './time-source';
 import { operatorServiceHandlers, workflowServiceHandlers } from './workflow-service';
 import type { SearchAttributeType } from './visibility/types';
+import type { WebUi, WebUiOptions } from './http';
+import type { BlobLimits } from './blob-limits';
 
 export interface TemporalServerOptions {
   /** 0 = an ephemeral port */
@@ -52,6 +57,8 @@ export interface TemporalServerOptions {
   retentionMs?: number;
   /** events per page in workflow task responses */
   historyPageSize?: number;
+  /** size limits on what workflow tasks write (`limit.blobSize.*`, `limit.memoSize.*`); default the real server's */
+  blobLimits?: Partial<BlobLimits>;
   /**
    * Keep the server's state in this file (created if absent): loaded at start, every change appended before the
    * call that caused it is answered. A file that is not a readable state file makes start fail (StateFileError).
@@ -65,6 +72,8 @@ export interface TemporalServerOptions {
    * completion that cannot come. Default false: a worker may outlive the server and complete it.
    */
   workersDiedWithServer?: boolean;
+  /** Serve the Temporal Web UI and Temporal's HTTP API on this port too (0 = an ephemeral one); default: no UI. */
+  ui?: Omit<WebUiOptions, 'grpcAddress' | 'log' | 'namespace'>;
   log?: Logger;
 }
 
@@ -76,12 +85,15 @@ export interface TemporalServer {
   port: number;
   /** the server's clock: virtual when time skipping */
   clock: Clock;
+  /** the Web UI and HTTP API (http://host:port), when `ui` was given */
+  uiUrl?: string;
   close(): Promise<void>;
 }
 
 export interface TemporalServerInternals extends TemporalServer {
   engine: Engine;
   time: TimeSource;
+  schedules: ScheduleStore;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -89,8 +101,10 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export async function startTemporalServer(opts: TemporalServerOptions = {}): Promise<TemporalServerInternals> {
   const ip = opts.ip ?? '127.0.0.1';
   const time = new TimeSource(opts.timeSkipping ?? false, (opts.timeSkipping ?? false) && (opts.startLocked ?? false));
-  const engine = new Engine({ time, retentionMs: opts.retentionMs ?? DAY_MS, log: opts.log, historyPageSize: opts.historyPageSize });
+  const engine = new Engine({ time, retentionMs: opts.retentionMs ?? DAY_MS, log: opts.log, historyPageSize: opts.historyPageSize, blobLimits: opts.blobLimits });
   let durable: DurableState | undefined;
+  const schedules = new ScheduleStore(engine, opts.log);
+  engine.afterRunClosed = (run) => schedules.runClosed(run);
   try {
     durable = opts.dbFilename ? DurableState.load(opts.dbFilename, engine, time, opts.log, opts.dbCompactBytes, opts.workersDiedWithServer) : undefined;
     for (const name of [opts.namespace ?? 'default', ...(opts.extraNamespaces ?? [])]) {
@@ -98,8 +112,11 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
       const ns = engine.namespaces.find(name) ?? engine.namespaces.register(name);
       for (const [attr, type] of opts.customSearchAttributes ?? []) ns.customSearchAttributes.set(attr, type);
     }
+    durable?.attachSchedules(schedules);
     durable?.start();
+    schedules.resume();
   } catch (err) {
+    schedules.close();
     durable?.close();
     engine.close();
     time.close();
@@ -111,7 +128,7 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
     'grpc.max_send_message_length': 128 * 1024 * 1024,
   });
   const calls = new OpenCalls();
-  addService(server, 'temporal.api.workflowservice.v1.WorkflowService', workflowServiceHandlers(engine, { persistenceStore: durable ? 'file' : 'memory' }), calls, opts.log, beforeAnswer);
+  addService(server, 'temporal.api.workflowservice.v1.WorkflowService', { ...workflowServiceHandlers(engine, { persistenceStore: durable ? 'file' : 'memory' }), ...scheduleServiceHandlers(schedules) }, calls, opts.log, beforeAnswer);
   addService(server, 'temporal.api.operatorservice.v1.OperatorService', operatorServiceHandlers(engine), calls, opts.log, beforeAnswer);
   if (opts.testService ?? opts.timeSkipping) addService(server, 'temporal.api.testservice.v1.TestService', testServiceHandlers(time), calls, opts.log, beforeAnswer);
   const host = ip.includes(':') ? `[${ip}]` : ip;
@@ -121,12 +138,27 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
       server.bindAsync(`${host}:${opts.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
   } catch (err) {
+    schedules.close();
     durable?.close();
     engine.close();
     time.close();
     throw err;
   }
   opts.log?.info({ address: `${ip}:${port}`, timeSkipping: time.skipping }, 'temporal server listening');
+  let web: WebUi | undefined;
+  if (opts.ui) {
+    try {
+      const { startWebUi } = await import('./http');
+      const grpcHost = ip === '0.0.0.0' ? '127.0.0.1' : ip === '::' ? '[::1]' : host;
+      web = await startWebUi({ ...opts.ui, grpcAddress: `${grpcHost}:${port}`, namespace: opts.namespace ?? 'default', log: opts.log });
+    } catch (err) {
+      server.forceShutdown();
+      durable?.close();
+      engine.close();
+      time.close();
+      throw err;
+    }
+  }
   let closed = false;
   return {
     address: `${ip}:${port}`,
@@ -134,9 +166,13 @@ export async function startTemporalServer(opts: TemporalServerOptions = {}): Pro
     clock: time,
     engine,
     time,
+    schedules,
+    uiUrl: web?.url,
     close: async () => {
       if (closed) return;
       closed = true;
+      schedules.close();
+      await web?.close();
       engine.close();
       calls.endAll();
       // Calls in flight finish (and are written) before the state file closes: one answered after it would be lost.

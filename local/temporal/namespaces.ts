@@ -4,6 +4,7 @@ import { ServiceError, invalidArgument, namespaceNotFound } from './errors';
 import { durationFromMs } from './time-format';
 import type { WorkflowRun } from './workflow-run';
 import type { SearchAttributeType } from './visibility/types';
+import { DEFAULT_BLOB_LIMITS, type BlobLimits } from './blob-limits';
 
 export class NamespaceState {
   readonly runs = new Map<string, WorkflowRun>();
@@ -19,6 +20,8 @@ export class NamespaceState {
     public data: Record<string, string> = {},
     /** kept across restarts: history events name it */
     readonly id: string = randomUUID(),
+    /** the server's size limits, which the namespace reports */
+    readonly limits: BlobLimits = DEFAULT_BLOB_LIMITS,
   ) {}
 
   describe(): object {
@@ -31,6 +34,7 @@ export class NamespaceState {
         data: this.data,
         id: this.id,
         capabilities: { syncUpdate: true, asyncUpdate: true },
+        limits: { blobSizeLimitError: this.limits.blobSizeErrorBytes, memoSizeLimitError: this.limits.memoSizeErrorBytes },
       },
       config: {
         workflowExecutionRetentionTtl: durationFromMs(this.retentionMs),
@@ -48,12 +52,15 @@ export class Namespaces {
   /** Told when a namespace is registered or its settings or search attributes change (the state file). */
   onChange?: () => void;
 
-  constructor(private readonly defaultRetentionMs: number) {}
+  constructor(
+    private readonly defaultRetentionMs: number,
+    readonly limits: BlobLimits = DEFAULT_BLOB_LIMITS,
+  ) {}
 
   register(name: string, retentionMs?: number, description?: string, ownerEmail?: string, data?: Record<string, string>, id?: string): NamespaceState {
     if (!name) throw invalidArgument('Namespace is not set on request.');
     if (this.byName.has(name)) throw new ServiceError(6, `Namespace already exists.`, { typeName: 'temporal.api.errordetails.v1.NamespaceAlreadyExistsFailure', value: {} });
-    const ns = new NamespaceState(name, retentionMs || this.defaultRetentionMs, description, ownerEmail, data, id);
+    const ns = new NamespaceState(name, retentionMs || this.defaultRetentionMs, description, ownerEmail, data, id, this.limits);
     this.byName.set(name, ns);
     this.changed();
     return ns;

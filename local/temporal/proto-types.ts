@@ -88,6 +88,8 @@ export interface StartWorkflowRequest {
   header?: Message;
   workflowStartDelay?: Duration;
   userMetadata?: Message;
+  lastCompletionResult?: Payloads;
+  continuedFailure?: Failure;
 }
 
 export interface Command {

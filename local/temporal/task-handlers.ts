@@ -3,7 +3,7 @@
  * Every completion names its task by token; a token for a task that moved on (timed out, retried, workflow closed)
  * gets NOT_FOUND, which tells the worker to drop its result.
  */
-import { invalidArgument, taskNotFound, workflowClosed } from './errors';
+import { ServiceError, invalidArgument, namespaceNotFound, taskNotFound, workflowClosed } from './errors';
 import { activityById, activityForToken, cancelledActivity, completeActivity, failActivity, heartbeat } from './activities';
 import type { Engine } from './engine';
 import type { LongPoll } from './long-poll';
@@ -26,9 +26,16 @@ export function pollWorkflowTaskQueue(engine: Engine, req: PollRequest, poll: Lo
   return pollTaskQueue(engine, 'workflow', req, poll);
 }
 
+/** A real server's token names a namespace by id: unknown here is NamespaceNotFound, known still finds no task. */
+function foreignTokenNotFound(engine: Engine, namespaceId: string, what: string): ServiceError {
+  const ns = engine.namespaces.byId(namespaceId);
+  return ns ? taskNotFound(what) : namespaceNotFound(namespaceId);
+}
+
 /** The run whose started workflow task the token names; the task must still be that attempt, started. */
 function runOfStartedWorkflowTask(engine: Engine, taskToken: Buffer | undefined): WorkflowRun {
   const token = decodeTaskToken(taskToken);
+  if (token.kind === 'foreign') throw foreignTokenNotFound(engine, token.namespaceId, 'Workflow task');
   if (token.kind !== 'workflow') throw invalidArgument('not a workflow task token');
   const run = engine.runForToken(token.namespace, token.runId);
   if (!run || !run.isOpen) throw workflowClosed();
@@ -76,6 +83,7 @@ export function pollActivityTaskQueue(engine: Engine, req: PollRequest, poll: Lo
 
 function activityFromToken(engine: Engine, taskToken: Buffer | undefined): { run: WorkflowRun; a: NonNullable<ReturnType<typeof activityForToken>> } {
   const token = decodeTaskToken(taskToken);
+  if (token.kind === 'foreign') throw foreignTokenNotFound(engine, token.namespaceId, 'Activity task');
   if (token.kind !== 'activity') throw invalidArgument('not an activity task token');
   const run = engine.runForToken(token.namespace, token.runId);
   if (!run || !run.isOpen) throw workflowClosed();

@@ -40,7 +40,7 @@ const PREDEFINED: ReadonlyMap<string, SearchAttributeType> = new Map<string, Sea
 ]);
 
 /** What a namespace accepts in upserts and queries: predefined plus its registered custom attributes. */
-function knownAttributes(ns: NamespaceState): ReadonlyMap<string, SearchAttributeType> {
+export function knownAttributes(ns: NamespaceState): ReadonlyMap<string, SearchAttributeType> {
   return new Map([...PREDEFINED, ...ns.customSearchAttributes]);
 }
 

@@ -100,8 +100,11 @@ export interface UpdateState {
   acceptedEventId?: number;
   /** Woken on every stage change. */
   waiters: Set<() => void>;
-  /** Set when the run closed before the update completed: callers get this error instead of an outcome. */
-  abandoned?: 'not-found';
+  /**
+   * Set when the run closed before the workflow accepted the update: 'closing' answers callers NotFound (the
+   * workflow ended without it), 'continuing' hands it to the run that continues this one (continue-as-new, retry).
+   */
+  abandoned?: 'closing' | 'continuing';
 }
 
 export interface WorkflowTaskState {
@@ -642,7 +645,7 @@ export class WorkflowRun {
    * transient) unless the failure cleared stickiness (the worker may just have lost its cache: attempt 1 again, on the
    * normal queue) or events arrived meanwhile (written now; the workflow must see them in a normal task).
    */
-  failWorkflowTask(cause: string, failure: Failure | undefined, identity: string, timedOut = false): void {
+  failWorkflowTask(cause: string, failure: Failure | undefined, identity: string, timedOut = false, terminateReason?: string): void {
     const wt = this.wt;
     if (!wt || wt.startedEventId === undefined) return;
     if (wt.transient) {
@@ -656,6 +659,11 @@ export class WorkflowRun {
     const wasSticky = this.stickyQueue !== undefined;
     this.stickyQueue = undefined;
     const flushed = this.flushBuffered();
+    // The task wrote what cannot be written (over a size limit): the real server ends the workflow instead of retrying.
+    if (terminateReason !== undefined) {
+      this.close('Terminated', 'WorkflowExecutionTerminated', { reason: terminateReason, identity: 'history-service' }, true);
+      return;
+    }
     if (this.isOpen) this.scheduleWorkflowTask(flushed || wasSticky ? 1 : wt.attempt + 1);
     this.dispatchQueuedQueries();
   }
@@ -795,7 +803,9 @@ export class WorkflowRun {
           },
         };
       } else {
-        u.abandoned = 'not-found';
+        // nextRunId is set before the close event of a run that continues as new (or is retried).
+        u.abandoned = this.nextRunId !== undefined ? 'continuing' : 'closing';
+        if (u.abandoned === 'continuing') this.updates.delete(u.id);
       }
       this.setUpdateStage(u, 'completed');
       this.markIdle('update', u.id);

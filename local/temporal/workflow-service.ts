@@ -1,7 +1,7 @@
 /** WorkflowService and OperatorService method table: which engine operation answers which call. */
 import type { Engine } from './engine';
 import { describeWorkflowExecution, getWorkflowExecutionHistory, getWorkflowExecutionHistoryReverse } from './history-reads';
-import { pollWorkflowExecutionUpdate, queryWorkflow, respondQueryTaskCompleted, updateWorkflowExecution } from './queries-and-updates';
+import { executeMultiOperation, pollWorkflowExecutionUpdate, queryWorkflow, respondQueryTaskCompleted, updateWorkflowExecution } from './queries-and-updates';
 import {
   pollActivityTaskQueue,
   pollWorkflowTaskQueue,
@@ -88,24 +88,7 @@ export function workflowServiceHandlers(engine: Engine, opts: { persistenceStore
     RespondActivityTaskCanceledById: h((req: Parameters<typeof respondActivityTaskCanceledById>[1]) => respondActivityTaskCanceledById(e, req)),
     QueryWorkflow: h((req: Parameters<typeof queryWorkflow>[1], poll) => queryWorkflow(e, req, poll)),
     RespondQueryTaskCompleted: h((req: Parameters<typeof respondQueryTaskCompleted>[1]) => respondQueryTaskCompleted(e, req)),
-    // Update-with-start: start (or reuse, per the conflict policy) then admit the update in the same call.
-    ExecuteMultiOperation: h(async (req: Req & { operations?: { startWorkflow?: Parameters<Engine['startWorkflowExecution']>[0]; updateWorkflow?: Parameters<typeof updateWorkflowExecution>[1] }[] }, poll) => {
-      const [startOp, updateOp] = req.operations ?? [];
-      if (!startOp?.startWorkflow || !updateOp?.updateWorkflow || (req.operations ?? []).length !== 2) {
-        throw invalidArgument('ExecuteMultiOperation takes exactly a StartWorkflow then an UpdateWorkflow operation.');
-      }
-      const start = startOp.startWorkflow;
-      if (!start.workflowIdConflictPolicy || start.workflowIdConflictPolicy === 'WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED') {
-        throw invalidArgument('WorkflowIdConflictPolicy must be set for update-with-start.');
-      }
-      const started = e.startWorkflowExecution({ ...start, namespace: start.namespace || req.namespace });
-      const update = await updateWorkflowExecution(
-        e,
-        { ...updateOp.updateWorkflow, namespace: req.namespace, workflowExecution: { workflowId: start.workflowId, runId: started.runId } },
-        poll,
-      );
-      return { responses: [{ startWorkflow: started }, { updateWorkflow: update }] };
-    }),
+    ExecuteMultiOperation: h((req: Parameters<typeof executeMultiOperation>[1], poll) => executeMultiOperation(e, req, poll)),
     UpdateWorkflowExecution: h((req: Parameters<typeof updateWorkflowExecution>[1], poll) => updateWorkflowExecution(e, req, poll)),
     PollWorkflowExecutionUpdate: h((req: Parameters<typeof pollWorkflowExecutionUpdate>[1], poll) => pollWorkflowExecutionUpdate(e, req, poll)),
     DescribeWorkflowExecution: h((req: Parameters<typeof describeWorkflowExecution>[1]) => describeWorkflowExecution(e, req)),

@@ -9,6 +9,7 @@ import { unpackAny } from './proto';
 import { cancelTimer, startTimer } from './timers';
 import type { Command, Failure, Message, Payloads, ProtocolMessage, SearchAttributes, UpdateOutcome, UpdateRequest } from './proto-types';
 import { msFromDuration } from './time-format';
+import { encodedSize, exceedsLimit, type BlobLimits } from './blob-limits';
 import type { ActivityState, ChildState, PollResponse, WorkflowRun } from './workflow-run';
 
 /** What a completion needs from the rest of the server (other runs, new runs). */
@@ -24,6 +25,7 @@ export interface CompletionHost {
   /** Decodes and checks upserted search attributes against the namespace's registered ones; throws if they do not fit. */
   searchValues(run: WorkflowRun, attrs: SearchAttributes | undefined): Record<string, unknown>;
   reportError(err: unknown): void;
+  readonly blobLimits: BlobLimits;
 }
 
 export interface CompletionRequest {
@@ -73,8 +75,64 @@ class BadCommand extends Error {
   constructor(
     readonly failureCause: string,
     message: string,
+    /** The real server terminates the workflow too (a payload over the size limit could never be written). */
+    readonly terminates = false,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The payloads, memos and failures each command would write, with the real server's messages and causes; the first
+ * one over its limit fails the task and terminates the workflow.
+ */
+function checkSizes(limits: BlobLimits, c: Command): void {
+  const blob = (size: number, message: string, cause: string): void => {
+    if (exceedsLimit(size, limits.blobSizeWarnBytes, limits.blobSizeErrorBytes)) throw new BadCommand(`WORKFLOW_TASK_FAILED_CAUSE_${cause}`, message, true);
+  };
+  const memo = (value: Message | undefined, message: string, cause: string): void => {
+    if (exceedsLimit(encodedSize('temporal.api.common.v1.Memo', value), limits.memoSizeWarnBytes, limits.memoSizeErrorBytes)) {
+      throw new BadCommand(`WORKFLOW_TASK_FAILED_CAUSE_${cause}`, message, true);
+    }
+  };
+  const payloads = (value: Payloads | undefined): number => encodedSize('temporal.api.common.v1.Payloads', value);
+  const a = commandAttributes<{ input?: Payloads; result?: Payloads; failure?: Failure; details?: Record<string, Payloads>; memo?: Message }>(c);
+  switch (c.commandType) {
+    case 'COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK':
+      return blob(payloads(a.input), 'ScheduleActivityTaskCommandAttributes.Input exceeds size limit.', 'BAD_SCHEDULE_ACTIVITY_ATTRIBUTES');
+    case 'COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION':
+      // (sic: the real server names this cause)
+      return blob(payloads(a.result), 'CompleteWorkflowExecutionCommandAttributes.Result exceeds size limit.', 'BAD_SCHEDULE_ACTIVITY_ATTRIBUTES');
+    case 'COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION':
+      return blob(encodedSize('temporal.api.failure.v1.Failure', a.failure), 'FailWorkflowExecutionCommandAttributes.Failure exceeds size limit.', 'BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES');
+    case 'COMMAND_TYPE_RECORD_MARKER':
+      return blob(
+        Object.values(a.details ?? {}).reduce((sum, p) => sum + payloads(p), 0),
+        'RecordMarkerCommandAttributes.Details exceeds size limit.',
+        'BAD_RECORD_MARKER_ATTRIBUTES',
+      );
+    case 'COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION':
+      blob(payloads(a.input), 'ContinueAsNewWorkflowExecutionCommandAttributes. Input exceeds size limit.', 'BAD_CONTINUE_AS_NEW_ATTRIBUTES');
+      return memo(a.memo, 'ContinueAsNewWorkflowExecutionCommandAttributes. Memo exceeds size limit.', 'BAD_CONTINUE_AS_NEW_ATTRIBUTES');
+    case 'COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION':
+      blob(payloads(a.input), 'StartChildWorkflowExecutionCommandAttributes. Input exceeds size limit.', 'BAD_START_CHILD_EXECUTION_ATTRIBUTES');
+      return memo(a.memo, 'StartChildWorkflowExecutionCommandAttributes.Memo exceeds size limit.', 'BAD_START_CHILD_EXECUTION_ATTRIBUTES');
+    case 'COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION':
+      return blob(payloads(a.input), 'SignalExternalWorkflowExecutionCommandAttributes.Input exceeds size limit.', 'BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES');
+    default:
+      return;
+  }
+}
+
+/** An update's acceptance, rejection or outcome over the limit, as the real server measures a protocol message. */
+function checkMessageSizes(limits: BlobLimits, messages: ProtocolMessage[]): void {
+  for (const m of messages) {
+    const body = m.body as { typeUrl?: string; type_url?: string; value?: Uint8Array } | undefined;
+    const url = body?.typeUrl ?? body?.type_url ?? '';
+    const size = url.length + (body?.value?.length ?? 0) + 4;
+    if (exceedsLimit(size, limits.blobSizeWarnBytes, limits.blobSizeErrorBytes)) {
+      throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE', `Message type ${url.slice(url.lastIndexOf('/') + 1)} exceeds size limit.`, true);
+    }
   }
 }
 
@@ -83,6 +141,7 @@ function validate(host: CompletionHost, run: WorkflowRun, commands: Command[]): 
   const timerIds = new Set(run.timers.keys());
   const activityIds = new Set([...run.activities.values()].map((a) => a.activityId));
   commands.forEach((c, i) => {
+    checkSizes(host.blobLimits, c);
     if (!SUPPORTED_COMMANDS.has(c.commandType ?? '')) {
       // Nexus operations and anything newer: refused before any event is written.
       throw new BadCommand('WORKFLOW_TASK_FAILED_CAUSE_FEATURE_DISABLED', `command ${c.commandType} is not supported by the embedded Temporal server`);
@@ -150,16 +209,18 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
     q.resolve(r.resultType === 'QUERY_RESULT_TYPE_ANSWERED' ? { answer: r.answer } : { errorMessage: r.errorMessage || 'query failed', failure: r.failure });
   }
 
-  // New events or updates arrived while the worker decided to close: it must see them first.
-  if (closes && (run.hasBufferedEvents || run.hasUndeliveredUpdates)) {
+  // New events arrived while the worker decided to close: it must see them first. Updates do not hold the close up
+  // (as in the real server): those the workflow has not seen are aborted when it closes.
+  if (closes && run.hasBufferedEvents) {
     run.failWorkflowTask('WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND', { message: 'UnhandledCommand', source: 'Server' }, identity);
     throw invalidArgument('UnhandledCommand');
   }
   try {
     validate(host, run, commands);
+    checkMessageSizes(host.blobLimits, req.messages ?? []);
   } catch (err) {
     if (!(err instanceof BadCommand)) throw err;
-    run.failWorkflowTask(err.failureCause, { message: err.message, source: 'Server', serverFailureInfo: {} }, identity);
+    run.failWorkflowTask(err.failureCause, { message: err.message, source: 'Server', serverFailureInfo: {} }, identity, false, err.terminates ? err.message : undefined);
     throw invalidArgument(err.message);
   }
 
@@ -172,6 +233,7 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
     meteringMetadata: req.meteringMetadata,
   });
   run.lastCompletedStartedEventId = wt.startedEventId;
+  const sentUpdates = wt.sentUpdates;
   run.finishWorkflowTask();
   const stickyName = req.stickyAttributes?.workerTaskQueue?.name;
   run.stickyQueue = stickyName || undefined;
@@ -201,6 +263,9 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
   } finally {
     run.completing = false;
   }
+  // An update the task carried must be accepted or rejected by it; the real server rejects one the worker ignored
+  // (an SDK that does not know updates) instead of sending it forever. Not for a heartbeat of a long local activity.
+  if (run.isOpen && !req.forceCreateNewWorkflowTask) rejectUnprocessedUpdates(run, sentUpdates);
   if (run.isOpen) {
     const flushed = run.flushBuffered();
     if (flushed || run.needsWorkflowTask || req.forceCreateNewWorkflowTask || run.hasUndeliveredUpdates) run.scheduleWorkflowTask(1);
@@ -363,5 +428,21 @@ function applyMessage(run: WorkflowRun, m: ProtocolMessage): void {
       return;
     default:
       return;
+  }
+}
+
+function rejectUnprocessedUpdates(run: WorkflowRun, sent: string[]): void {
+  for (const id of sent) {
+    const update = run.updates.get(id);
+    if (!update || update.stage !== 'admitted') continue;
+    update.outcome = {
+      failure: {
+        message: "Workflow Update is rejected because it wasn't processed by worker. Probably, Workflow Update is not supported by the worker.",
+        source: 'Server',
+        applicationFailureInfo: { type: 'UnprocessedUpdate', nonRetryable: true },
+      },
+    };
+    run.updates.delete(id);
+    run.setUpdateStage(update, 'completed');
   }
 }

@@ -8,7 +8,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { DescribeMountTargetsCommand, DescribeMountTargetSecurityGroupsCommand } from '@aws-sdk/client-efs';
 import { CreateUserProfileCommand, CreateAppCommand } from '@aws-sdk/client-sagemaker';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import pino from 'pino';
 import { createRecoveryActivities } from '../../activities/recovery/activities';
+import { recoveryActivitiesFor } from '../../activities/recovery/worker-activities';
 import { RecoveryFailure } from '../../workflows/recovery/failures';
 import { caught, control, createDomain, createHome, readFile, startStack, writeFile, type TestStack } from './support';
 
@@ -24,6 +26,7 @@ function activities(dataSyncSecurityGroupId?: string) {
   return createRecoveryActivities({
     sagemaker: s.sm,
     datasync: s.ds,
+    datasyncCreates: s.ds,
     efs: s.efs,
     ec2: s.ec2,
     ...(dataSyncSecurityGroupId ? { dataSyncSecurityGroupId } : {}),
@@ -78,6 +81,48 @@ describe('recovery activities against the emulated services', () => {
     expect(stats.body).toMatchObject({ liveTasks: 0, liveLocations: 0, maxLiveTasks: 1 });
   });
 
+  it("the worker's clients never let the SDK retry a DataSync create whose answer was lost: the activity's retry adopts it", async () => {
+    // The worker's own wiring (SDK default retries, 3 attempts), pointed at the emulator.
+    const acts = recoveryActivitiesFor({
+      aws: { region: 'us-east-1', endpoint: s.emu.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } },
+      log: pino({ level: 'silent' }),
+      dataSyncTaskCap: 90,
+    });
+    const oldDomain = await createDomain(s, 'research');
+    const oldUid = await createHome(s, oldDomain.domainId, 'user-profile', 'alice');
+    const newUid = await createHome(s, oldDomain.domainId, 'user-profile', 'alicia');
+    const req = {
+      restoreId: 'recovery/research/user-profile/alicia/restore/1',
+      from: { domainId: oldDomain.domainId, efsId: oldDomain.efsId, homeUid: oldUid },
+      to: { domainId: oldDomain.domainId, efsId: oldDomain.efsId, homeUid: newUid },
+    };
+    for (const operation of ['CreateLocationEfs', 'CreateTask', 'StartTaskExecution']) {
+      expect((await control(s.emu.endpoint, 'POST', '/faults', { service: 'datasync', operation, mode: 'after-commit', count: 1 })).status).toBe(201);
+    }
+    const lost: string[] = [];
+    let started;
+    for (let attempt = 1; attempt <= 5 && !started; attempt++) {
+      try {
+        started = await acts.startTransfer(req);
+      } catch (err) {
+        expect((err as ApplicationFailure).type).toBe(RecoveryFailure.AwsUnavailable);
+        lost.push((err as Error).message.split(':')[0]!);
+      }
+    }
+    expect(lost).toEqual([`CreateLocationEfs source ${oldDomain.efsId}/${oldUid}`, 'CreateTask recovery/research/user-profile/alicia/restore/1', expect.stringMatching(/^StartTaskExecution /)]);
+    expect(started).toBeDefined();
+    const journal = (await control<{ entries: { operation: string; attempt: number; maxAttempts?: number }[] }>(s.emu.endpoint, 'GET', '/journal?service=datasync')).body.entries;
+    const creates = journal.filter((e) => ['CreateLocationEfs', 'CreateTask', 'StartTaskExecution'].includes(e.operation));
+    expect(creates.map((e) => [e.operation, e.attempt, e.maxAttempts])).toEqual([
+      ['CreateLocationEfs', 1, 1],
+      ['CreateLocationEfs', 1, 1],
+      ['CreateTask', 1, 1],
+      ['StartTaskExecution', 1, 1],
+    ]);
+    const stats = (await control<{ tasksCreated: number; locationsCreated: number; executionsStarted: number }>(s.emu.endpoint, 'GET', '/services/datasync/stats')).body;
+    expect(stats).toMatchObject({ tasksCreated: 1, locationsCreated: 2, executionsStarted: 1 });
+  });
+
   it('with an operator-chosen DataSync security group, a restore is refused until grant-access opens NFS to it', async () => {
     const oldDomain = await createDomain(s, 'research');
     const newDomain = await createDomain(s, 'research-v2');
@@ -119,7 +164,7 @@ describe('recovery activities against the emulated services', () => {
   it('seed a domain again after a crash: it goes on after the last profile done, whatever was created meanwhile', async () => {
     const signalled: string[] = [];
     const fakeTemporal = { workflow: { signalWithStart: async (_type: string, opts: { workflowId: string }) => void signalled.push(opts.workflowId) } };
-    const acts = createRecoveryActivities({ sagemaker: s.sm, datasync: s.ds, efs: s.efs, ec2: s.ec2, temporal: () => fakeTemporal as never });
+    const acts = createRecoveryActivities({ sagemaker: s.sm, datasync: s.ds, datasyncCreates: s.ds, efs: s.efs, ec2: s.ec2, temporal: () => fakeTemporal as never });
     const d = await createDomain(s, 'fleet');
     for (const name of ['alice', 'bob', 'carol']) await createHome(s, d.domainId, 'user-profile', name);
     await createHome(s, d.domainId, 'space', 'team');

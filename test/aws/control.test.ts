@@ -88,7 +88,7 @@ describe('control API', () => {
 
   it('answers bad requests with 400 and unknown endpoints with 404', async () => {
     const emu = await emulator();
-    const badJson = await fetch(`${emu.endpoint}/_emulator/faults`, { method: 'POST', body: '{not json' });
+    const badJson = await fetch(`${emu.endpoint}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
     expect(badJson.status).toBe(400);
     expect((await control(emu.endpoint, 'POST', '/scenarios', { service: 's3' })).status).toBe(400);
     expect((await control(emu.endpoint, 'POST', '/scenarios', { service: 'nope', kind: 'k' })).status).toBe(400);
@@ -102,5 +102,28 @@ describe('control API', () => {
     const first = await emulator({ port: 0 });
     expect(first.endpoint).toBe(`http://127.0.0.1:${first.port}`);
     await expect(startEmulator({ port: first.port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  });
+
+  it('refuses what a web page in the browser could send: non-JSON bodies (415) and foreign origins (403), changing nothing', async () => {
+    const emu = await emulator();
+    const fault = JSON.stringify({ service: 's3', operation: 'CreateBucket', error: 'ThrottlingException' });
+    const send = (method: string, path: string, headers: Record<string, string>, body?: string) => fetch(`${emu.endpoint}/_emulator${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    // The "simple" requests a page can send cross-origin without a preflight.
+    expect((await send('POST', '/faults', { 'content-type': 'text/plain' }, fault)).status).toBe(415);
+    expect((await send('POST', '/faults', { 'content-type': 'application/x-www-form-urlencoded' }, fault)).status).toBe(415);
+    expect((await send('POST', '/faults', { 'content-type': 'multipart/form-data; boundary=x' }, fault)).status).toBe(415);
+    expect((await send('POST', '/faults', {}, fault)).status).toBe(415);
+    expect((await send('POST', '/reset', { 'content-type': 'text/plain' })).status).toBe(415);
+    const foreign = await send('POST', '/faults', { 'content-type': 'application/json', origin: 'https://evil.example' }, fault);
+    expect(foreign.status).toBe(403);
+    expect(((await foreign.json()) as { message: string }).message).toMatch(/evil\.example/);
+    expect((await send('POST', '/reset', { origin: 'null' })).status).toBe(403);
+    expect((await send('GET', '/journal', { origin: `http://127.0.0.1:${emu.port + 1}` })).status).toBe(403);
+    expect((await control<{ faults: unknown[] }>(emu.endpoint, 'GET', '/faults')).body.faults).toEqual([]);
+    // Tools send no Origin; JSON (with a charset, or a +json type) is accepted, and so is a page of the emulator's own origin.
+    expect((await send('POST', '/faults', { 'content-type': 'application/json; charset=utf-8' }, fault)).status).toBe(201);
+    expect((await send('POST', '/faults', { 'content-type': 'application/merge-patch+json', origin: `http://127.0.0.1:${emu.port}` }, fault)).status).toBe(201);
+    expect((await send('POST', '/reset', {})).status).toBe(200);
+    expect((await send('GET', '/health', { origin: `http://localhost:${emu.port}` })).status).toBe(200);
   });
 });

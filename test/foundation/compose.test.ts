@@ -82,7 +82,9 @@ describe('docker-compose.yml', () => {
     expect(flag('--host')).toBe('0.0.0.0');
     expect(flag('--port')).toBe('4566');
     expect(flag('--events-to')).toBe('http://gateway:8088/events/eventbridge');
-    expect(flag('--events-api-key')).toBe(KEY.MLOPS_GATEWAY_API_KEY);
+    // The key reaches the emulator by its environment, never on its command line (the process list shows that).
+    expect(emulator).not.toContain('--events-api-key');
+    expect(s['aws-emulator']?.environment?.MLOPS_GATEWAY_API_KEY).toBe(KEY.MLOPS_GATEWAY_API_KEY);
     expect(s.gateway?.environment?.MLOPS_GATEWAY_API_KEY).toBe(KEY.MLOPS_GATEWAY_API_KEY);
     expect(s.gateway?.environment?.MLOPS_GATEWAY_HOST).toBe('0.0.0.0');
     // Real AWS: MLOPS_AWS=aws and an empty AWS_ENDPOINT_URL send the workers' calls to the account, not the emulator.

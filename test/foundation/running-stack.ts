@@ -42,6 +42,7 @@ export async function stackEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
     MLOPS_TEMPORAL_PORT: String(await freePort()),
     MLOPS_EMULATOR_PORT: String(await freePort()),
     MLOPS_GATEWAY_PORT: String(await freePort()),
+    MLOPS_UI_PORT: String(await freePort()),
     MLOPS_DATA_DIR: dataDir,
     MLOPS_EMULATOR_TIME_SCALE: String(TIME_SCALE),
     MLOPS_LOG_LEVEL: 'warn',

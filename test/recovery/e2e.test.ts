@@ -98,6 +98,35 @@ describe('profile recovery end to end', () => {
     expect(await s.dataSyncStats()).toMatchObject({ liveTasks: 0, liveLocations: 0 });
   }, 120_000);
 
+  it('nothing in the new home is overwritten or deleted: work written there before the copy (even a same-named file) stays, and the copy brings the rest', async () => {
+    const dom = await domainWithAccess('keep');
+    const hana = key('keep', 'user-profile', 'hana');
+    const oldUid = await userWithHome(dom, 'hana');
+    await s.writeFile(dom.efsId, `/${oldUid}/notes.md`, 'old notes', Number(oldUid));
+    await s.writeFile(dom.efsId, `/${oldUid}/data/train.csv`, 'old,data', Number(oldUid));
+    await s.writeFile(dom.efsId, `/${oldUid}/data/labels.csv`, 'old,labels', Number(oldUid));
+    await s.remove(dom, 'user-profile', 'hana');
+
+    // Recreated; before the copy can start (its app is not up yet) the user already works in the new home.
+    await s.create(dom, 'user-profile', 'hana', { app: false });
+    await d.homesSeen(hana, 2);
+    const newUid = await s.homeUid(dom, 'user-profile', 'hana');
+    await s.writeFile(dom.efsId, `/${newUid}/notes.md`, 'my NEW notes', Number(newUid));
+    await s.writeFile(dom.efsId, `/${newUid}/data/labels.csv`, 'new,labels', Number(newUid));
+    await s.writeFile(dom.efsId, `/${newUid}/scratch/today.py`, 'print(1)', Number(newUid));
+    await s.startApp(dom, 'user-profile', 'hana');
+
+    const r = await d.restoreEnded(hana, 1, 60_000);
+    expect(r.status).toBe('succeeded');
+    expect(await s.homeFiles(dom.efsId, newUid)).toEqual({
+      'notes.md': 'my NEW notes',
+      'data/labels.csv': 'new,labels',
+      'scratch/today.py': 'print(1)',
+      'data/train.csv': 'old,data',
+    });
+    expect(r.figures).toMatchObject({ filesTransferred: 1 });
+  }, 120_000);
+
   it('a domain deleted (retain) and recreated under the same name: the files move across file systems', async () => {
     // No grant-access: DataSync reaches both file systems through Studio's outbound-NFS group.
     const first = await s.createDomain('lab');
@@ -155,7 +184,7 @@ describe('profile recovery end to end', () => {
     expect(st.homes).toHaveLength(2);
   }, 120_000);
 
-  it('injected DataSync throttling, a lost CreateTask answer and a worker stopped mid-copy still end in one successful restore and nothing left behind', async () => {
+  it('injected DataSync throttling, 5xx, lost create answers and a worker stopped mid-copy still end in one successful restore: exactly one task and one pair of locations, nothing left behind', async () => {
     const dom = await domainWithAccess('ops');
     const erin = key('ops', 'user-profile', 'erin');
     const oldUid = await userWithHome(dom, 'erin');
@@ -165,8 +194,12 @@ describe('profile recovery end to end', () => {
     const before = await s.dataSyncStats();
     const faults = [
       { service: 'datasync', operation: 'CreateLocationEfs', error: 'ThrottlingException', httpStatus: 400, count: 4 },
+      // Both locations' answers lost after DataSync created them, then a 5xx.
+      { service: 'datasync', operation: 'CreateLocationEfs', mode: 'after-commit', count: 2 },
       { service: 'datasync', operation: 'CreateTask', mode: 'after-commit', count: 1 },
+      { service: 'datasync', operation: 'CreateTask', httpStatus: 500, count: 1 },
       { service: 'datasync', operation: 'StartTaskExecution', error: 'ThrottlingException', httpStatus: 400, count: 5 },
+      { service: 'datasync', operation: 'StartTaskExecution', mode: 'after-commit', count: 1 },
     ];
     for (const f of faults) expect((await s.control('POST', '/faults', f)).status).toBeLessThan(300);
     await s.create(dom, 'user-profile', 'erin');
@@ -183,10 +216,13 @@ describe('profile recovery end to end', () => {
     expect((await d.statusOf(erin)).restoresEver).toBe(1);
     const after = await s.dataSyncStats();
     expect(after).toMatchObject({ liveTasks: 0, liveLocations: 0 });
-    // The lost CreateTask answer was retried by the SDK into a second task: cleanup deleted both.
-    expect(after.tasksCreated - before.tasksCreated).toBe(after.tasksDeleted - before.tasksDeleted);
-    const journal = await s.control<{ entries: { operation: string; error?: string }[] }>('GET', '/journal?service=datasync');
+    // What a lost answer created was found by its tags and adopted: never a second one.
+    expect(after.tasksCreated - before.tasksCreated).toBe(1);
+    expect(after.locationsCreated - before.locationsCreated).toBe(2);
+    expect(after.executionsStarted - before.executionsStarted).toBe(1);
+    const journal = await s.control<{ entries: { operation: string; error?: string; fault?: string }[] }>('GET', '/journal?service=datasync');
     expect(journal.body.entries.filter((e) => e.error === 'ThrottlingException').length).toBe(9);
+    expect(journal.body.entries.filter((e) => e.error?.startsWith('ConnectionReset')).length).toBe(4);
     await s.control('DELETE', '/faults');
   }, 120_000);
 

@@ -39,6 +39,8 @@ export class FakeCloud {
   failing = new Set<string>();
   /** restore ids whose transfer stays TRANSFERRING until removed (virtual time races ahead when idle) */
   held = new Set<string>();
+  /** Domain ids whose DescribeDomain AWS refuses as malformed (ValidationException). */
+  malformedDomains = new Set<string>();
   /** How many more DeleteTask calls are refused with AccessDenied (a policy an operator has yet to fix). */
   deletesDenied = 0;
   private uid = 200_000;
@@ -72,12 +74,13 @@ export class FakeCloud {
 
   /** Temporal-side activities are the real ones; `dataSyncTaskCap` goes to the slots workflow with each request. */
   activities(client: Client, dataSyncTaskCap?: number): RecoveryActivities {
-    const real = createRecoveryActivities({ sagemaker: null as never, datasync: null as never, efs: null as never, ec2: null as never, temporal: () => client, dataSyncTaskCap });
+    const real = createRecoveryActivities({ sagemaker: null as never, datasync: null as never, datasyncCreates: null as never, efs: null as never, ec2: null as never, temporal: () => client, dataSyncTaskCap });
     const profileOf = (domainId: string, kind: ProfileKind, name: string) => this.profiles.get(`${domainId}/${kind}/${name}`);
     const notYet = (type: string, msg: string) => ApplicationFailure.retryable(msg, type);
     return {
       ...real,
       deliverCreationEvent: async (event) => {
+        if (this.malformedDomains.has(event.domainId)) throw recoveryFailure(RecoveryFailure.InvalidRequest, `DescribeDomain ${event.domainId}: ValidationException: 1 validation error detected`);
         const domain = this.domains.get(event.domainId);
         if (!domain) throw ApplicationFailure.nonRetryable(`domain ${event.domainId}`, RecoveryFailure.DomainNotFound);
         const p = profileOf(event.domainId, event.kind, event.name);

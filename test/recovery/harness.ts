@@ -44,6 +44,8 @@ function installRuntime(): void {
 export interface AwsClients {
   sagemaker: SageMakerClient;
   datasync: DataSyncClient;
+  /** As the worker builds it: no SDK retries for the creates DataSync does not de-duplicate. */
+  datasyncCreates: DataSyncClient;
   efs: EFSClient;
   ec2: EC2Client;
 }
@@ -56,7 +58,13 @@ export function awsClients(endpoint: string): AwsClients {
     credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' },
     retryStrategy: new ConfiguredRetryStrategy(3, () => 0),
   };
-  return { sagemaker: new SageMakerClient(opts), datasync: new DataSyncClient(opts), efs: new EFSClient(opts), ec2: new EC2Client(opts) };
+  return {
+    sagemaker: new SageMakerClient(opts),
+    datasync: new DataSyncClient(opts),
+    datasyncCreates: new DataSyncClient({ ...opts, retryStrategy: new ConfiguredRetryStrategy(1, () => 0) }),
+    efs: new EFSClient(opts),
+    ec2: new EC2Client(opts),
+  };
 }
 
 export interface StackOptions {

@@ -19,6 +19,16 @@ import { DescribeMountTargetSecurityGroupsCommand, DescribeMountTargetsCommand }
 import type { ProfileKind } from '../../workflows/recovery/model';
 import type { RecoveryStack } from './harness';
 
+export interface DataSyncStats {
+  liveTasks: number;
+  liveLocations: number;
+  maxLiveTasks: number;
+  tasksCreated: number;
+  tasksDeleted: number;
+  locationsCreated: number;
+  executionsStarted: number;
+}
+
 export interface Domain {
   domainId: string;
   name: string;
@@ -107,8 +117,8 @@ export function studio(stack: Pick<RecoveryStack, 'aws' | 'endpoint' | 'sleep'>)
     return out;
   }
 
-  async function dataSyncStats(): Promise<{ liveTasks: number; liveLocations: number; maxLiveTasks: number; tasksCreated: number; tasksDeleted: number }> {
-    return (await control<{ liveTasks: number; liveLocations: number; maxLiveTasks: number; tasksCreated: number; tasksDeleted: number }>('GET', '/services/datasync/stats')).body;
+  async function dataSyncStats(): Promise<DataSyncStats> {
+    return (await control<DataSyncStats>('GET', '/services/datasync/stats')).body;
   }
 
   return { control, createDomain, mountTargetGroup, create, startApp, homeUid, remove, deleteDomainRetainingHomes, writeFile, homeFiles, dataSyncStats };

@@ -30,7 +30,7 @@ beforeAll(async () => {
   cloud = c!;
   gateway = buildGateway({ client: stack.client, log: pino({ level: 'silent' }), apiKey: KEY });
   d = driver(stack, gateway, KEY);
-  cloud.addDomain('d-crash', 'crash', 'fs-crash');
+  cloud.addDomain('d-crashcrash00', 'crash', 'fs-crash');
   // A semaphore that continues as new every few dozen events: its state must survive every hand-over.
   await stack.client.workflow.start('dataSyncSlots', { taskQueue: RECOVERY_TASK_QUEUE, workflowId: DATASYNC_SLOTS_WORKFLOW_ID, args: [{ continueAsNewAfterEvents: 30 }] });
 }, 60_000);
@@ -43,8 +43,8 @@ afterAll(async () => {
 const key = (name: string): ProfileKey => ({ domainName: 'crash', kind: 'user-profile', name });
 
 async function create(name: string): Promise<string> {
-  const uid = cloud.createProfile('d-crash', 'user-profile', name);
-  await d.deliver(d.event('d-crash', 'user-profile', name));
+  const uid = cloud.createProfile('d-crashcrash00', 'user-profile', name);
+  await d.deliver(d.event('d-crashcrash00', 'user-profile', name));
   return uid;
 }
 

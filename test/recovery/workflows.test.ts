@@ -55,18 +55,18 @@ async function create(domainId: string, kind: ProfileKind, name: string): Promis
 
 describe('profile recovery workflows', () => {
   it('a recreated user profile and space each get their own old files back; the copy is cleaned up', async () => {
-    cloud.addDomain('d-aaaa', 'research', 'fs-aaaa');
+    cloud.addDomain('d-aaaaaaaaaaaa', 'research', 'fs-aaaa');
     const alice: ProfileKey = { domainName: 'research', kind: 'user-profile', name: 'alice' };
     const team: ProfileKey = { domainName: 'research', kind: 'space', name: 'team' };
-    const aliceOld = await create('d-aaaa', 'user-profile', 'alice');
-    const teamOld = await create('d-aaaa', 'space', 'team');
+    const aliceOld = await create('d-aaaaaaaaaaaa', 'user-profile', 'alice');
+    const teamOld = await create('d-aaaaaaaaaaaa', 'space', 'team');
     cloud.write('fs-aaaa', aliceOld, 'notebook.ipynb', 'alice work');
     cloud.write('fs-aaaa', teamOld, 'shared.csv', 'team data');
     await homesSeen(alice, 1);
     await homesSeen(team, 1);
 
-    const aliceNew = await create('d-aaaa', 'user-profile', 'alice');
-    const teamNew = await create('d-aaaa', 'space', 'team');
+    const aliceNew = await create('d-aaaaaaaaaaaa', 'user-profile', 'alice');
+    const teamNew = await create('d-aaaaaaaaaaaa', 'space', 'team');
     const ra = await restoreEnded(alice, 1);
     const rt = await restoreEnded(team, 1);
     expect(ra).toMatchObject({ status: 'succeeded', reason: 'recreated', figures: { filesTransferred: 1, bytesWritten: 'alice work'.length } });
@@ -79,26 +79,26 @@ describe('profile recovery workflows', () => {
   });
 
   it('a duplicated CloudTrail event gives one restore; disable prevents one; enable restores again', async () => {
-    cloud.addDomain('d-bbbb', 'ops', 'fs-bbbb');
+    cloud.addDomain('d-bbbbbbbbbbbb', 'ops', 'fs-bbbb');
     const bob: ProfileKey = { domainName: 'ops', kind: 'user-profile', name: 'bob' };
-    await create('d-bbbb', 'user-profile', 'bob');
+    await create('d-bbbbbbbbbbbb', 'user-profile', 'bob');
     await homesSeen(bob, 1);
-    cloud.createProfile('d-bbbb', 'user-profile', 'bob');
-    const ev = cloudTrailEvent('d-bbbb', 'user-profile', 'bob');
+    cloud.createProfile('d-bbbbbbbbbbbb', 'user-profile', 'bob');
+    const ev = cloudTrailEvent('d-bbbbbbbbbbbb', 'user-profile', 'bob');
     expect(await deliver(ev)).toBe('accepted');
     expect(await deliver(ev)).toBe('duplicate');
     await restoreEnded(bob, 1);
     expect((await statusOf(bob)).restoresEver).toBe(1);
 
     expect(await cli.setReplication(stack.client, 'ops/bob', false)).toMatchObject({ replication: false, changed: true });
-    await create('d-bbbb', 'user-profile', 'bob');
+    await create('d-bbbbbbbbbbbb', 'user-profile', 'bob');
     await homesSeen(bob, 3);
     const s = await statusOf(bob);
     expect(s.restoresEver).toBe(1);
     expect(s.audit.map((a) => a.action)).toEqual(['disable']);
 
     await cli.setReplication(stack.client, 'ops/bob', true);
-    await create('d-bbbb', 'user-profile', 'bob');
+    await create('d-bbbbbbbbbbbb', 'user-profile', 'bob');
     expect((await restoreEnded(bob, 2)).status).toBe('succeeded');
   });
 
@@ -108,13 +108,27 @@ describe('profile recovery workflows', () => {
     await expect(stack.client.workflow.getHandle(profileWorkflowId({ domainName: 'nowhere', kind: 'user-profile', name: 'nobody' })).describe()).rejects.toThrow();
   });
 
+  it('an event whose AWS lookup is refused as malformed ends its intake as failed, instead of retrying it for ever', async () => {
+    cloud.addDomain('d-eeeeeeeeeeee', 'malformed', 'fs-eeee');
+    cloud.malformedDomains.add('d-eeeeeeeeeeee');
+    cloud.createProfile('d-eeeeeeeeeeee', 'user-profile', 'eve');
+    const ev = cloudTrailEvent('d-eeeeeeeeeeee', 'user-profile', 'eve');
+    const res = await gateway.inject({ method: 'POST', url: '/events/eventbridge', headers: { 'x-api-key': KEY }, payload: ev });
+    expect(res.json()).toMatchObject({ status: 'accepted' });
+    const intake = stack.client.workflow.getHandle((res.json() as { workflowId: string }).workflowId);
+    // Retried for ever, the intake would never end (time skipping races through the backoff): bound the wait.
+    const ended = await Promise.race([intake.result().then(() => 'completed', (err: Error) => `failed: ${String(((err.cause as Error | undefined)?.cause as Error | undefined)?.message ?? err.message)}`), new Promise((r) => setTimeout(() => r('still retrying'), 15_000))]);
+    expect(ended).toMatch(/^failed: .*ValidationException/);
+    expect((await intake.describe()).status.name).toBe('FAILED');
+  });
+
   it('a failed transfer is recorded as failed and still leaves no DataSync task behind', async () => {
-    cloud.addDomain('d-cccc', 'fails', 'fs-cccc');
+    cloud.addDomain('d-cccccccccccc', 'fails', 'fs-cccc');
     const carol: ProfileKey = { domainName: 'fails', kind: 'user-profile', name: 'carol' };
-    await create('d-cccc', 'user-profile', 'carol');
+    await create('d-cccccccccccc', 'user-profile', 'carol');
     await homesSeen(carol, 1);
     cloud.failing.add(`${profileWorkflowId(carol)}/restore/1`);
-    await create('d-cccc', 'user-profile', 'carol');
+    await create('d-cccccccccccc', 'user-profile', 'carol');
     const r = await restoreEnded(carol, 1);
     expect(r.status).toBe('failed');
     expect(r.error).toMatch(/injected/);
@@ -134,27 +148,27 @@ describe('profile recovery workflows', () => {
   });
 
   it('cleanup refused for a missing permission is retried until it goes through: no DataSync task is left', async () => {
-    cloud.addDomain('d-dddd', 'denied', 'fs-dddd');
+    cloud.addDomain('d-dddddddddddd', 'denied', 'fs-dddd');
     const dan: ProfileKey = { domainName: 'denied', kind: 'user-profile', name: 'dan' };
-    await create('d-dddd', 'user-profile', 'dan');
+    await create('d-dddddddddddd', 'user-profile', 'dan');
     await homesSeen(dan, 1);
     cloud.deletesDenied = 3;
-    await create('d-dddd', 'user-profile', 'dan');
+    await create('d-dddddddddddd', 'user-profile', 'dan');
     expect((await restoreEnded(dan, 1)).status).toBe('succeeded');
     expect(cloud.deletesDenied).toBe(0);
     expect(cloud.liveTasks.size).toBe(0);
   });
 
   it('150 profiles recreated at once all recover and never hold more live tasks than the cap', async () => {
-    cloud.addDomain('d-many', 'many', 'fs-many');
+    cloud.addDomain('d-manymanymany', 'many', 'fs-many');
     const names = Array.from({ length: 150 }, (_, i) => `user-${i}`);
     const keys = names.map((name): ProfileKey => ({ domainName: 'many', kind: 'user-profile', name }));
-    await Promise.all(names.map((n) => create('d-many', 'user-profile', n)));
+    await Promise.all(names.map((n) => create('d-manymanymany', 'user-profile', n)));
     await Promise.all(keys.map((k) => homesSeen(k, 1)));
     cloud.maxLiveTasks = 0;
     const startVirtual = stack.clock.now();
     const startWall = Date.now();
-    await Promise.all(names.map((n) => create('d-many', 'user-profile', n)));
+    await Promise.all(names.map((n) => create('d-manymanymany', 'user-profile', n)));
     // Watch the fake cloud rather than 150 pollers: each query costs a workflow task.
     const deletedBefore = cloud.tasksDeleted;
     await eventually('150 copies to finish and be cleaned up', async () => (cloud.tasksDeleted - deletedBefore >= 150 ? true : undefined), 100_000, 500);

@@ -342,8 +342,9 @@ export type IntakeOutcome = { status: 'delivered'; workflowId: string } | { stat
 
 /**
  * The gateway has answered 202 once this workflow exists, so EventBridge will not deliver the event again: the
- * delivery is retried for as long as it takes (a worker outage, a policy an operator must fix), and only a profile or
- * domain that is gone ends it.
+ * delivery is retried for as long as it takes (a worker outage, a policy an operator must fix). A profile or domain
+ * that is gone ends it (ignored); a request AWS refuses as malformed fails it at once, since it would be refused the
+ * same way for ever (the failed intake is visible, and a redelivery of the event may start it again).
  */
 const { deliverCreationEvent } = proxyActivities<RecoveryActivities>({
   startToCloseTimeout: '2 minutes',
@@ -351,7 +352,7 @@ const { deliverCreationEvent } = proxyActivities<RecoveryActivities>({
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '10 minutes',
-    nonRetryableErrorTypes: [RecoveryFailure.ProfileNotFound, RecoveryFailure.DomainNotFound],
+    nonRetryableErrorTypes: [RecoveryFailure.ProfileNotFound, RecoveryFailure.DomainNotFound, RecoveryFailure.InvalidRequest],
   },
 });
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UsageError } from '../usage-error';
 
 function portOption(value: string): number {
@@ -29,6 +29,7 @@ interface EmulatorFlags {
   timeScale: number;
   eventsTo?: string;
   eventsApiKey?: string;
+  eventsApiKeyFile?: string;
   eventsPattern?: string;
   stateDir?: string;
   json?: boolean;
@@ -44,17 +45,32 @@ export function registerEmulator(program: Command): void {
     .option('--host <address>', 'address to listen on (0.0.0.0 in a container, so other containers reach it)', '127.0.0.1')
     .option('--time-scale <factor>', 'emulated seconds per real second for job durations', timeScaleOption, 1)
     .option('--events-to <url>', 'deliver EventBridge-style events (CloudTrail calls, state changes) to this HTTP endpoint', urlOption)
-    .option('--events-api-key <key>', 'API key sent in the x-api-key header of every event delivery')
+    .option('--events-api-key-file <file>', 'file holding the API key sent in the x-api-key header of every event delivery (default: MLOPS_GATEWAY_API_KEY)')
+    // Refused with a pointer to the safe ways: a key on the command line is visible in the process list.
+    .addOption(new Option('--events-api-key <key>').hideHelp())
     .option('--events-pattern <file>', 'deliver only events matching this EventBridge rule pattern (a JSON file), as a real rule would')
     .option('--state-dir <dir>', 'keep every resource, job and owed event in this directory (created when absent) and load it at start, so a crash loses nothing a client was told')
     .option('--json', 'print where it listens as JSON')
     .action(async (flags: EmulatorFlags) => {
-      if (flags.eventsApiKey !== undefined && flags.eventsTo === undefined) {
-        throw new UsageError('--events-api-key needs --events-to (the URL the events are delivered to)');
+      if (flags.eventsApiKey !== undefined) {
+        throw new UsageError('--events-api-key would show the key in the process list: set MLOPS_GATEWAY_API_KEY or pass --events-api-key-file FILE');
+      }
+      if (flags.eventsApiKeyFile !== undefined && flags.eventsTo === undefined) {
+        throw new UsageError('--events-api-key-file needs --events-to (the URL the events are delivered to)');
       }
       const { loadConfig } = await import('../../../common/config');
       const { createLogger } = await import('../../../common/logger');
       const config = loadConfig();
+      let eventsApiKey = flags.eventsTo !== undefined ? config.MLOPS_GATEWAY_API_KEY : undefined;
+      if (flags.eventsApiKeyFile !== undefined) {
+        const { readFileSync } = await import('node:fs');
+        try {
+          eventsApiKey = readFileSync(flags.eventsApiKeyFile, 'utf8').trim();
+        } catch (err) {
+          throw new UsageError(`--events-api-key-file ${flags.eventsApiKeyFile}: ${(err as Error).message}`);
+        }
+        if (eventsApiKey === '') throw new UsageError(`--events-api-key-file ${flags.eventsApiKeyFile} is empty`);
+      }
       const log = createLogger(config.MLOPS_LOG_LEVEL).child({ part: 'emulator' });
       let eventsPattern: import('../../../local/aws/event-pattern').EventPattern | undefined;
       if (flags.eventsPattern !== undefined) {
@@ -79,7 +95,7 @@ export function registerEmulator(program: Command): void {
         timeScale: flags.timeScale,
         log,
         ...(flags.eventsTo ? { eventsTo: flags.eventsTo } : {}),
-        ...(flags.eventsApiKey ? { eventsApiKey: flags.eventsApiKey } : {}),
+        ...(eventsApiKey ? { eventsApiKey } : {}),
         ...(eventsPattern ? { eventsPattern } : {}),
         ...(flags.stateDir !== undefined ? { stateDir: flags.stateDir } : {}),
       });

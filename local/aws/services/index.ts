@@ -5,5 +5,9 @@ import { sagemaker } from './sagemaker';
 import { efs } from './efs';
 import { datasync } from './datasync';
 import { ec2 } from './ec2';
+import { cloudwatch } from './cloudwatch';
+import { glue } from './glue';
+import { forecast } from './forecast';
+import { featureStoreRuntime } from './sagemaker-featurestore-runtime';
 
-export const allServices: readonly ServiceDefinition<unknown>[] = [s3, sagemaker, efs, datasync, ec2];
+export const allServices: readonly ServiceDefinition<unknown>[] = [s3, sagemaker, efs, datasync, ec2, cloudwatch, glue, forecast, featureStoreRuntime];

@@ -16,10 +16,12 @@ import type { Logger } from 'pino';
 import { ServiceError } from '../errors';
 import type { Engine } from '../engine';
 import type { NamespaceState } from '../namespaces';
+import type { ScheduleRecord } from '../schedules/scheduler';
+import type { ScheduleStore } from '../schedules/store';
 import type { TimeSource } from '../time-source';
 import type { WorkflowRun } from '../workflow-run';
 import { loadRun, resumeRun, saveRunState, type SavedRunState } from './run-state';
-import { StateFileAppender, StateFileError, lockStateFile, readStateFile, writeStateFileAtomically, type Batch, type LoadedState, type RunChange, type SavedNamespace } from './state-file';
+import { StateFileAppender, StateFileError, lockStateFile, readStateFile, writeStateFileAtomically, type Batch, type LoadedState, type RunChange, type SavedNamespace, type ScheduleChange } from './state-file';
 
 /** Below this the file is never rewritten while serving; above it, when it has doubled since the last rewrite. */
 export const MIN_COMPACT_BYTES = 64 * 1024 * 1024;
@@ -34,6 +36,9 @@ export class DurableState {
   private closed = false;
   private savedClockOffset = 0;
   private loadedStates: { run: WorkflowRun; state: SavedRunState }[] = [];
+  private loadedSchedules: ScheduleRecord[] = [];
+  private schedules?: ScheduleStore;
+  private readonly dirtySchedules = new Map<string, ScheduleChange>();
 
   private constructor(
     private readonly path: string,
@@ -81,7 +86,16 @@ export class DurableState {
       if (saved.state.status !== 'Running' && saved.state.closeTime !== undefined && saved.state.closeTime + ns.retentionMs <= now) continue;
       this.loadedStates.push({ run: loadRun(engine, saved), state: saved.state });
     }
-    this.log?.info({ path: this.path, runs: this.loadedStates.length }, 'state file loaded');
+    this.loadedSchedules = [...loaded.schedules.values()];
+    this.log?.info({ path: this.path, runs: this.loadedStates.length, schedules: this.loadedSchedules.length }, 'state file loaded');
+  }
+
+  /** Hands the loaded schedules to `store` and saves its changes from now on; before `start`. */
+  attachSchedules(store: ScheduleStore): void {
+    this.schedules = store;
+    store.load(this.loadedSchedules);
+    this.loadedSchedules = [];
+    store.onChanged = (namespace, scheduleId, record) => this.dirtySchedules.set(`${namespace}\n${scheduleId}`, { namespace, scheduleId, record });
   }
 
   /** Resumes the loaded runs, rewrites the file with the current state, and saves every change from now on. */
@@ -115,6 +129,7 @@ export class DurableState {
     this.appender = new StateFileAppender(this.path);
     for (const run of runs) this.savedEvents.set(run, run.history.length);
     this.dirty.clear();
+    this.dirtySchedules.clear();
     this.namespacesDirty = false;
     this.savedClockOffset = offset;
     this.compactAt = Math.max(this.minCompactBytes, 2 * this.appender.size);
@@ -123,6 +138,8 @@ export class DurableState {
   /** The whole current state, one batch per run, for the compacted file. */
   private *snapshot(runs: WorkflowRun[], clockOffsetMs: number): Generator<Batch> {
     yield { namespaces: this.engine.namespaces.all().map(saveNamespace), clockOffsetMs };
+    const schedules = this.schedules?.records() ?? [];
+    if (schedules.length > 0) yield { schedules: schedules.map((record) => ({ namespace: record.namespace, scheduleId: record.scheduleId, record })) };
     for (const run of runs) {
       yield { runs: [{ runId: run.runId, created: { config: run.config, startTime: run.startTime }, firstEventId: 1, events: run.history, state: saveRunState(run) }] };
     }
@@ -139,9 +156,11 @@ export class DurableState {
     const runs = [...this.dirty];
     if (runs.length > 0) batch.runs = runs.map((run) => this.change(run));
     if (this.namespacesDirty) batch.namespaces = this.engine.namespaces.all().map(saveNamespace);
+    const schedules = [...this.dirtySchedules.values()];
+    if (schedules.length > 0) batch.schedules = schedules;
     const offset = this.time.offset;
     if (offset !== this.savedClockOffset) batch.clockOffsetMs = offset;
-    if (!batch.runs && !batch.namespaces && batch.clockOffsetMs === undefined) return;
+    if (!batch.runs && !batch.namespaces && !batch.schedules && batch.clockOffsetMs === undefined) return;
     try {
       this.appender.append(batch);
     } catch (err) {
@@ -152,6 +171,7 @@ export class DurableState {
     }
     for (const run of runs) this.savedEvents.set(run, run.history.length);
     this.dirty.clear();
+    for (const s of schedules) if (this.dirtySchedules.get(`${s.namespace}\n${s.scheduleId}`) === s) this.dirtySchedules.delete(`${s.namespace}\n${s.scheduleId}`);
     this.namespacesDirty = false;
     this.savedClockOffset = offset;
     if (this.appender.size > this.compactAt) {
@@ -186,6 +206,7 @@ export class DurableState {
       this.appender = undefined;
       this.engine.onRunChanged = undefined;
       this.engine.namespaces.onChange = undefined;
+      if (this.schedules) this.schedules.onChanged = undefined;
       this.time.afterFire = undefined;
       this.unlock();
     }

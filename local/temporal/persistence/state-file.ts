@@ -12,6 +12,7 @@ import type { SearchAttributeType } from '../visibility/types';
 import { takePidLock, type PidLockResult } from '../../pid-lock';
 import { decodeRecord, encodeRecord } from './record-codec';
 import type { SavedRun, SavedRunState } from './run-state';
+import type { ScheduleRecord } from '../schedules/scheduler';
 
 const HEADER = { mlopsEmbeddedTemporalState: 1 };
 const HEADER_LINE = encodeRecord(HEADER);
@@ -40,6 +41,14 @@ export interface Batch {
   namespaces?: SavedNamespace[];
   clockOffsetMs?: number;
   runs?: RunChange[];
+  schedules?: ScheduleChange[];
+}
+
+/** A schedule's whole record as it is now, or none when it was deleted. */
+export interface ScheduleChange {
+  namespace: string;
+  scheduleId: string;
+  record?: ScheduleRecord;
 }
 
 export interface LoadedState {
@@ -49,6 +58,8 @@ export interface LoadedState {
   runs: Map<string, SavedRun>;
   /** a crash cut the last write short; that batch was dropped */
   tornTail: boolean;
+  /** by namespace and schedule id */
+  schedules: Map<string, ScheduleRecord>;
 }
 
 export class StateFileError extends Error {
@@ -80,7 +91,7 @@ export function readStateFile(path: string): LoadedState | undefined {
     throw new StateFileError(path, 'it is not a state file of this server (no header line)');
   }
   if (`${lines[0]}\n` !== HEADER_LINE) throw new StateFileError(path, 'it is not a state file of this server (its first line is not the header this server writes)');
-  const state: LoadedState = { namespaces: [], clockOffsetMs: 0, runs: new Map(), tornTail };
+  const state: LoadedState = { namespaces: [], clockOffsetMs: 0, runs: new Map(), tornTail, schedules: new Map() };
   for (let i = 1; i < lines.length; i++) {
     let batch: Batch;
     try {
@@ -111,6 +122,11 @@ function applyBatch(path: string, state: LoadedState, batch: Batch, line: number
       for (const e of change.events) run.history.push(e);
     }
     run.state = change.state;
+  }
+  for (const change of batch.schedules ?? []) {
+    const key = `${change.namespace}\n${change.scheduleId}`;
+    if (change.record) state.schedules.set(key, change.record);
+    else state.schedules.delete(key);
   }
 }
 

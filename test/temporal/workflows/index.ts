@@ -381,3 +381,11 @@ export async function activityInFlight(): Promise<string> {
   const { hangsOnFirstAttempt } = proxyActivities<Activities>({ startToCloseTimeout: '3s', retry: { initialInterval: '100ms' } });
   return await hangsOnFirstAttempt();
 }
+
+/** Counts its runs through the previous run's result, as a scheduled workflow sees it (workflowInfo().lastResult). */
+export async function countsScheduledRuns(): Promise<number> {
+  const last = workflowInfo().lastResult as number | undefined;
+  return (last ?? 0) + 1;
+}
+export * from './updates';
+export * from './limits';

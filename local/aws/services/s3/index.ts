@@ -10,7 +10,8 @@ import { asArray, flat, parseXml, xmlDocument } from '../../protocols/xml';
 import { checksum, checksumBytes, headerName, md5Hex, memberName, parseAlgorithm, CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from './checksums';
 import { listObjectsV1, listObjectsV2 } from './listing';
 import { TrackedMap } from '../../persistence/tracked-map';
-import { createS3State, type Bucket, type MultipartUpload, type S3Object, type S3State, type StoredChecksum } from './state';
+import { s3StateOf } from './objects';
+import { type Bucket, type MultipartUpload, type S3Object, type S3State, type StoredChecksum } from './state';
 
 type Ctx = OperationContext<S3State>;
 type Input = Record<string, unknown>;
@@ -654,7 +655,8 @@ export const s3 = defineService<S3State>({
   protocol: 'restXml',
   signingName: 's3',
   validationError: { code: 'InvalidArgument' },
-  createState: createS3State,
+  // One value per emulator: Glue, Forecast and SageMaker read and write the same objects (./objects.ts).
+  createState: (scope) => s3StateOf(scope),
   operations,
   control: [
     {

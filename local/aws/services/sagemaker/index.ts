@@ -19,6 +19,9 @@ import {
   userProfileCreation,
   userProfileDeletion,
 } from './lifecycles';
+import { advanceProcessing, createProcessingState, nextProcessingWake, processingControl, processingLifecycle, processingOperations } from './processing';
+import { featureGroupCreation, featureGroupDeletion, featureGroupOperations } from './feature-groups';
+import { featureStoreOf } from './feature-store';
 import { DEFAULT_QUOTAS, FIRST_HOME_UID, ownerKey, type App, type Domain, type HomeOwner, type OwnerKind, type Quotas, type SageMakerState } from './state';
 
 type Ctx = OperationContext<SageMakerState>;
@@ -223,9 +226,13 @@ export const sagemaker = defineService<SageMakerState>({
   protocol: 'awsJson1_1',
   targetPrefix: 'SageMaker',
   persistentClasses: WORLD_CLASSES,
-  lifecycles: [domainCreation, domainDeletion, userProfileCreation, userProfileDeletion, spaceCreation, spaceDeletion, appCreation, appDeletion],
-  createState: (scope) => ({ world: worldOf(scope), domains: new Map(), owners: new Map(), apps: new Map(), quotas: { ...DEFAULT_QUOTAS } }),
+  lifecycles: [domainCreation, domainDeletion, userProfileCreation, userProfileDeletion, spaceCreation, spaceDeletion, appCreation, appDeletion, processingLifecycle, featureGroupCreation, featureGroupDeletion],
+  createState: (scope) => ({ world: worldOf(scope), domains: new Map(), owners: new Map(), apps: new Map(), quotas: { ...DEFAULT_QUOTAS }, processing: createProcessingState(scope), featureStore: featureStoreOf(scope) }),
+  advance: advanceProcessing,
+  nextWakeMs: nextProcessingWake,
   operations: {
+    ...processingOperations,
+    ...featureGroupOperations,
     CreateDomain: operation({
       input: z.looseObject({
         DomainName: name('DomainName'),
@@ -601,6 +608,7 @@ export const sagemaker = defineService<SageMakerState>({
     }),
   },
   control: [
+    ...processingControl,
     {
       method: 'GET',
       path: '/domains',

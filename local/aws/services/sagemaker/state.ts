@@ -1,5 +1,7 @@
 /** SageMaker Studio resources as the emulator keeps them: domains, user profiles, spaces and apps. */
 import type { World } from '../efs/world';
+import type { ProcessingState } from './processing';
+import type { FeatureStore } from './feature-store';
 
 export interface Domain {
   /** Names the domain's jobs: its id. */
@@ -84,6 +86,10 @@ export interface SageMakerState {
   /** Every app ever created, Deleted ones included (DescribeApp and ListApps still show them). */
   apps: Map<string, App>;
   quotas: Quotas;
+  /** Processing jobs (processing.ts). */
+  processing: ProcessingState;
+  /** Feature groups and their records, shared with the Feature Store runtime. */
+  featureStore: FeatureStore;
 }
 
 export const DEFAULT_QUOTAS: Quotas = { domainsPerRegion: 50, userProfilesPerDomain: 1000, spacesPerDomain: 1000, appsPerOwner: 10 };

@@ -1,0 +1,22 @@
+/** Every activity of forecast retraining, built from its AWS clients (dependency injection, as in recovery). */
+import type { GlueClient } from '@aws-sdk/client-glue';
+import type { ForecastClient } from '@aws-sdk/client-forecast';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { createGlueActivities } from './glue';
+import { createForecastBackend } from './forecast-backend';
+
+export interface ForecastActivityDeps {
+  /** Built with one attempt per call (`maxAttempts: 1`): StartJobRun is not idempotent, retries look first. */
+  glue: GlueClient;
+  forecast: ForecastClient;
+  s3: S3Client;
+}
+
+export function createForecastActivities(deps: ForecastActivityDeps) {
+  return {
+    ...createGlueActivities(deps.glue),
+    ...createForecastBackend(deps.forecast, deps.s3),
+  };
+}
+
+export type ForecastActivities = ReturnType<typeof createForecastActivities>;

@@ -1,0 +1,270 @@
+/**
+ * Emulated Amazon Forecast through the real @aws-sdk/client-forecast: RETAIL schemas, CSV imports from S3 validated
+ * with FieldStatistics, auto predictors trained by a real model with backtest metrics (predictable data scores better
+ * than noise; new data changes the metrics), retrains that take half as long, forecasts and CSV export parts,
+ * dependency rules on delete, limits and tags.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  CreateAutoPredictorCommand,
+  CreateDatasetCommand,
+  CreateDatasetGroupCommand,
+  CreateDatasetImportJobCommand,
+  CreateForecastCommand,
+  CreateForecastExportJobCommand,
+  DeleteDatasetGroupCommand,
+  DeleteForecastCommand,
+  DeletePredictorCommand,
+  DescribeAutoPredictorCommand,
+  DescribeDatasetCommand,
+  DescribeDatasetImportJobCommand,
+  DescribeForecastCommand,
+  DescribeForecastExportJobCommand,
+  ForecastClient,
+  GetAccuracyMetricsCommand,
+  ListPredictorsCommand,
+  ListTagsForResourceCommand,
+  TagResourceCommand,
+} from '@aws-sdk/client-forecast';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { RunningEmulator } from '../../local/aws';
+import { caught, clientConfig, control, startTestEmulator } from '../aws/harness';
+
+let emu: RunningEmulator;
+let fc: ForecastClient;
+let s3: S3Client;
+const BUCKET = 'forecast-data';
+const ROLE = 'arn:aws:iam::123456789012:role/forecast';
+
+beforeAll(async () => {
+  emu = await startTestEmulator();
+});
+afterAll(async () => {
+  await emu.close();
+});
+beforeEach(async () => {
+  await control(emu.endpoint, 'POST', '/reset');
+  fc = new ForecastClient(clientConfig(emu.endpoint));
+  s3 = new S3Client({ ...clientConfig(emu.endpoint), forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+});
+
+const advance = (seconds: number) => control(emu.endpoint, 'POST', '/clock', { advanceSeconds: seconds });
+
+/** Daily demand: a weekly pattern per item plus noise of the given size (deterministic). */
+function targetCsv(items: number, days: number, noise: number, header = false): string {
+  const rows = header ? ['item_id,timestamp,demand'] : [];
+  let seed = 7;
+  const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+  for (let i = 0; i < items; i++) {
+    for (let d = 0; d < days; d++) {
+      const date = new Date(Date.UTC(2026, 0, 1) + d * 86_400_000).toISOString().slice(0, 10);
+      const weekly = [10, 12, 11, 13, 18, 25, 22][d % 7] as number;
+      rows.push(`item_${i},${date},${Math.max(0, Math.round((weekly * (1 + i / 4) + noise * rand()) * 10) / 10)}`);
+    }
+  }
+  return `${rows.join('\n')}\n`;
+}
+
+const TARGET_SCHEMA = {
+  Attributes: [
+    { AttributeName: 'item_id', AttributeType: 'string' as const },
+    { AttributeName: 'timestamp', AttributeType: 'timestamp' as const },
+    { AttributeName: 'demand', AttributeType: 'float' as const },
+  ],
+};
+
+async function group(name: string): Promise<{ groupArn: string; datasetArn: string }> {
+  const { DatasetArn } = await fc.send(new CreateDatasetCommand({ DatasetName: `${name}_target`, Domain: 'RETAIL', DatasetType: 'TARGET_TIME_SERIES', DataFrequency: 'D', Schema: TARGET_SCHEMA }));
+  const { DatasetGroupArn } = await fc.send(new CreateDatasetGroupCommand({ DatasetGroupName: name, Domain: 'RETAIL', DatasetArns: [DatasetArn as string] }));
+  return { groupArn: DatasetGroupArn as string, datasetArn: DatasetArn as string };
+}
+
+async function importCsv(datasetArn: string, jobName: string, key: string, body: string): Promise<string> {
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  const { DatasetImportJobArn } = await fc.send(
+    new CreateDatasetImportJobCommand({ DatasetImportJobName: jobName, DatasetArn: datasetArn, DataSource: { S3Config: { Path: `s3://${BUCKET}/${key}`, RoleArn: ROLE } } }),
+  );
+  return DatasetImportJobArn as string;
+}
+
+async function predictor(name: string, groupArn: string, horizon = 14): Promise<string> {
+  const r = await fc.send(new CreateAutoPredictorCommand({ PredictorName: name, ForecastHorizon: horizon, ForecastFrequency: 'D', DataConfig: { DatasetGroupArn: groupArn }, OptimizationMetric: 'RMSE' }));
+  return r.PredictorArn as string;
+}
+
+async function rmse(predictorArn: string): Promise<number> {
+  const m = await fc.send(new GetAccuracyMetricsCommand({ PredictorArn: predictorArn }));
+  return m.PredictorEvaluationResults?.[0]?.TestWindows?.[0]?.Metrics?.RMSE ?? NaN;
+}
+
+/** Emulated minutes a resource took from creation to ACTIVE. */
+async function trainingMinutes(predictorArn: string): Promise<number> {
+  const d = await fc.send(new DescribeAutoPredictorCommand({ PredictorArn: predictorArn }));
+  return ((d.LastModificationTime?.getTime() ?? 0) - (d.CreationTime?.getTime() ?? 0)) / 60_000;
+}
+
+describe('datasets and imports', () => {
+  it('checks a RETAIL schema, and validates CSV imports with FieldStatistics', async () => {
+    const bad = await caught(
+      fc.send(new CreateDatasetCommand({ DatasetName: 'bad', Domain: 'RETAIL', DatasetType: 'TARGET_TIME_SERIES', DataFrequency: 'D', Schema: { Attributes: TARGET_SCHEMA.Attributes.slice(0, 2) } })),
+    );
+    expect(bad.name).toBe('InvalidInputException');
+    expect(bad.message).toMatch(/must contain the attribute demand/);
+    const { datasetArn } = await group('shop');
+    const ok = await importCsv(datasetArn, 'first', 'target/a.csv', targetCsv(3, 60, 2, true));
+    expect((await fc.send(new DescribeDatasetImportJobCommand({ DatasetImportJobArn: ok }))).Status).toBe('CREATE_PENDING');
+    const badTs = await importCsv(datasetArn, 'badts', 'target/b.csv', 'item_0,2026/01/01,3\n');
+    const badCols = await importCsv(datasetArn, 'badcols', 'target/c.csv', 'item_0,2026-01-01\n');
+    const none = (await fc.send(new CreateDatasetImportJobCommand({ DatasetImportJobName: 'none', DatasetArn: datasetArn, DataSource: { S3Config: { Path: `s3://${BUCKET}/nothing/`, RoleArn: ROLE } } })))
+      .DatasetImportJobArn as string;
+    await advance(3600);
+    const d = await fc.send(new DescribeDatasetImportJobCommand({ DatasetImportJobArn: ok }));
+    expect(d.Status).toBe('ACTIVE');
+    expect(d.FieldStatistics?.item_id).toMatchObject({ Count: 180, CountDistinct: 3, CountNull: 0 });
+    expect(d.FieldStatistics?.timestamp).toMatchObject({ Min: '2026-01-01', Max: '2026-03-01' });
+    expect(Number(d.FieldStatistics?.demand?.Max)).toBeGreaterThan(Number(d.FieldStatistics?.demand?.Min));
+    expect(d.DataSize).toBeGreaterThan(0);
+    const t = await fc.send(new DescribeDatasetImportJobCommand({ DatasetImportJobArn: badTs }));
+    expect(t.Status).toBe('CREATE_FAILED');
+    expect(t.Message).toMatch(/line 1: the timestamp "2026\/01\/01" does not match the format yyyy-MM-dd/);
+    expect((await fc.send(new DescribeDatasetImportJobCommand({ DatasetImportJobArn: badCols }))).Message).toMatch(/has 2 columns, but the dataset's schema has 3/);
+    expect((await fc.send(new DescribeDatasetImportJobCommand({ DatasetImportJobArn: none }))).Message).toMatch(/No files found/);
+    // The dataset's data (and modification time) is the last ACTIVE import's.
+    const ds = await fc.send(new DescribeDatasetCommand({ DatasetArn: datasetArn }));
+    expect(ds.LastModificationTime?.getTime()).toBe(d.LastModificationTime?.getTime());
+    expect((await caught(importCsv(datasetArn, 'first', 'target/a.csv', 'x'))).name).toBe('ResourceAlreadyExistsException');
+  });
+});
+
+describe('predictors', () => {
+  it('trains a real model: predictable data backtests better than noise, metrics in the documented shape', async () => {
+    const calm = await group('calm');
+    const noisy = await group('noisy');
+    await importCsv(calm.datasetArn, 'i1', 'calm.csv', targetCsv(4, 84, 1));
+    await importCsv(noisy.datasetArn, 'i1', 'noisy.csv', targetCsv(4, 84, 30));
+    await advance(3600);
+    const a = await predictor('calm_p', calm.groupArn);
+    expect((await caught(fc.send(new GetAccuracyMetricsCommand({ PredictorArn: a })))).name).toBe('ResourceInUseException');
+    const b = await predictor('noisy_p', noisy.groupArn);
+    await advance(61);
+    expect((await fc.send(new DescribeAutoPredictorCommand({ PredictorArn: a }))).Status).toBe('CREATE_IN_PROGRESS');
+    await advance(86_400);
+    const described = await fc.send(new DescribeAutoPredictorCommand({ PredictorArn: a }));
+    expect(described.Status).toBe('ACTIVE');
+    expect(described.DatasetImportJobArns).toHaveLength(1);
+    const m = await fc.send(new GetAccuracyMetricsCommand({ PredictorArn: a }));
+    expect(m.IsAutoPredictor).toBe(true);
+    expect(m.OptimizationMetric).toBe('RMSE');
+    const w = m.PredictorEvaluationResults?.[0]?.TestWindows?.[0];
+    expect(w?.EvaluationType).toBe('SUMMARY');
+    expect(w?.ItemCount).toBe(4);
+    expect(w?.TestWindowStart?.toISOString().slice(0, 10)).toBe('2026-03-12');
+    expect(w?.Metrics?.WeightedQuantileLosses?.map((l) => l.Quantile)).toEqual([0.1, 0.5, 0.9]);
+    expect(w?.Metrics?.ErrorMetrics?.[0]).toMatchObject({ ForecastType: 'mean' });
+    for (const k of ['WAPE', 'RMSE', 'MASE', 'MAPE'] as const) expect(w?.Metrics?.ErrorMetrics?.[0]?.[k]).toBeGreaterThan(0);
+    expect(await rmse(a)).toBeLessThan(3);
+    expect(await rmse(b)).toBeGreaterThan((await rmse(a)) * 2);
+  });
+
+  it('retrains from a reference predictor on the new data in half the time; new data changes the accuracy', async () => {
+    const { groupArn, datasetArn } = await group('shop');
+    await importCsv(datasetArn, 'i1', 'a.csv', targetCsv(6, 90, 1));
+    await advance(3600);
+    const first = await predictor('first', groupArn);
+    await advance(86_400);
+    await importCsv(datasetArn, 'i2', 'b.csv', targetCsv(6, 90, 25));
+    await advance(3600);
+    const retrain = (await fc.send(new CreateAutoPredictorCommand({ PredictorName: 'second', ReferencePredictorArn: first }))).PredictorArn as string;
+    await advance(86_400);
+    const d = await fc.send(new DescribeAutoPredictorCommand({ PredictorArn: retrain }));
+    expect(d.Status).toBe('ACTIVE');
+    expect(d.ReferencePredictorSummary).toEqual({ Arn: first, State: 'Active' });
+    expect(d.ForecastHorizon).toBe(14);
+    expect(await trainingMinutes(retrain)).toBeLessThan((await trainingMinutes(first)) * 0.6);
+    expect(await rmse(retrain)).toBeGreaterThan((await rmse(first)) * 2);
+    // More data trains longer.
+    const big = await group('big');
+    await importCsv(big.datasetArn, 'i1', 'big.csv', targetCsv(30, 90, 1));
+    await advance(3600);
+    const bigP = await predictor('big_p', big.groupArn);
+    await advance(86_400);
+    expect(await trainingMinutes(bigP)).toBeGreaterThan((await trainingMinutes(first)) * 1.5);
+    const listed = await fc.send(new ListPredictorsCommand({ Filters: [{ Key: 'DatasetGroupArn', Value: groupArn, Condition: 'IS' }] }));
+    expect(listed.Predictors?.map((p) => p.PredictorName).sort()).toEqual(['first', 'second']);
+  });
+
+  it('fails a predictor whose target items lack item metadata, or whose horizon is too long; refuses a fourth concurrent training', async () => {
+    const { groupArn, datasetArn } = await group('shop');
+    const { DatasetArn: meta } = await fc.send(
+      new CreateDatasetCommand({ DatasetName: 'shop_meta', Domain: 'RETAIL', DatasetType: 'ITEM_METADATA', Schema: { Attributes: [{ AttributeName: 'item_id', AttributeType: 'string' }, { AttributeName: 'category', AttributeType: 'string' }] } }),
+    );
+    await importCsv(datasetArn, 'i1', 'a.csv', targetCsv(3, 60, 1));
+    await importCsv(meta as string, 'm1', 'm.csv', 'item_0,bakery\nitem_1,dairy\n');
+    await fc.send(new CreateDatasetGroupCommand({ DatasetGroupName: 'other', Domain: 'RETAIL' }));
+    const { DatasetGroupArn: withMeta } = await fc.send(new CreateDatasetGroupCommand({ DatasetGroupName: 'withmeta', Domain: 'RETAIL', DatasetArns: [datasetArn, meta as string] }));
+    await advance(3600);
+    const unknown = await predictor('unknown', withMeta as string);
+    const long = await predictor('long', groupArn, 30);
+    const third = await predictor('third', groupArn);
+    expect((await caught(predictor('fourth', groupArn))).name).toBe('LimitExceededException');
+    await advance(86_400);
+    const u = await fc.send(new DescribeAutoPredictorCommand({ PredictorArn: unknown }));
+    expect(u.Status).toBe('CREATE_FAILED');
+    expect(u.Message).toMatch(/1 items of the target time series are not in the item metadata dataset: item_2/);
+    expect((await fc.send(new DescribeAutoPredictorCommand({ PredictorArn: long }))).Message).toMatch(/ForecastHorizon 30 is more than a third/);
+    expect((await fc.send(new DescribeAutoPredictorCommand({ PredictorArn: third }))).Status).toBe('ACTIVE');
+  });
+});
+
+describe('forecasts and exports', () => {
+  it('forecasts after the data with the predictor and exports CSV parts as Forecast names them; deletes follow the dependencies', async () => {
+    const { groupArn, datasetArn } = await group('shop');
+    await importCsv(datasetArn, 'i1', 'a.csv', targetCsv(3, 70, 1));
+    await advance(3600);
+    const p = await predictor('p1', groupArn, 7);
+    await advance(86_400);
+    const { ForecastArn } = await fc.send(new CreateForecastCommand({ ForecastName: 'f1', PredictorArn: p, Tags: [{ Key: 'run', Value: 'r1' }] }));
+    const f = ForecastArn as string;
+    expect((await caught(fc.send(new CreateForecastExportJobCommand({ ForecastExportJobName: 'e1', ForecastArn: f, Destination: { S3Config: { Path: `s3://${BUCKET}/out/`, RoleArn: ROLE } } })))).name).toBe(
+      'ResourceInUseException',
+    );
+    await advance(3600);
+    const df = await fc.send(new DescribeForecastCommand({ ForecastArn: f }));
+    expect(df).toMatchObject({ Status: 'ACTIVE', PredictorArn: p, DatasetGroupArn: groupArn, ForecastTypes: ['0.1', '0.5', '0.9'] });
+    const { ForecastExportJobArn } = await fc.send(
+      new CreateForecastExportJobCommand({ ForecastExportJobName: 'e1', ForecastArn: f, Destination: { S3Config: { Path: `s3://${BUCKET}/out/`, RoleArn: ROLE } } }),
+    );
+    expect(ForecastExportJobArn).toMatch(/:forecast-export-job\/f1\/e1$/);
+    expect((await caught(fc.send(new DeleteForecastCommand({ ForecastArn: f })))).name).toBe('ResourceInUseException');
+    await advance(3600);
+    expect((await fc.send(new DescribeForecastExportJobCommand({ ForecastExportJobArn }))).Status).toBe('ACTIVE');
+    const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'out/' }))).Contents ?? []).map((o) => o.Key as string);
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatch(/^out\/e1_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z_part0$/);
+    const csv = ((await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: keys[0] }))).Body?.transformToString()) ?? '').trim().split('\n');
+    expect(csv[0]).toBe('item_id,date,p10,p50,p90');
+    expect(csv).toHaveLength(1 + 3 * 7);
+    expect(csv[1]).toMatch(/^item_0,2026-03-12T00:00:00Z,/);
+    for (const row of csv.slice(1)) {
+      const [p10, p50, p90] = row.split(',').slice(2).map(Number) as [number, number, number];
+      expect(p10).toBeLessThanOrEqual(p50);
+      expect(p50).toBeLessThanOrEqual(p90);
+      expect(p90).toBeGreaterThan(p10);
+    }
+    // Friday-Saturday peaks of the weekly pattern carry into the forecast (the model is real).
+    const item0 = csv.slice(1, 8).map((r) => Number(r.split(',')[3]));
+    expect(Math.max(...item0)).toBeGreaterThan(Math.min(...item0) * 1.5);
+    expect((await caught(fc.send(new DeletePredictorCommand({ PredictorArn: p })))).name).toBe('ResourceInUseException');
+    expect((await caught(fc.send(new DeleteDatasetGroupCommand({ DatasetGroupArn: groupArn })))).name).toBe('ResourceInUseException');
+    await fc.send(new TagResourceCommand({ ResourceArn: f, Tags: [{ Key: 'keep', Value: 'no' }] }));
+    expect((await fc.send(new ListTagsForResourceCommand({ ResourceArn: f }))).Tags).toEqual([
+      { Key: 'run', Value: 'r1' },
+      { Key: 'keep', Value: 'no' },
+    ]);
+    await fc.send(new DeleteForecastCommand({ ForecastArn: f }));
+    await fc.send(new DeletePredictorCommand({ PredictorArn: p }));
+    await fc.send(new DeleteDatasetGroupCommand({ DatasetGroupArn: groupArn }));
+    expect((await caught(fc.send(new DescribeAutoPredictorCommand({ PredictorArn: p })))).name).toBe('ResourceNotFoundException');
+  });
+});

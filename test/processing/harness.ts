@@ -1,0 +1,169 @@
+/**
+ * The processing stack in this process: the embedded Temporal server (time skipping), the AWS emulator on its
+ * virtual clock delivering its EventBridge events to a real gateway (alarm and job-state events become signals), a
+ * worker on the processing task queue with the real activities, and SDK clients on the emulator.
+ */
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import pino from 'pino';
+import { startTemporalServer } from '../../local/temporal';
+import { startEmulator, type RunningEmulator } from '../../local/aws';
+import { startGateway, type RunningGateway } from '../../clients/gateway/server';
+import { createProcessingActivities } from '../../activities/processing/activities';
+import { PROCESSING_TASK_QUEUE, DEFAULT_POLICY, processingWorkflowId, type ProcessingInput, type ScalingPolicy } from '../../workflows/processing/model';
+import type { processingJob } from '../../workflows/processing/workflows';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+function processingBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: join(__dirname, '../../workflows/processing/workflows.ts'), logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (m: string, meta?: unknown) => console.error(m, meta ?? ''),
+};
+
+let runtimeInstalled = false;
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  try {
+    Runtime.install({ logger: quietLogger, telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+  } catch {
+    // Already installed by another harness in this process.
+  }
+  runtimeInstalled = true;
+}
+
+export interface ProcessingStack {
+  client: Client;
+  emu: RunningEmulator;
+  gateway: RunningGateway;
+  sm: SageMakerClient;
+  cw: CloudWatchClient;
+  s3: S3Client;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  /**
+   * Lets `ms` of virtual time pass, then holds the clock (an idle in-process server would otherwise skip on at once)
+   * so the test acts at that moment; `release()` lets it go on.
+   */
+  sleepAndHold(ms: number): Promise<void>;
+  release(): void;
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const BUCKET = 'features';
+
+export async function startProcessingStack(): Promise<ProcessingStack> {
+  installRuntime();
+  const closers: (() => Promise<void>)[] = [];
+  const server = await startTemporalServer({ port: 0, timeSkipping: true });
+  closers.push(() => server.close());
+  try {
+    const connection = await Connection.connect({ address: server.address });
+    closers.push(() => connection.close());
+    const client = new Client({ connection });
+    const apiKey = 'processing-key';
+    const gateway = await startGateway({ client, log: pino({ level: 'silent' }), apiKey, port: 0 });
+    closers.push(() => gateway.close());
+    const emu = await startEmulator({ port: 0, clock: server.clock, eventsTo: `${gateway.url}/events/eventbridge`, eventsApiKey: apiKey, eventRetryBaseMs: 20 });
+    closers.push(() => emu.close());
+    const opts = { region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'e', secretAccessKey: 'e' }, retryStrategy: new ConfiguredRetryStrategy(3, () => 0) };
+    const sm = new SageMakerClient(opts);
+    const cw = new CloudWatchClient(opts);
+    const s3 = new S3Client({ ...opts, forcePathStyle: true });
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const native = await NativeConnection.connect({ address: server.address });
+    closers.push(() => native.close());
+    const workflowBundle = await processingBundle();
+    let worker: Worker | undefined;
+    let running: Promise<void> | undefined;
+    const startWorker = async () => {
+      worker = await Worker.create({
+        connection: native,
+        taskQueue: PROCESSING_TASK_QUEUE,
+        workflowBundle,
+        activities: createProcessingActivities({ sagemaker: new SageMakerClient(opts), cloudwatch: new CloudWatchClient(opts), s3: new S3Client({ ...opts, forcePathStyle: true }) }),
+        shutdownGraceTime: '100 ms',
+      });
+      running = worker.run();
+    };
+    const stopWorker = async () => {
+      if (!worker) return;
+      worker.shutdown();
+      await running;
+      worker = undefined;
+    };
+    await startWorker();
+    closers.push(stopWorker);
+    return {
+      client,
+      emu,
+      gateway,
+      sm,
+      cw,
+      s3,
+      now: () => server.clock.now(),
+      sleep: (ms) => server.time.sleep(ms),
+      // The lock is taken in the sleep's own continuation, before the server's next skip check (a setImmediate).
+      sleepAndHold: (ms) => server.time.sleep(ms).then(() => server.time.lock()),
+      release: () => server.time.unlock(),
+      stopWorker,
+      startWorker,
+      close: async () => {
+        for (const c of closers.reverse()) await c().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** 100 GiB in three steps. `join` needs 1 + 28/executors GiB per executor (2 executors of m5.xlarge: 94 %, 4: 50 %). */
+export function workload(over: Record<string, string> = {}): Record<string, string> {
+  return {
+    SIM_DATA_GIB: '100',
+    SIM_STEPS: 'load,join,aggregate',
+    SIM_STEP_load: 'cpu=0.2;parallelism=4;execMem=1+0.05;driverMem=2+0.02',
+    SIM_STEP_join: 'cpu=0.6;parallelism=12;execMem=1+0.28;driverMem=2+0.02',
+    SIM_STEP_aggregate: 'cpu=0.2;parallelism=4;execMem=1+0.05;driverMem=2+0.02',
+    ...over,
+  };
+}
+
+export function processingInput(baseName: string, over: { type?: string; count?: number; env?: Record<string, string>; policy?: Partial<ScalingPolicy> } = {}): ProcessingInput {
+  return {
+    baseName,
+    request: {
+      RoleArn: 'arn:aws:iam::123456789012:role/processing',
+      AppSpecification: { ImageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/features:1' },
+      ProcessingResources: { ClusterConfig: { InstanceCount: over.count ?? 3, InstanceType: over.type ?? 'ml.m5.xlarge', VolumeSizeInGB: 50 } },
+      Environment: over.env ?? workload(),
+      ProcessingOutputConfig: { Outputs: [{ OutputName: 'checkpoints', S3Output: { S3Uri: `s3://${BUCKET}/${baseName}/checkpoints`, LocalPath: '/opt/ml/processing/checkpoints', S3UploadMode: 'Continuous' } }] },
+    },
+    policy: { ...DEFAULT_POLICY, ...over.policy },
+  };
+}
+
+export function startProcessing(stack: ProcessingStack, input: ProcessingInput) {
+  return stack.client.workflow.start<typeof processingJob>('processingJob', { workflowId: processingWorkflowId(input.baseName), taskQueue: PROCESSING_TASK_QUEUE, args: [input] });
+}
+
+export async function stepRuns(stack: ProcessingStack, base: string): Promise<{ job: string; step: string; outcome: string }[]> {
+  const res = await fetch(`${stack.emu.endpoint}/_emulator/services/sagemaker/processing-steps`);
+  const body = (await res.json()) as { steps: { job: string; step: string; outcome: string }[] };
+  return body.steps.filter((s) => s.job.startsWith(`${base}-a`)).map(({ job, step, outcome }) => ({ job, step, outcome }));
+}

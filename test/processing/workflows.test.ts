@@ -1,0 +1,192 @@
+/**
+ * The processing workflow end to end on the embedded server with time skipping: the emulator's jobs publish metrics
+ * on the server's virtual clock, the emulated CloudWatch alarms fire, their events reach the real gateway over HTTP
+ * and become signals; the workflow restarts the job bigger from its checkpoints.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { StopProcessingJobCommand } from '@aws-sdk/client-sagemaker';
+import { WorkflowFailedError } from '@temporalio/client';
+import { approveBudgetUpdate, processingStatusQuery } from '../../workflows/processing/messages';
+import { processingInput, startProcessing, startProcessingStack, stepRuns, workload, type ProcessingStack } from './harness';
+
+let stack: ProcessingStack;
+beforeAll(async () => {
+  stack = await startProcessingStack();
+}, 120_000);
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function alarmsLeft(prefix: string): Promise<string[]> {
+  const out = await stack.cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: prefix }));
+  return (out.MetricAlarms ?? []).map((a) => a.AlarmName as string);
+}
+
+function completedTwice(runs: { step: string; outcome: string }[]): string[] {
+  const seen = new Map<string, number>();
+  for (const r of runs) if (r.outcome === 'completed') seen.set(r.step, (seen.get(r.step) ?? 0) + 1);
+  return [...seen].filter(([, n]) => n > 1).map(([s]) => s);
+}
+
+describe('processing workflow', () => {
+  it('gives an undersized executor fleet more instances on the executor alarm, resumes from the checkpoints and completes', async () => {
+    const handle = await startProcessing(stack, processingInput('fe-exec'));
+    const result = await handle.result();
+    expect(result.status).toBe('Completed');
+    expect(result.attempts.map((a) => [a.jobName, a.resources.instanceCount, a.outcome])).toEqual([
+      ['fe-exec-a1', 3, 'executor-alarm'],
+      ['fe-exec-a2', 5, 'completed'],
+    ]);
+    const runs = await stepRuns(stack, 'fe-exec');
+    expect(runs).toEqual([
+      { job: 'fe-exec-a1', step: 'load', outcome: 'completed' },
+      { job: 'fe-exec-a1', step: 'join', outcome: 'interrupted' },
+      { job: 'fe-exec-a2', step: 'join', outcome: 'completed' },
+      { job: 'fe-exec-a2', step: 'aggregate', outcome: 'completed' },
+    ]);
+    expect(completedTwice(runs)).toEqual([]);
+    expect(result.checkpointsDone.sort()).toEqual(['aggregate', 'join', 'load']);
+    expect(result.spentUsd).toBeGreaterThan(0);
+    // The alarm came as a signal: attempt 1 stopped within a minute or two of join's first datapoint (3 min provisioning
+    // + 5 min load + 1 min), long before the 15-minute poll would have looked.
+    expect(result.attempts[0]?.durationMs).toBeLessThanOrEqual(11 * 60_000);
+    expect(await alarmsLeft('fe-exec-')).toEqual([]);
+  });
+
+  it('gives an undersized driver the next size up on the driver alarm', async () => {
+    const env = workload({ SIM_STEP_join: 'cpu=0.6;parallelism=12;execMem=1+0.05;driverMem=2+0.12' });
+    const handle = await startProcessing(stack, processingInput('fe-driver', { count: 5, env }));
+    const result = await handle.result();
+    expect(result.attempts.map((a) => [a.resources.instanceType, a.outcome])).toEqual([
+      ['ml.m5.xlarge', 'driver-alarm'],
+      ['ml.m5.2xlarge', 'completed'],
+    ]);
+    expect(completedTwice(await stepRuns(stack, 'fe-driver'))).toEqual([]);
+    expect(await alarmsLeft('fe-driver-')).toEqual([]);
+  });
+
+  it('resumes a job stopped from the console on the same resources', async () => {
+    const handle = await startProcessing(stack, processingInput('fe-console', { count: 5 }));
+    // Into the join step of attempt 1 (3 min provisioning, 5 min load).
+    await stack.sleepAndHold(10 * 60_000);
+    await stack.sm.send(new StopProcessingJobCommand({ ProcessingJobName: 'fe-console-a1' }));
+    stack.release();
+    const result = await handle.result();
+    expect(result.attempts.map((a) => [a.resources.instanceCount, a.outcome])).toEqual([
+      [5, 'stopped-outside'],
+      [5, 'completed'],
+    ]);
+    expect(completedTwice(await stepRuns(stack, 'fe-console'))).toEqual([]);
+  });
+
+  it('stops at once on a user error, with its reason, and leaves no alarm', async () => {
+    await fetch(`${stack.emu.endpoint}/_emulator/scenarios`, {
+      method: 'POST',
+      body: JSON.stringify({ service: 'sagemaker', kind: 'processing-job', resource: 'fe-user-*', failureReason: 'AlgorithmError: KeyError: customer_id, exit code: 1', failAtStatus: 'InProgress/load' }),
+    });
+    const handle = await startProcessing(stack, processingInput('fe-user', { count: 5 }));
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as Error & { type?: string };
+    expect(cause.type).toBe('ProcessingUserError');
+    expect(cause.message).toContain('AlgorithmError: KeyError: customer_id, exit code: 1');
+    expect(cause.message).toMatch(/1 attempt\(s\)/);
+    const status = await handle.query(processingStatusQuery);
+    expect(status.attempts).toHaveLength(1);
+    expect(await alarmsLeft('fe-user-')).toEqual([]);
+  });
+
+  it('restarts once for a duplicated alarm notification', async () => {
+    const handle = await startProcessing(stack, processingInput('fe-dup', { count: 5 }));
+    await stack.sleepAndHold(10 * 60_000);
+    // EventBridge delivers at least once: the same event twice, at once.
+    const [a, b] = await Promise.all([postAlarm('fe-dup-a1-driver'), postAlarm('fe-dup-a1-driver')]);
+    stack.release();
+    expect([a, b]).toEqual([202, 202]);
+    const result = await handle.result();
+    expect(result.attempts.map((x) => [x.resources.instanceType, x.outcome])).toEqual([
+      ['ml.m5.xlarge', 'driver-alarm'],
+      ['ml.m5.2xlarge', 'completed'],
+    ]);
+  });
+
+  it('ignores an alarm that arrives while the job is already stopping, and resumes on the same resources', async () => {
+    const handle = await startProcessing(stack, processingInput('fe-late', { count: 5 }));
+    await stack.sleepAndHold(10 * 60_000);
+    await stack.sm.send(new StopProcessingJobCommand({ ProcessingJobName: 'fe-late-a1' }));
+    expect(await postAlarm('fe-late-a1-executors-1')).toBe(202);
+    stack.release();
+    const result = await handle.result();
+    expect(result.attempts.map((x) => [x.resources.instanceCount, x.outcome])).toEqual([
+      [5, 'stopped-outside'],
+      [5, 'completed'],
+    ]);
+  });
+
+  it('retries a capacity error later, then changes family', async () => {
+    await fetch(`${stack.emu.endpoint}/_emulator/services/sagemaker/processing-capacity`, { method: 'PUT', body: JSON.stringify({ unavailableInstanceTypes: ['ml.m5.xlarge'] }) });
+    try {
+      const handle = await startProcessing(stack, processingInput('fe-cap', { count: 5, policy: { capacityRetries: 1 } }));
+      const result = await handle.result();
+      expect(result.attempts.map((x) => [x.resources.instanceType, x.outcome])).toEqual([
+        ['ml.m5.xlarge', 'capacity'],
+        ['ml.m5.xlarge', 'capacity'],
+        ['ml.t3.xlarge', 'completed'],
+      ]);
+      // The retry waited the policy's 10 minutes after the first failure.
+      expect(Date.parse(result.attempts[1]!.createdAt ?? '') - Date.parse(result.attempts[0]!.endedAt ?? '')).toBeGreaterThanOrEqual(10 * 60_000);
+    } finally {
+      await fetch(`${stack.emu.endpoint}/_emulator/services/sagemaker/processing-capacity`, { method: 'PUT', body: JSON.stringify({ unavailableInstanceTypes: [] }) });
+    }
+  });
+
+  it('ends at the attempt cap with a summary of attempts and cost', async () => {
+    // One executor: its CPU saturates in load (executor alarm), and no attempt is left.
+    const handle = await startProcessing(stack, processingInput('fe-capped', { count: 2, policy: { maxAttempts: 1 } }));
+    const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    const cause = err.cause as Error & { type?: string };
+    expect(cause.type).toBe('AttemptCapReached');
+    expect(cause.message).toMatch(/all 1 attempts used/);
+    expect(cause.message).toMatch(/attempt 1 fe-capped-a1: 2 x ml\.m5\.xlarge, executor-alarm/);
+    expect(cause.message).toMatch(/\$\d+\.\d\d spent/);
+  });
+
+  it('waits for an approval past the budget, goes on once approved, and ends with a summary when none comes', async () => {
+    const policy = { budgetUsd: 0.1, estimatedRuntimeMinutes: 20 };
+    const waiting = await startProcessing(stack, processingInput('fe-budget', { count: 5, policy }));
+    await stack.sleepAndHold(60_000);
+    const status = await waiting.query(processingStatusQuery);
+    expect(status.phase).toBe('awaiting-approval');
+    expect(status.note).toContain('mlops processing approve fe-budget');
+    expect(await stepRuns(stack, 'fe-budget')).toEqual([]);
+    expect(await waiting.executeUpdate(approveBudgetUpdate, { args: [{ addUsd: 5 }] })).toEqual({ budgetUsd: 5.1 });
+    stack.release();
+    const done = await waiting.result();
+    expect(done.status).toBe('Completed');
+    expect(done.budgetUsd).toBe(5.1);
+    const refused = await startProcessing(stack, processingInput('fe-nobudget', { count: 5, policy }));
+    const err = (await refused.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    expect((err.cause as Error & { type?: string }).type).toBe('BudgetExceeded');
+    expect((err.cause as Error).message).toMatch(/would pass the \$0\.10 budget and no approval came in 24 h/);
+  });
+});
+
+async function postAlarm(alarmName: string): Promise<number> {
+  const res = await fetch(`${stack.gateway.url}/events/eventbridge`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': 'processing-key' },
+    body: JSON.stringify({
+      version: '0',
+      id: 'dup-1',
+      'detail-type': 'CloudWatch Alarm State Change',
+      source: 'aws.cloudwatch',
+      account: '123456789012',
+      time: new Date(stack.now()).toISOString(),
+      region: 'us-east-1',
+      resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarmName}`],
+      detail: { alarmName, state: { value: 'ALARM', reason: 'test', timestamp: new Date(stack.now()).toISOString() }, previousState: { value: 'OK', reason: 'test' } },
+    }),
+  });
+  return res.status;
+}

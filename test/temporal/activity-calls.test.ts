@@ -1,0 +1,110 @@
+/**
+ * What workers and clients send about activities and completions, as the real server answers it: async completion
+ * with a token for no task of ours, and the size limits on what a completion writes. Through the official SDK
+ * client and worker against the embedded server (its blob limits set low, as `--dynamic-config-value
+ * limit.blobSize.error=...` sets them).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { Writer } from 'protobufjs';
+import { ActivityNotFoundError, WorkflowFailedError } from '@temporalio/client';
+import { TerminatedFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { startTemporalServer, type TemporalServer } from '../../local/temporal';
+import { blobLimitsFromDynamicConfig } from '../../local/temporal/blob-limits';
+import { uniqueId, uniqueQueue, useTestEnvironment } from './helpers';
+
+const BLOB_ERROR_BYTES = 10 * 1024;
+const { EventType, WorkflowTaskFailedCause } = temporal.api.enums.v1;
+let server: TemporalServer | undefined;
+// Registered first, so it runs after the environment's teardown.
+afterAll(async () => server?.close());
+const suite = useTestEnvironment(async () => {
+  server = await startTemporalServer({ port: 0, blobLimits: { blobSizeErrorBytes: BLOB_ERROR_BYTES, blobSizeWarnBytes: 2 * 1024 } });
+  return TestWorkflowEnvironment.createFromExistingServer({ address: server.address });
+});
+
+/** A task token in the real server's format (temporal.server.api.token.v1.Task) for an activity that does not exist. */
+function serverFormatToken(namespaceId: string): Uint8Array {
+  const w = Writer.create();
+  w.uint32((1 << 3) | 2).string(namespaceId);
+  w.uint32((2 << 3) | 2).string(randomUUID());
+  w.uint32((3 << 3) | 2).string(randomUUID());
+  w.uint32(4 << 3).int64(5);
+  w.uint32(5 << 3).int32(1);
+  w.uint32((6 << 3) | 2).string('1');
+  w.uint32((8 << 3) | 2).string('completeAsync');
+  return w.finish();
+}
+
+describe('async completion', () => {
+  it('answers NotFound for a well-formed token of an activity that does not exist', async () => {
+    const { namespaceInfo } = await suite.env.client.workflowService.describeNamespace({ namespace: 'default' });
+    const token = serverFormatToken(namespaceInfo?.id as string);
+    await expect(suite.env.client.activity.complete(token, 'done')).rejects.toBeInstanceOf(ActivityNotFoundError);
+    await expect(suite.env.client.activity.heartbeat(token, 'beat')).rejects.toBeInstanceOf(ActivityNotFoundError);
+    await expect(suite.env.client.activity.fail(token, new Error('x'))).rejects.toBeInstanceOf(ActivityNotFoundError);
+    await expect(suite.env.client.activity.reportCancellation(token)).rejects.toBeInstanceOf(ActivityNotFoundError);
+  });
+
+  it('still refuses bytes that are no task token at all', async () => {
+    const err = await suite.env.client.activity.complete(new Uint8Array([1]), 'done').catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(ActivityNotFoundError);
+    expect(String((err as Error).message)).toMatch(/deserializing task token|Unexpected error/i);
+  });
+});
+
+describe('size limits on completions', () => {
+  it('takes the limits from the temporal CLI dynamic config flags of `mlops server start-dev`', () => {
+    expect(blobLimitsFromDynamicConfig(['limit.blobSize.error=10240', 'limit.blobSize.warn="2048"', 'limit.memoSize.error=4096', 'history.enableChasm=true', 'limit.memoSize.warn=nope'])).toEqual({
+      blobSizeErrorBytes: 10240,
+      blobSizeWarnBytes: 2048,
+      memoSizeErrorBytes: 4096,
+    });
+  });
+
+  it('reports the error limits with the namespace, so the worker refuses an oversized result itself', async () => {
+    const { namespaceInfo } = await suite.env.client.workflowService.describeNamespace({ namespace: 'default' });
+    expect(Number(namespaceInfo?.limits?.blobSizeLimitError)).toBe(BLOB_ERROR_BYTES);
+    expect(Number(namespaceInfo?.limits?.memoSizeLimitError)).toBe(2 * 1024 * 1024);
+    const h = await suite.start('returnsLargeResult', [BLOB_ERROR_BYTES + 1024]);
+    try {
+      await eventually(async () => {
+        const { events } = await h.fetchHistory();
+        const failed = events?.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED);
+        expect(failed?.workflowTaskFailedEventAttributes?.cause).toBe(WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_PAYLOADS_TOO_LARGE);
+      });
+    } finally {
+      await h.terminate();
+    }
+  });
+
+  it('fails the task and terminates the workflow when an oversized result reaches the server', async () => {
+    const taskQueue = uniqueQueue('optout');
+    const worker = await Worker.create({ connection: suite.env.nativeConnection, taskQueue, workflowBundle: suite.workflowBundle, disablePayloadErrorLimit: true });
+    const h = await suite.env.client.workflow.start('returnsLargeResult', { taskQueue, workflowId: uniqueId('large'), args: [BLOB_ERROR_BYTES + 1024] });
+    const err = await worker.runUntil(h.result()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(TerminatedFailure);
+    const { events } = await h.fetchHistory();
+    const types = (events ?? []).map((e) => e.eventType);
+    expect(types.slice(-2)).toEqual([EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED]);
+    const failed = events?.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED);
+    expect(failed?.workflowTaskFailedEventAttributes?.failure?.message).toBe('CompleteWorkflowExecutionCommandAttributes.Result exceeds size limit.');
+    expect(events?.at(-1)?.workflowExecutionTerminatedEventAttributes?.reason).toBe('CompleteWorkflowExecutionCommandAttributes.Result exceeds size limit.');
+  });
+});
+
+async function eventually(check: () => Promise<void>, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
