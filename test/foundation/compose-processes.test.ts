@@ -66,6 +66,12 @@ function runService(name: string, svc: ComposeService, hosts: Record<string, str
 }
 
 const logLines = (p: Proc) => p.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; taskQueue?: string; activityType?: string });
+/** Every task queue's worker is polling: the SDK announces each one it creates, we log each that polls. */
+const polling = async (p: Proc) => {
+  const lines = logLines(p);
+  const polls = lines.filter((l) => l.msg === 'worker polling').length;
+  return polls > 0 && polls === lines.filter((l) => l.msg.startsWith('Creating worker')).length ? true : undefined;
+};
 const activitiesStarted = (p: Proc) => logLines(p).filter((l) => l.msg === 'Activity started').length;
 
 beforeAll(async () => {
@@ -90,13 +96,13 @@ beforeAll(async () => {
     throw new Error(`${String(err)}; emulator stderr: ${emulator.stderr()}`);
   });
   for (const w of workers) {
-    await eventually(`${w.name} to poll every task queue`, async () => (logLines(w).filter((l) => l.msg === 'worker polling').length === 2 ? true : undefined), 90_000, 100).catch(
+    await eventually(`${w.name} to poll every task queue`, () => polling(w), 200_000, 100).catch(
       (err: unknown) => {
         throw new Error(`${String(err)}; ${w.name} stderr: ${w.stderr()}`);
       },
     );
   }
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   for (const p of procs) p.child.kill('SIGKILL');
