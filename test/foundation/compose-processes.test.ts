@@ -5,7 +5,6 @@
  * does is done here: service names become 127.0.0.1 and a free port, the emulator's volume a temporary folder.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { taskQueues } from '../../workers/registry';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +12,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startTemporalServer, type TemporalServer } from '../../local/temporal';
 import { grantAccess } from '../../clients/cli/commands/recovery';
-import { profileWorkflowId, type ProfileKey, type ProfileStatus } from '../../workflows/recovery/model';
+import { RECOVERY_TASK_QUEUE, profileWorkflowId, type ProfileKey, type ProfileStatus } from '../../workflows/recovery/model';
 import { statusQuery } from '../../workflows/recovery/messages';
 import { awsClients } from '../recovery/harness';
 import { studio } from '../recovery/studio';
@@ -91,7 +90,7 @@ beforeAll(async () => {
     throw new Error(`${String(err)}; emulator stderr: ${emulator.stderr()}`);
   });
   for (const w of workers) {
-    await eventually(`${w.name} to poll every task queue`, async () => (logLines(w).filter((l) => l.msg === 'worker polling').length === taskQueues.length ? true : undefined), 90_000, 100).catch(
+    await eventually(`${w.name} to poll the recovery task queue`, async () => (logLines(w).some((l) => l.msg === 'worker polling' && l.taskQueue === RECOVERY_TASK_QUEUE) ? true : undefined), 90_000, 100).catch(
       (err: unknown) => {
         throw new Error(`${String(err)}; ${w.name} stderr: ${w.stderr()}`);
       },
