@@ -66,7 +66,7 @@ export async function runStack(opts: { json: boolean; inMemory: boolean; headles
         timeScale: config.MLOPS_EMULATOR_TIME_SCALE,
         ...(dataDir ? { stateDir: dataDir.emulatorDir } : {}),
         // The emulator delivers its CloudTrail-style events to our own gateway, as EventBridge would.
-        ...(gatewayApiKey ? { eventsTo: gatewayUrl, eventsApiKey: gatewayApiKey, eventsPattern: recoveryRulePattern() } : {}),
+        ...(gatewayApiKey ? { eventsTo: gatewayUrl, eventsApiKey: gatewayApiKey, eventsPattern: pipelineRulePatterns() } : {}),
       });
       emulatorEndpoint = emulator.endpoint;
       parts.push({ name: 'aws-emulator', where: `${emulator.endpoint} (control API: ${emulator.endpoint}/_emulator/health)`, close: () => emulator.close() });
@@ -96,9 +96,10 @@ export async function runStack(opts: { json: boolean; inMemory: boolean; headles
   }
 }
 
-/** The EventBridge rule users deploy (docs/recovery), applied to the emulator's events so both see the same stream. */
-function recoveryRulePattern(): EventPattern {
-  return parseEventPattern(readFileSync(join(projectRoot(), 'docs', 'recovery', 'eventbridge-rule-pattern.json'), 'utf8'));
+/** The EventBridge rules users deploy (docs/recovery, docs/processing), applied to the emulator's events so both see the same stream. */
+function pipelineRulePatterns(): EventPattern {
+  const rule = (pipeline: string) => JSON.parse(readFileSync(join(projectRoot(), 'docs', pipeline, 'eventbridge-rule-pattern.json'), 'utf8')) as unknown;
+  return parseEventPattern(JSON.stringify({ $or: [rule('recovery'), rule('processing')] }));
 }
 
 function printBanner(json: boolean, parts: Part[], namespace: string): void {

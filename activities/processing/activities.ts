@@ -120,10 +120,10 @@ export function createProcessingActivities(deps: ProcessingActivityDeps) {
       return names.length;
     },
 
-    /** The attempt's alarms now in ALARM (the safety net behind the signals). */
-    async alarmsFiring(input: { jobName: string }): Promise<string[]> {
+    /** The safety net behind the signals, in one activity: the job's status and its alarms now in ALARM. */
+    async pollAttempt(input: { jobName: string }): Promise<{ job: JobDescription; firing: string[] }> {
       const page = await aws('DescribeAlarms', () => cloudwatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: `${input.jobName}-`, StateValue: 'ALARM', MaxRecords: 100 })));
-      return (page.MetricAlarms ?? []).map((a) => a.AlarmName as string);
+      return { job: await describeProcessingJob(input.jobName), firing: (page.MetricAlarms ?? []).map((a) => a.AlarmName as string) };
     },
 
     /** Steps whose checkpoint is in S3, from the job's checkpoint prefix. */

@@ -167,3 +167,9 @@ export async function stepRuns(stack: ProcessingStack, base: string): Promise<{ 
   const body = (await res.json()) as { steps: { job: string; step: string; outcome: string }[] };
   return body.steps.filter((s) => s.job.startsWith(`${base}-a`)).map(({ job, step, outcome }) => ({ job, step, outcome }));
 }
+
+/** A call to the emulator's control API (JSON only, as it requires); a refusal fails the test instead of passing silently. */
+export async function emulatorControl(stack: ProcessingStack, method: 'POST' | 'PUT', path: string, body: unknown): Promise<void> {
+  const res = await fetch(`${stack.emu.endpoint}/_emulator${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${method} /_emulator${path}: ${res.status} ${await res.text()}`);
+}

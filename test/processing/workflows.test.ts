@@ -5,10 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { StopProcessingJobCommand } from '@aws-sdk/client-sagemaker';
+import { DescribeProcessingJobCommand, StopProcessingJobCommand } from '@aws-sdk/client-sagemaker';
+import * as cli from '../../clients/cli/commands/processing';
+import { UsageError } from '../../clients/cli/usage-error';
 import { WorkflowFailedError } from '@temporalio/client';
 import { approveBudgetUpdate, processingStatusQuery } from '../../workflows/processing/messages';
-import { processingInput, startProcessing, startProcessingStack, stepRuns, workload, type ProcessingStack } from './harness';
+import { emulatorControl, processingInput, startProcessing, startProcessingStack, stepRuns, workload, type ProcessingStack } from './harness';
 
 let stack: ProcessingStack;
 beforeAll(async () => {
@@ -81,10 +83,7 @@ describe('processing workflow', () => {
   });
 
   it('stops at once on a user error, with its reason, and leaves no alarm', async () => {
-    await fetch(`${stack.emu.endpoint}/_emulator/scenarios`, {
-      method: 'POST',
-      body: JSON.stringify({ service: 'sagemaker', kind: 'processing-job', resource: 'fe-user-*', failureReason: 'AlgorithmError: KeyError: customer_id, exit code: 1', failAtStatus: 'InProgress/load' }),
-    });
+    await emulatorControl(stack, 'POST', '/scenarios', { service: 'sagemaker', kind: 'processing-job', resource: 'fe-user-*', failureReason: 'AlgorithmError: KeyError: customer_id, exit code: 1', failAtStatus: 'InProgress/load' });
     const handle = await startProcessing(stack, processingInput('fe-user', { count: 5 }));
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -125,7 +124,7 @@ describe('processing workflow', () => {
   });
 
   it('retries a capacity error later, then changes family', async () => {
-    await fetch(`${stack.emu.endpoint}/_emulator/services/sagemaker/processing-capacity`, { method: 'PUT', body: JSON.stringify({ unavailableInstanceTypes: ['ml.m5.xlarge'] }) });
+    await emulatorControl(stack, 'PUT', '/services/sagemaker/processing-capacity', { unavailableInstanceTypes: ['ml.m5.xlarge'] });
     try {
       const handle = await startProcessing(stack, processingInput('fe-cap', { count: 5, policy: { capacityRetries: 1 } }));
       const result = await handle.result();
@@ -137,7 +136,7 @@ describe('processing workflow', () => {
       // The retry waited the policy's 10 minutes after the first failure.
       expect(Date.parse(result.attempts[1]!.createdAt ?? '') - Date.parse(result.attempts[0]!.endedAt ?? '')).toBeGreaterThanOrEqual(10 * 60_000);
     } finally {
-      await fetch(`${stack.emu.endpoint}/_emulator/services/sagemaker/processing-capacity`, { method: 'PUT', body: JSON.stringify({ unavailableInstanceTypes: [] }) });
+      await emulatorControl(stack, 'PUT', '/services/sagemaker/processing-capacity', { unavailableInstanceTypes: [] });
     }
   });
 
@@ -169,6 +168,36 @@ describe('processing workflow', () => {
     const err = (await refused.result().catch((e: unknown) => e)) as WorkflowFailedError;
     expect((err.cause as Error & { type?: string }).type).toBe('BudgetExceeded');
     expect((err.cause as Error).message).toMatch(/would pass the \$0\.10 budget and no approval came in 24 h/);
+  });
+});
+
+describe('mlops processing (the CLI operations, on the same stack)', () => {
+  it('starts from the example-shaped input, shows live progress while waiting, lists, and refuses a reused name', async () => {
+    const input = processingInput('fe-cli');
+    const lines: string[] = [];
+    await cli.startProcessing(stack.client, input);
+    const end = await cli.waitForProcessing(stack.client, 'fe-cli', (l) => lines.push(l), 50);
+    expect(end.phase).toBe('completed');
+    expect(lines.some((l) => /^attempt 1 running on 3 x ml\.m5\.xlarge/.test(l))).toBe(true);
+    expect(lines.some((l) => /^attempt 2 .* on 5 x ml\.m5\.xlarge/.test(l))).toBe(true);
+    expect(cli.statusText(end)).toMatch(/attempt 1 fe-cli-a1: 3 x ml\.m5\.xlarge, executor-alarm/);
+    expect((await cli.listProcessing(stack.client)).find((j) => j.name === 'fe-cli')?.status).toBe('COMPLETED');
+    await expect(cli.startProcessing(stack.client, input)).rejects.toThrow(/already exists/);
+    await expect(cli.approveProcessing(stack.client, 'fe-cli', 5)).rejects.toThrow(UsageError);
+    await expect(cli.processingStatus(stack.client, 'fe-none')).rejects.toThrow(/no processing job named fe-none/);
+  });
+
+  it('stop cancels the workflow: the running attempt is stopped and its alarms deleted', async () => {
+    const handle = await startProcessing(stack, processingInput('fe-cancel', { count: 5 }));
+    await stack.sleepAndHold(6 * 60_000);
+    // The driver's and two executor groups' (algo-2..4, algo-5).
+    expect(await alarmsLeft('fe-cancel-a1-')).toEqual(['fe-cancel-a1-driver', 'fe-cancel-a1-executors-1', 'fe-cancel-a1-executors-2']);
+    await cli.stopProcessing(stack.client, 'fe-cancel');
+    stack.release();
+    await expect(handle.result()).rejects.toThrow();
+    expect(await alarmsLeft('fe-cancel-')).toEqual([]);
+    const job = await stack.sm.send(new DescribeProcessingJobCommand({ ProcessingJobName: 'fe-cancel-a1' }));
+    expect(['Stopping', 'Stopped']).toContain(job.ProcessingJobStatus);
   });
 });
 

@@ -83,4 +83,12 @@ describe('docs for a real AWS account', () => {
   it('the setup guide names the header the gateway checks', () => {
     expect(read('docs/recovery/README.md')).toContain('"ApiKeyName\\":\\"x-api-key\\"');
   });
+
+  it('the documented home wait is the one restores use', async () => {
+    const { DEFAULT_HOME_WAIT } = await import('../../workflows/recovery/model');
+    expect(DEFAULT_HOME_WAIT).toBe('30 days');
+    expect(read('README.md')).toContain('for at most 30 days');
+    expect(read('docs/recovery/README.md')).toContain('for at most 30 days (`DEFAULT_HOME_WAIT`)');
+    expect(read('workflows/recovery/workflows.ts')).not.toMatch(/default 3 days/);
+  });
 });

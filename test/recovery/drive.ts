@@ -62,7 +62,7 @@ export function driver(stack: RecoveryStack, gateway: FastifyInstance, apiKey: s
       `restore ${id} of ${key.name}`,
       async () => {
         const r = (await statusOf(key)).restores.find((x) => x.id === id);
-        return r && (r.status === 'succeeded' || r.status === 'failed') ? r : undefined;
+        return r && (r.status === 'succeeded' || r.status === 'failed' || r.status === 'cancelled') ? r : undefined;
       },
       timeoutMs,
     );

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  cancelRequestProblem,
+  cancelRestore,
   copyRequestProblem,
   currentHome,
   initialState,
@@ -198,9 +200,25 @@ describe('retrying a failed restore', () => {
     expect(retryRequestProblem(initialState(alice), { by: 'ops' })).toBe('no failed restore to retry');
     expect(retryRequestProblem(s, { restoreId: 7, by: 'ops' })).toMatch(/no restore #7/);
     const queued = retryRestore(s, { by: 'ops' }, 't1').state;
-    expect(retryRequestProblem(queued, { restoreId: 2, by: 'ops' })).toBe('restore #2 is queued: only a failed restore is run again');
+    expect(retryRequestProblem(queued, { restoreId: 2, by: 'ops' })).toBe('restore #2 is queued: only a failed or cancelled restore is run again');
     expect(retryRequestProblem(queued, { restoreId: 1, by: 'ops' })).toBe('restore #2 already copies the same home directory (queued)');
     // Once the retry succeeded, the failure is taken care of.
     expect(retryRequestProblem(updateRestore(queued, 2, { status: 'succeeded' }), { by: 'ops' })).toBe('no failed restore to retry');
+  });
+
+  it('cancel: a queued restore is cancelled at once, a running one is left for the workflow to stop; nothing else can be', () => {
+    const s = withFailures();
+    const queued = retryRestore(s, { by: 'ops' }, 't1').state;
+    expect(cancelRequestProblem(s, { by: 'ops' })).toBe('no running or queued restore to cancel');
+    expect(cancelRequestProblem(s, { restoreId: 1, by: 'ops' })).toBe('restore #1 is failed: only a running or queued restore can be cancelled');
+    const c = cancelRestore(queued, { by: 'ops' }, 't2');
+    expect(c).toMatchObject({ restoreId: 2, running: false });
+    expect(c.state.restores.find((r) => r.id === 2)).toMatchObject({ status: 'cancelled', endedAt: 't2', error: 'cancelled by ops before it started' });
+    expect(nextQueuedRestore(c.state)).toBeUndefined();
+    expect(c.state.audit.at(-1)).toEqual({ at: 't2', by: 'ops', action: 'cancel-requested', detail: '#2 (queued)' });
+    const running = updateRestore(queued, 2, { status: 'running' });
+    const r = cancelRestore(running, { by: 'ops' }, 't3');
+    expect(r.running).toBe(true);
+    expect(r.state.restores.find((x) => x.id === 2)?.status).toBe('running');
   });
 });

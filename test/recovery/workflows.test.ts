@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildGateway } from '../../clients/gateway/server';
-import { DATASYNC_SLOTS_WORKFLOW_ID, profileWorkflowId, type ProfileKey, type ProfileKind } from '../../workflows/recovery/model';
+import { DATASYNC_SLOTS_WORKFLOW_ID, RECOVERY_TASK_QUEUE, profileWorkflowId, type ProfileKey, type ProfileKind } from '../../workflows/recovery/model';
 import { slotsQuery } from '../../workflows/recovery/messages';
 import * as cli from '../../clients/cli/commands/recovery';
 import { UsageError } from '../../clients/cli/usage-error';
@@ -120,6 +120,47 @@ describe('profile recovery workflows', () => {
     const ended = await Promise.race([intake.result().then(() => 'completed', (err: Error) => `failed: ${String(((err.cause as Error | undefined)?.cause as Error | undefined)?.message ?? err.message)}`), new Promise((r) => setTimeout(() => r('still retrying'), 15_000))]);
     expect(ended).toMatch(/^failed: .*ValidationException/);
     expect((await intake.describe()).status.name).toBe('FAILED');
+  });
+
+  it('a profile created again but never opened: its restore gives up after the home wait and retry waits again; an operator cancels a waiting restore', async () => {
+    cloud.addDomain('d-ffffffffffff', 'idle', 'fs-ffff');
+    const fay: ProfileKey = { domainName: 'idle', kind: 'user-profile', name: 'fay' };
+    // A short wait: the default (30 days) would be thousands of polls here.
+    await stack.client.workflow.start('profileRecovery', { workflowId: profileWorkflowId(fay), taskQueue: RECOVERY_TASK_QUEUE, args: [{ key: fay, homeWaitTimeout: '2 hours' }] });
+    const first = await create('d-ffffffffffff', 'user-profile', 'fay');
+    await homesSeen(fay, 1);
+    cloud.write('fs-ffff', first, 'thesis.tex', 'chapter 1');
+
+    const never = cloud.createProfile('d-ffffffffffff', 'user-profile', 'fay', { appStarts: false });
+    await deliver(cloudTrailEvent('d-ffffffffffff', 'user-profile', 'fay'));
+    const gaveUp = await restoreEnded(fay, 1);
+    expect(gaveUp.status).toBe('failed');
+    expect(gaveUp.error).toMatch(/^gave up waiting: user-profile fay was not opened .* within 2 hours; `mlops recovery retry idle\/fay` waits again/);
+    // It waited the whole wait, but for the last poll interval (the server does not retry past the deadline).
+    expect(Date.parse(gaveUp.endedAt!) - Date.parse(gaveUp.startedAt!)).toBeGreaterThan(2 * 3600_000 - 5 * 60_000);
+    expect(cloud.liveTasks.size).toBe(0);
+
+    // Opened at last: retry resumes it.
+    cloud.profiles.get('d-ffffffffffff/user-profile/fay')!.readyAt = stack.clock.now();
+    expect(await cli.retry(stack.client, 'idle/fay')).toMatchObject({ retryOf: 1, restoreId: 2 });
+    expect(await restoreEnded(fay, 2)).toMatchObject({ status: 'succeeded', retryOf: 1 });
+    expect(cloud.read('fs-ffff', never)).toEqual({ 'thesis.tex': 'chapter 1' });
+
+    // Created again, not opened: the operator cancels the waiting restore, and the profile takes the next one at once.
+    cloud.createProfile('d-ffffffffffff', 'user-profile', 'fay', { appStarts: false });
+    await deliver(cloudTrailEvent('d-ffffffffffff', 'user-profile', 'fay'));
+    await eventually('restore 3 to wait', async () => ((await statusOf(fay)).restores.find((r) => r.id === 3)?.status === 'running' ? true : undefined));
+    expect(await cli.cancel(stack.client, 'idle/fay')).toMatchObject({ restoreId: 3, wasRunning: true });
+    const cancelled = await restoreEnded(fay, 3);
+    expect(cancelled).toMatchObject({ status: 'cancelled', error: expect.stringMatching(/^cancelled by .*mlops cli/) });
+    expect((await stack.client.workflow.getHandle(cancelled.workflowId).describe()).status.name).toBe('CANCELLED');
+    expect((await statusOf(fay)).audit.map((a) => a.action)).toContain('cancel-requested');
+    await expect(cli.cancel(stack.client, 'idle/fay')).rejects.toThrow(/no running or queued restore to cancel/);
+    await expect(cli.cancel(stack.client, 'idle/fay', 2)).rejects.toThrow(/restore #2 is succeeded/);
+    // A cancelled restore can be run again.
+    expect(await cli.retry(stack.client, 'idle/fay', 3)).toMatchObject({ retryOf: 3, restoreId: 4 });
+    expect(await cli.cancel(stack.client, 'idle/fay', 4)).toMatchObject({ restoreId: 4 });
+    expect((await restoreEnded(fay, 4)).status).toBe('cancelled');
   });
 
   it('a failed transfer is recorded as failed and still leaves no DataSync task behind', async () => {

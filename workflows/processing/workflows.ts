@@ -94,7 +94,7 @@ export async function processingJob(input: ProcessingInput): Promise<ProcessingR
     for (;;) {
       const signalled = await condition(() => inbox.length > 0, policy.pollIntervalMinutes * MINUTE);
       let alarm: AlarmRole | undefined;
-      let ended = !signalled;
+      let ended = false;
       for (const n of inbox.splice(0)) {
         if (n.kind === 'alarm' && n.state === 'ALARM') {
           const parsed = parseAlarmName(n.alarmName);
@@ -102,16 +102,19 @@ export async function processingJob(input: ProcessingInput): Promise<ProcessingR
           if (parsed?.jobName === jobName) alarm = alarm === 'driver' ? alarm : parsed.role;
         } else if (n.kind === 'job' && n.jobName === jobName && TERMINAL.has(n.status)) ended = true;
       }
+      let job: JobDescription;
       if (!signalled) {
-        // The safety net: an alarm whose notification was lost is still in ALARM.
-        const firing = await acts.alarmsFiring({ jobName });
-        for (const name of firing) {
+        // The safety net: an alarm whose notification was lost is still in ALARM; a lost job event, in the status.
+        const snap = await acts.pollAttempt({ jobName });
+        for (const name of snap.firing) {
           const role = parseAlarmName(name)?.role;
           if (role) alarm = alarm === 'driver' ? alarm : role;
         }
+        job = snap.job;
+      } else {
+        if (!alarm && !ended) continue;
+        job = await acts.describeProcessingJob({ jobName });
       }
-      if (!alarm && !ended) continue;
-      const job = await acts.describeProcessingJob({ jobName });
       if (TERMINAL.has(job.status)) return { job };
       // Stopping already (from the console, or by us): the alarm is moot; wait for the end.
       if (!alarm || job.status !== 'InProgress') continue;

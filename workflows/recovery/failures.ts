@@ -34,6 +34,8 @@ export const RecoveryFailure = {
   SlotNotGranted: 'SlotNotGranted',
   /** The profile has no home directory id yet (just created): retried. */
   HomeNotAssigned: 'HomeNotAssigned',
+  /** A restore's new home was never opened (no app InService) within the home wait: `mlops recovery retry` waits again. */
+  GaveUpWaiting: 'GaveUpWaiting',
 } as const;
 
 export type RecoveryFailureType = (typeof RecoveryFailure)[keyof typeof RecoveryFailure];
@@ -47,6 +49,7 @@ export const NON_RETRYABLE_FAILURES: RecoveryFailureType[] = [
   RecoveryFailure.InvalidRequest,
   RecoveryFailure.AccessDenied,
   RecoveryFailure.TransferFailed,
+  RecoveryFailure.GaveUpWaiting,
 ];
 
 /** Failures that mean the operator named something that does not exist: the CLI answers them with exit code 2. */

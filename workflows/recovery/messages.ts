@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CopyRequest, HomeReport, ProfileStatus, ReplicationChange, RetryRequest } from './model';
+import type { CancelRequest, CopyRequest, HomeReport, ProfileStatus, ReplicationChange, RetryRequest } from './model';
 import type { SlotTransfer, SlotsState } from './slots';
 
 /** A home directory was created (CloudTrail event through the gateway) or found (seed). */
@@ -13,6 +13,9 @@ export const requestCopyUpdate = defineUpdate<{ pending: boolean; restoreId?: nu
 
 /** Admin: run a failed restore again, from the same home into the profile's current one. */
 export const retryRestoreUpdate = defineUpdate<{ restoreId: number; retryOf: number }, [RetryRequest]>('retryRestore');
+
+/** Admin: cancel a restore that waits (for a home never opened, for a slot) or runs; its DataSync resources are deleted. */
+export const cancelRestoreUpdate = defineUpdate<{ restoreId: number; wasRunning: boolean }, [CancelRequest]>('cancelRestore');
 
 export const statusQuery = defineQuery<ProfileStatus>('status');
 

@@ -36,7 +36,7 @@ export interface HomeReport extends HomeDirectory {
   source: SeenHome['source'];
 }
 
-export type RestoreStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+export type RestoreStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface RestoreFigures {
   bytesWritten: number;
@@ -76,7 +76,7 @@ export interface PendingCopy {
 export interface AuditEntry {
   at: string;
   by: string;
-  action: 'enable' | 'disable' | 'copy-requested' | 'copy-pending' | 'retry-requested';
+  action: 'enable' | 'disable' | 'copy-requested' | 'copy-pending' | 'retry-requested' | 'cancel-requested';
   detail?: string;
 }
 
@@ -119,6 +119,13 @@ export function intakeWorkflowId(eventId: string): string {
 }
 
 export const DATASYNC_SLOTS_WORKFLOW_ID = 'recovery/datasync-slots';
+
+/**
+ * How long a restore waits for its new home to be opened (an app InService) before it gives up, recorded as failed
+ * ("gave up waiting"), so later copies and retries for the profile are not held behind it for ever. `mlops recovery
+ * retry` waits again; `mlops recovery cancel` ends the wait sooner.
+ */
+export const DEFAULT_HOME_WAIT = '30 days';
 
 /** `DOMAIN/PROFILE` names a user profile, `DOMAIN/space:SPACE` a space. */
 export function formatProfileRef(key: ProfileKey): string {
@@ -279,18 +286,21 @@ export interface RetryRequest {
   by: string;
 }
 
+/** Failed (including "gave up waiting") or cancelled by an operator: what `retry` may run again. */
+const ended = (r: RestoreRecord) => r.status === 'failed' || r.status === 'cancelled';
+
 function restoreToRetry(state: ProfileState, req: RetryRequest): RestoreRecord | undefined {
   if (req.restoreId !== undefined) return state.restores.find((r) => r.id === req.restoreId);
   // The most recent failure that no retry has taken care of (or is taking care of).
-  const retried = (r: RestoreRecord) => state.restores.some((x) => x.retryOf === r.id && x.status !== 'failed');
-  return [...state.restores].reverse().find((r) => r.status === 'failed' && !retried(r));
+  const retried = (r: RestoreRecord) => state.restores.some((x) => x.retryOf === r.id && !ended(x));
+  return [...state.restores].reverse().find((r) => ended(r) && !retried(r));
 }
 
 /** Why a retry must be refused, or undefined when it is acceptable (the update's validator). */
 export function retryRequestProblem(state: ProfileState, req: RetryRequest): string | undefined {
   const failed = restoreToRetry(state, req);
   if (!failed) return req.restoreId !== undefined ? `no restore #${req.restoreId} is recorded (the last ${MAX_RESTORES_KEPT} are kept)` : 'no failed restore to retry';
-  if (failed.status !== 'failed') return `restore #${failed.id} is ${failed.status}: only a failed restore is run again`;
+  if (!ended(failed)) return `restore #${failed.id} is ${failed.status}: only a failed or cancelled restore is run again`;
   const to = currentHome(state);
   if (!to) return 'the profile has no home directory yet';
   if (sameHome(failed.from, to)) return `restore #${failed.id} copied from the current home directory: nothing to copy`;
@@ -306,6 +316,36 @@ export function retryRestore(state: ProfileState, req: RetryRequest, now: string
   let next = queueRestore(state, { reason: failed.reason, source: failed.source, from: home(failed.from), to, requestedAt: now, retryOf: failed.id });
   next = { ...next, audit: keepLast([...next.audit, { at: now, by: req.by, action: 'retry-requested', detail: `#${failed.id} as #${next.restoresEver}` }], MAX_AUDIT_KEPT) };
   return { state: next, restoreId: next.restoresEver, retryOf: failed.id };
+}
+
+export interface CancelRequest {
+  /** The restore to cancel; when absent, the running one, else the oldest queued one. */
+  restoreId?: number;
+  by: string;
+}
+
+function restoreToCancel(state: ProfileState, req: CancelRequest): RestoreRecord | undefined {
+  if (req.restoreId !== undefined) return state.restores.find((r) => r.id === req.restoreId);
+  return state.restores.find((r) => r.status === 'running') ?? state.restores.find((r) => r.status === 'queued');
+}
+
+/** Why a cancel must be refused, or undefined when it is acceptable (the update's validator). */
+export function cancelRequestProblem(state: ProfileState, req: CancelRequest): string | undefined {
+  const r = restoreToCancel(state, req);
+  if (!r) return req.restoreId !== undefined ? `no restore #${req.restoreId} is recorded (the last ${MAX_RESTORES_KEPT} are kept)` : 'no running or queued restore to cancel';
+  if (r.status !== 'running' && r.status !== 'queued') return `restore #${r.id} is ${r.status}: only a running or queued restore can be cancelled`;
+  return undefined;
+}
+
+/**
+ * Records the operator's cancel. A queued restore is cancelled here; a running one is marked for the workflow to
+ * cancel its child (`running: true`), and is recorded as cancelled once the child has cleaned up.
+ */
+export function cancelRestore(state: ProfileState, req: CancelRequest, now: string): { state: ProfileState; restoreId: number; running: boolean } {
+  const r = restoreToCancel(state, req)!;
+  let next: ProfileState = { ...state, audit: keepLast([...state.audit, { at: now, by: req.by, action: 'cancel-requested', detail: `#${r.id} (${r.status})` }], MAX_AUDIT_KEPT) };
+  if (r.status === 'queued') next = updateRestore(next, r.id, { status: 'cancelled', endedAt: now, error: `cancelled by ${req.by} before it started` });
+  return { state: next, restoreId: r.id, running: r.status === 'running' };
 }
 
 export function nextQueuedRestore(state: ProfileState): RestoreRecord | undefined {

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   ChildWorkflowFailure,
+  isCancellation,
   TimeoutFailure,
   allHandlersFinished,
   condition,
@@ -15,12 +16,16 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
+import { RetryState, type Duration } from '@temporalio/common';
 import type { CreationEvent, ProfileLookup, RecoveryActivities, SeededDomain } from '../../activities/recovery/activities';
 import { NON_RETRYABLE_FAILURES, RecoveryFailure } from './failures';
 import {
+  DEFAULT_HOME_WAIT,
   RECOVERY_TASK_QUEUE,
+  cancelRequestProblem,
+  cancelRestore,
   copyRequestProblem,
+  formatProfileRef,
   initialState,
   nextQueuedRestore,
   profileStatus,
@@ -37,6 +42,7 @@ import {
 } from './model';
 import { grantSlots, hasGrantsToSend, initialSlots, needsLivenessAudit, reclaimSlots, releaseSlot, requestSlot, type SlotTransfer, type SlotsState } from './slots';
 import {
+  cancelRestoreUpdate,
   homeReportedSignal,
   releaseSlotSignal,
   requestCopyUpdate,
@@ -115,7 +121,7 @@ export interface ProfileRecoveryInput {
   state?: ProfileState;
   /** History length after which the workflow continues as new when idle (default 2,000). */
   continueAsNewAfterEvents?: number;
-  /** Longest wait for a new home directory to appear (default 3 days). */
+  /** Longest wait for a new home directory to be opened before a restore gives up (default DEFAULT_HOME_WAIT, 30 days). */
   homeWaitTimeout?: Duration;
 }
 
@@ -172,6 +178,27 @@ export async function profileRecovery(input: ProfileRecoveryInput): Promise<void
       },
     },
   );
+  // The running restore's scope and who asked to cancel it: an operator's cancel reaches the child through it.
+  let running: { id: number; scope: CancellationScope; cancelledBy?: string } | undefined;
+  setHandler(
+    cancelRestoreUpdate,
+    (req) => {
+      const r = cancelRestore(state, req, now());
+      state = r.state;
+      if (r.running && running?.id === r.restoreId) {
+        running.cancelledBy = req.by;
+        running.scope.cancel();
+      }
+      return { restoreId: r.restoreId, wasRunning: r.running };
+    },
+    {
+      validator: (req) => {
+        if (!req?.by) throw new Error('cancelRestore needs { by, restoreId? }');
+        const problem = cancelRequestProblem(state, req);
+        if (problem) throw new Error(problem);
+      },
+    },
+  );
   setHandler(statusQuery, () => profileStatus(state));
 
   for (;;) {
@@ -179,15 +206,25 @@ export async function profileRecovery(input: ProfileRecoveryInput): Promise<void
     const restore = nextQueuedRestore(state);
     if (restore) {
       state = updateRestore(state, restore.id, { status: 'running', startedAt: now() });
+      const scope = new CancellationScope();
+      running = { id: restore.id, scope };
       try {
-        const figures = await executeChild(restoreHomeDirectory, {
-          workflowId: restore.workflowId,
-          taskQueue: RECOVERY_TASK_QUEUE,
-          args: [{ target: state.key, from: restore.from, to: restore.to, homeWaitTimeout: input.homeWaitTimeout }],
-        });
+        const figures = await scope.run(() =>
+          executeChild(restoreHomeDirectory, {
+            workflowId: restore.workflowId,
+            taskQueue: RECOVERY_TASK_QUEUE,
+            args: [{ target: state.key, from: restore.from, to: restore.to, homeWaitTimeout: input.homeWaitTimeout }],
+          }),
+        );
         state = updateRestore(state, restore.id, { status: 'succeeded', endedAt: now(), figures });
       } catch (err) {
-        state = updateRestore(state, restore.id, { status: 'failed', endedAt: now(), error: failureMessage(err) });
+        const by = running.cancelledBy;
+        state =
+          by !== undefined && isCancellation(err)
+            ? updateRestore(state, restore.id, { status: 'cancelled', endedAt: now(), error: `cancelled by ${by}` })
+            : updateRestore(state, restore.id, { status: 'failed', endedAt: now(), error: failureMessage(err) });
+      } finally {
+        running = undefined;
       }
       continue;
     }
@@ -229,14 +266,26 @@ async function waitForSlotGrant(restoreId: string, transfer: SlotTransfer, grant
 export async function restoreHomeDirectory(input: RestoreInput): Promise<RestoreFigures> {
   const restoreId = workflowInfo().workflowId;
   const started = Date.now();
+  const homeWait = input.homeWaitTimeout ?? DEFAULT_HOME_WAIT;
   const { waitForHomeDirectory } = proxyActivities<RecoveryActivities>({
     startToCloseTimeout: '1 minute',
-    // No limit by default: the user may first open Studio weeks after the profile was recreated; the wait costs
-    // constant history (activity retries) and nothing else.
-    ...(input.homeWaitTimeout !== undefined ? { scheduleToCloseTimeout: input.homeWaitTimeout } : {}),
+    // The user may first open Studio weeks after the profile was recreated; the wait costs constant history
+    // (activity retries). It is bounded so that a profile never opened does not hold its later restores for ever.
+    scheduleToCloseTimeout: homeWait,
     retry: { initialInterval: '15 seconds', backoffCoefficient: 1.5, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
   });
-  await waitForHomeDirectory(input.target, input.to);
+  try {
+    await waitForHomeDirectory(input.target, input.to);
+  } catch (err) {
+    // Out of time: the server ends the retries with the last "not yet" (retry state TIMEOUT), or a timeout failure.
+    const outOfTime = (err instanceof ActivityFailure && err.retryState === RetryState.TIMEOUT) || rootCause(err) instanceof TimeoutFailure;
+    if (!outOfTime) throw err;
+    throw ApplicationFailure.create({
+      type: RecoveryFailure.GaveUpWaiting,
+      nonRetryable: true,
+      message: `gave up waiting: ${input.target.kind} ${input.target.name} was not opened (no app InService) within ${String(homeWait)}; \`mlops recovery retry ${formatProfileRef(input.target)}\` waits again`,
+    });
+  }
 
   let granted = false;
   setHandler(slotGrantedSignal, () => {

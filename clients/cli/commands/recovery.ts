@@ -151,6 +151,28 @@ export async function retry(client: Client, ref: string, restoreId?: number): Pr
   }
 }
 
+export interface CancelOutcome {
+  profile: string;
+  restoreId: number;
+  /** A running restore is stopped (its DataSync resources deleted) before it is recorded as cancelled. */
+  wasRunning: boolean;
+}
+
+/** Cancels a waiting or running restore (the running one by default), recorded with who asked. */
+export async function cancel(client: Client, ref: string, restoreId?: number): Promise<CancelOutcome> {
+  const { cancelRestoreUpdate } = await import('../../../workflows/recovery/messages');
+  const { WorkflowUpdateFailedError } = await import('@temporalio/client');
+  const key = await parseRef(ref);
+  try {
+    const r = await (await profileHandle(client, key)).executeUpdate(cancelRestoreUpdate, { args: [{ ...(restoreId !== undefined ? { restoreId } : {}), by: operator() }] });
+    return { profile: ref, ...r };
+  } catch (err) {
+    if (await isNotFound(err)) throw notRecorded(key);
+    if (err instanceof WorkflowUpdateFailedError) throw new UsageError(`cancel refused: ${err.cause?.message ?? err.message}`);
+    throw err;
+  }
+}
+
 export interface CopyOutcome {
   from: string;
   to: string;
@@ -322,13 +344,25 @@ export function registerRecovery(program: Command): void {
   json(
     recovery
       .command('retry')
-      .description('run a failed restore again, from the same home directory into the profile\'s current one')
+      .description('run a failed (or gave-up, or cancelled) restore again, from the same home into the profile\'s current one')
       .argument('<profile>', 'DOMAIN/PROFILE or DOMAIN/space:SPACE')
       .option('--restore <id>', 'the failed restore to run again (default: the most recent failed one)', restoreIdOption),
   ).action(async (ref: string, opts: { restore?: number; json?: boolean }) => {
     await parseRef(ref);
     const r = await withRecoveryClient((c) => retry(c, ref, opts.restore));
     printResult(Boolean(opts.json), r, () => `${ref}: restore #${r.retryOf} runs again as #${r.restoreId} (${r.restoreWorkflowId})`);
+  });
+
+  json(
+    recovery
+      .command('cancel')
+      .description('cancel a restore that waits (for a home never opened, for a DataSync slot) or runs; what it created in DataSync is deleted')
+      .argument('<profile>', 'DOMAIN/PROFILE or DOMAIN/space:SPACE')
+      .option('--restore <id>', 'the restore to cancel (default: the running one, else the oldest queued one)', restoreIdOption),
+  ).action(async (ref: string, opts: { restore?: number; json?: boolean }) => {
+    await parseRef(ref);
+    const r = await withRecoveryClient((c) => cancel(c, ref, opts.restore));
+    printResult(Boolean(opts.json), r, () => `${ref}: restore #${r.restoreId} ${r.wasRunning ? 'is being cancelled (its DataSync resources are deleted first)' : 'cancelled'}`);
   });
 
   json(
