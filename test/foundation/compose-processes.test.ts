@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startTemporalServer, type TemporalServer } from '../../local/temporal';
 import { grantAccess } from '../../clients/cli/commands/recovery';
-import { RECOVERY_TASK_QUEUE, profileWorkflowId, type ProfileKey, type ProfileStatus } from '../../workflows/recovery/model';
+import { profileWorkflowId, type ProfileKey, type ProfileStatus } from '../../workflows/recovery/model';
 import { statusQuery } from '../../workflows/recovery/messages';
 import { awsClients } from '../recovery/harness';
 import { studio } from '../recovery/studio';
@@ -66,6 +66,12 @@ function runService(name: string, svc: ComposeService, hosts: Record<string, str
 }
 
 const logLines = (p: Proc) => p.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; taskQueue?: string; activityType?: string });
+/** Every task queue's worker is polling: the SDK announces each one it creates, we log each that polls. */
+const polling = async (p: Proc) => {
+  const lines = logLines(p);
+  const polls = lines.filter((l) => l.msg === 'worker polling').length;
+  return polls > 0 && polls === lines.filter((l) => l.msg.startsWith('Creating worker')).length ? true : undefined;
+};
 const activitiesStarted = (p: Proc) => logLines(p).filter((l) => l.msg === 'Activity started').length;
 
 beforeAll(async () => {
@@ -90,13 +96,13 @@ beforeAll(async () => {
     throw new Error(`${String(err)}; emulator stderr: ${emulator.stderr()}`);
   });
   for (const w of workers) {
-    await eventually(`${w.name} to poll the recovery task queue`, async () => (logLines(w).some((l) => l.msg === 'worker polling' && l.taskQueue === RECOVERY_TASK_QUEUE) ? true : undefined), 90_000, 100).catch(
+    await eventually(`${w.name} to poll every task queue`, () => polling(w), 200_000, 100).catch(
       (err: unknown) => {
         throw new Error(`${String(err)}; ${w.name} stderr: ${w.stderr()}`);
       },
     );
   }
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   for (const p of procs) p.child.kill('SIGKILL');
@@ -120,8 +126,8 @@ describe('the compose file\'s processes on this machine', () => {
     await emulatedSleep(3 * 60_000);
     const oldUid = await cloud.homeUid(dom, 'user-profile', 'ann');
     await cloud.writeFile(dom.efsId, `/${oldUid}/notes.md`, 'copied by whichever worker', Number(oldUid));
-    // The copy takes an emulated hour (6 s here): long enough to stop a worker in the middle of it.
-    await cloud.control('POST', '/scenarios', { service: 'datasync', kind: 'task-execution', resource: '*', durationsMs: { TRANSFERRING: 60 * 60_000 } });
+    // The copy lasts until the test lets it end (a day, emulated): a worker is stopped in the middle of it.
+    await cloud.control('POST', '/scenarios', { service: 'datasync', kind: 'task-execution', resource: '*', durationsMs: { TRANSFERRING: 24 * 3600_000 } });
     await cloud.remove(dom, 'user-profile', 'ann');
     await cloud.create(dom, 'user-profile', 'ann');
 
@@ -131,10 +137,14 @@ describe('the compose file\'s processes on this machine', () => {
     const [stopped, remaining] = workers as [Proc, Proc];
     const atStop = workers.map(activitiesStarted);
     stopped.child.kill('SIGTERM');
-    // Stopped in the middle of the copy, not after the restore.
-    expect((await status()).restores.at(-1)?.status).toBe('running');
     // It drains (its running activities finish) and exits 0, as `docker compose stop` would see it.
     expect(await stopped.exited, stopped.stderr()).toBe(0);
+    // It was stopped in the middle of the copy, not after the restore.
+    expect((await cloud.control<{ runningExecutions: number }>('GET', '/services/datasync/stats')).body.runningExecutions).toBe(1);
+    expect((await status()).restores.at(-1)?.status).toBe('running');
+    // Now the copy may end (a rule for a running job applies from its start, so it is done): the other worker sees
+    // the restore through.
+    await cloud.control('POST', '/scenarios', { service: 'datasync', kind: 'task-execution', resource: '*', durationsMs: { TRANSFERRING: 60_000 } });
 
     const restore = await eventually(
       'the restore to end',

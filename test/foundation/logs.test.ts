@@ -54,7 +54,7 @@ describe('logs', () => {
     expect(entries.some((e) => e.part === 'gateway')).toBe(true);
     expect(entries.some((e) => e.msg === 'worker polling')).toBe(true);
     expect(entries.filter((e) => e.msg === 'a dependency warns\nover two lines')).toEqual([expect.objectContaining({ level: 40, warning: { name: 'DependencyWarning' } })]);
-  }, 120_000);
+  }, 240_000);
 
   it('--log-format pretty writes human-readable lines, not JSON, even into a pipe', async () => {
     const stderr = await emulatorStderr(['emulator', '--port', '0', '--log-format', 'pretty']);
@@ -76,7 +76,7 @@ describe('logs', () => {
     expect(pretty).not.toMatch(/"msg":"stopping the emulator"/);
     expect(inTerminal('emulator --port 0 --log-format json')).toMatch(/\{"level":30,.*"msg":"stopping the emulator"\}/);
     expect(inTerminal('emulator --port 0', { MLOPS_LOG_FORMAT: 'json' })).toMatch(/"msg":"stopping the emulator"/);
-  }, 120_000);
+  }, 240_000);
 
   it('an unknown format is refused in one line with exit 2', () => {
     const flag = spawnSync(process.execPath, [mlops, 'emulator', '--log-format', 'xml'], { encoding: 'utf8', timeout: 30_000 });

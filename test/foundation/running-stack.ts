@@ -60,7 +60,8 @@ export function startStack(env: NodeJS.ProcessEnv): Promise<RunningStack> {
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise<RunningStack>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`no banner within 60 s; stderr: ${stderr}`)), 60_000);
+    // Every task queue's workflows are bundled at start (five now): on a loaded machine that takes minutes.
+    const timer = setTimeout(() => reject(new Error(`no banner within 180 s; stderr: ${stderr}`)), 180_000);
     child.on('exit', (code) => reject(new Error(`mlops start exited ${code}: ${stderr}`)));
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
