@@ -5,6 +5,8 @@ import type { Logger } from '../../common/logger';
 import { RECOVERY_TASK_QUEUE, intakeWorkflowId } from '../../workflows/recovery/model';
 import type { recoveryEventIntake } from '../../workflows/recovery/workflows';
 import { interpretDelivery } from './events';
+import { handleForecastTrigger, isS3ObjectCreated } from './forecast-trigger';
+import type { ForecastPipelineConfig } from '../../workflows/forecast/model';
 
 /** The header an EventBridge connection with API-key authorisation is configured to send (see docs/). */
 export const API_KEY_HEADER = 'x-api-key';
@@ -19,6 +21,8 @@ export interface GatewayOptions {
   log: Logger;
   /** Deliveries must carry it; when unset every delivery is refused (401). */
   apiKey: string | undefined;
+  /** Forecast retraining's configuration, for S3 raw-data events (default: the file MLOPS_FORECAST_CONFIG names). */
+  forecast?: ForecastPipelineConfig;
 }
 
 function digest(text: string): Buffer {
@@ -57,6 +61,7 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
       },
     },
     async (req, reply) => {
+      if (isS3ObjectCreated(req.body)) return handleForecastTrigger(req.body, { client, log, ...(opts.forecast ? { config: opts.forecast } : {}) }, reply);
       const meaning = interpretDelivery(req.body);
       if (meaning.kind === 'malformed') {
         log.warn({ decision: 'malformed', message: meaning.message }, 'event delivery malformed');
