@@ -4,18 +4,23 @@ import type { ForecastClient } from '@aws-sdk/client-forecast';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createGlueActivities } from './glue';
 import { createForecastBackend } from './forecast-backend';
+import { createRunActivities } from './runs';
+import type { Client } from '@temporalio/client';
 
 export interface ForecastActivityDeps {
   /** Built with one attempt per call (`maxAttempts: 1`): StartJobRun is not idempotent, retries look first. */
   glue: GlueClient;
   forecast: ForecastClient;
   s3: S3Client;
+  /** The Temporal client for reading runs; the worker's own when omitted. */
+  temporal?: () => Client;
 }
 
 export function createForecastActivities(deps: ForecastActivityDeps) {
   return {
     ...createGlueActivities(deps.glue),
     ...createForecastBackend(deps.forecast, deps.s3),
+    ...createRunActivities(deps.temporal),
   };
 }
 

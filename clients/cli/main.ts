@@ -8,6 +8,7 @@ import { registerServer } from './commands/server';
 import { registerEmulator } from './commands/emulator';
 import { registerRecovery } from './commands/recovery';
 import { registerProcessing } from './commands/processing';
+import { registerForecast } from './commands/forecast';
 import { registerGateway } from '../gateway/command';
 import { UsageError } from './usage-error';
 import { projectVersion } from '../../common/project-root';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerGateway(program);
   registerRecovery(program);
   registerProcessing(program);
+  registerForecast(program);
   // Subcommands inherit exitOverride so their parse errors also come back here.
   for (const c of program.commands) c.exitOverride();
   return program;

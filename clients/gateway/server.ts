@@ -23,6 +23,8 @@ export async function signalProcessing(client: GatewayClient, s: ProcessingSigna
     throw err;
   }
 }
+import { handleForecastTrigger, isS3ObjectCreated } from './forecast-trigger';
+import type { ForecastPipelineConfig } from '../../workflows/forecast/model';
 
 /** The header an EventBridge connection with API-key authorisation is configured to send (see docs/). */
 export const API_KEY_HEADER = 'x-api-key';
@@ -37,6 +39,8 @@ export interface GatewayOptions {
   log: Logger;
   /** Deliveries must carry it; when unset every delivery is refused (401). */
   apiKey: string | undefined;
+  /** Forecast retraining's configuration, for S3 raw-data events (default: the file MLOPS_FORECAST_CONFIG names). */
+  forecast?: ForecastPipelineConfig;
 }
 
 function digest(text: string): Buffer {
@@ -97,6 +101,7 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
       },
     },
     async (req, reply) => {
+      if (isS3ObjectCreated(req.body)) return handleForecastTrigger(req.body, { client, log, ...(opts.forecast ? { config: opts.forecast } : {}) }, reply);
       const processing = interpretProcessingEvent(req.body);
       if (processing.kind === 'ignored') return reply.code(202).send({ status: 'ignored', reason: processing.reason });
       if (processing.kind !== 'not-processing') {

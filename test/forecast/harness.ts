@@ -66,6 +66,8 @@ export function testConfig(over: Partial<ForecastPipelineConfig> = {}, retrain: 
 
 export interface ForecastStack {
   client: Client;
+  /** The embedded Temporal server's address. */
+  address: string;
   endpoint: string;
   glue: GlueClient;
   forecast: ForecastClient;
@@ -129,6 +131,7 @@ export async function startForecastStack(): Promise<ForecastStack> {
     };
     return {
       client,
+      address: server.address,
       endpoint: emulator.endpoint,
       glue,
       forecast,

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeAutoPredictorCommand, DescribeForecastCommand, ListPredictorsCommand, ListTagsForResourceCommand } from '@aws-sdk/client-forecast';
 import { FORECAST_TASK_QUEUE, runKeyOf, type RunReport, type SegmentReport } from '../../workflows/forecast/model';
+import type { PromotionRecord } from '../../workflows/forecast/promote';
 import { startForecastStack, testConfig, type ForecastStack } from './harness';
 
 let s: ForecastStack;
@@ -45,6 +46,7 @@ async function exported(r: SegmentReport): Promise<{ rows: string[]; predictorAr
 
 let first: RunReport;
 let promoted: RunReport;
+let rejected: RunReport;
 
 describe('forecast retraining on Amazon Forecast', () => {
   it('a first run trains, forecasts and exports per segment', async () => {
@@ -117,6 +119,7 @@ describe('forecast retraining on Amazon Forecast', () => {
     await s.upload('raw/sales/2026-06-11.csv', { items: 6, stores: 2, start: '2026-05-22', days: 21, noise: 6 });
     s.advance(2 * HOUR);
     const r4 = await s.run('forecast-run-4', testConfig({}, { keepLast: 1 }));
+    rejected = r4;
     for (const name of ['popular', 'slow']) {
       const r = seg(r4, name);
       const champion = seg(promoted, name).champion;
@@ -132,6 +135,30 @@ describe('forecast retraining on Amazon Forecast', () => {
       expect(await predictorsOf(name)).toEqual([champion.id, r.challenger?.id].sort());
       expect(r.cleanup.deleted).toContain(seg(first, name).champion.id);
     }
+  });
+
+  it('an operator promotes a rejected challenger: audited, the former champion retired, the export from the promoted one', async () => {
+    const challenger = seg(rejected, 'slow').challenger?.id as string;
+    const former = seg(rejected, 'slow').champion.id;
+    const record = (await s.client.workflow.execute('forecastPromote', {
+      taskQueue: FORECAST_TASK_QUEUE,
+      workflowId: 'forecast/promote/slow/1',
+      args: [{ config: testConfig(), runWorkflowId: 'forecast-run-4', segment: 'slow', operator: 'alice', reason: 'the noisy weeks were a promotion' }],
+    })) as PromotionRecord;
+    expect(record).toMatchObject({ runWorkflowId: 'forecast-run-4', segment: 'slow', operator: 'alice', reason: 'the noisy weeks were a promotion', from: { id: former }, to: { id: challenger } });
+    expect(await role(challenger)).toBe('champion');
+    expect(await role(former)).toBe('retired');
+    const f = await s.forecast.send(new DescribeForecastCommand({ ForecastArn: record.forecast.id }));
+    expect(f.PredictorArn).toBe(challenger);
+    expect(record.forecast.files).toHaveLength(1);
+    // Promoting it again, or a run without a challenger, is refused and changes nothing.
+    const again = s.client.workflow.execute('forecastPromote', {
+      taskQueue: FORECAST_TASK_QUEUE,
+      workflowId: 'forecast/promote/slow/2',
+      args: [{ config: testConfig(), runWorkflowId: 'forecast-run-2', segment: 'slow', operator: 'alice', reason: 'x' }],
+    });
+    await expect(again).rejects.toThrow();
+    expect(await role(challenger)).toBe('champion');
   });
 
   it('a worker killed mid-training loses nothing and creates no second predictor', async () => {

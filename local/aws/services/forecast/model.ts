@@ -4,7 +4,22 @@
  * quantiles from the model's forecast variance. The accuracy metrics are those of the backtest (as Forecast
  * computes them), so new data really changes a predictor's accuracy.
  */
-import ARIMA from 'arima';
+import { dirname, join } from 'node:path';
+import type ARIMAType from 'arima';
+
+/**
+ * The arima package's own synchronous loader, built with its C library's console output silenced (the default
+ * module prints convergence notes such as "non-stationary AR part" to stdout). Same files as `require('arima')`.
+ */
+function loadArima(): typeof ARIMAType {
+  const root = dirname(require.resolve('arima'));
+  const createModule = require(join(root, 'wasm/native-sync.js')) as (opts: Record<string, unknown>) => unknown;
+  const wasmBinary = require(join(root, 'wrapper/native.bin.js')) as unknown;
+  const load = require(join(root, 'load.js')) as (module: unknown) => typeof ARIMAType;
+  return load(createModule({ wasmBinary, print: () => undefined, printErr: () => undefined }));
+}
+
+const ARIMA = loadArima();
 
 /** The candidates an auto predictor tries; the one best on the backtest (by the optimization metric) is kept. */
 export const ALGORITHMS = {
@@ -87,6 +102,13 @@ export function fitAndForecast(values: readonly number[], horizon: number, algor
       [mean, variance] = model.predict(horizon);
     } finally {
       model.destroy();
+    }
+    if (!mean.every(Number.isFinite) || !variance.every(Number.isFinite)) {
+      // The optimiser diverged on this series: the seasonal naive forecast (last season repeated), with its spread.
+      const sd = spread(values);
+      const period = Math.min(season, values.length);
+      mean = Array.from({ length: horizon }, (_, i) => values[values.length - period + (i % period)] ?? 0);
+      variance = Array.from({ length: horizon }, () => sd * sd);
     }
   }
   const out = new Map<number, number[]>();
