@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type Connection, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import { msToTs, tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startTemporalServer, type TemporalServerInternals } from '../../local/temporal';
@@ -112,6 +113,7 @@ describe('schedules on the embedded server', () => {
     const before = await handle.describe();
     expect(before.info.nextActionTimes.slice(0, 3).map((d) => d.getTime())).toEqual([t0 + 30 * MIN, t0 + 90 * MIN, t0 + 150 * MIN]);
     expect(before.policies.overlap).toBe('SKIP');
+    expect(before.policies.catchupWindow).toBe(365 * DAY);
 
     await advance(stack, 3 * HOUR);
     const expected = [30, 90, 150].map((m) => t0 + m * MIN);
@@ -139,6 +141,31 @@ describe('schedules on the embedded server', () => {
     await expect.poll(async () => (await scheduledRuns(stack, scheduleId)).filter((r) => r.status === 'COMPLETED').length, { timeout: 15_000 }).toBe(3);
     const results = await Promise.all((await scheduledRuns(stack, scheduleId)).map((r) => stack.client.workflow.getHandle(r.workflowId).result()));
     expect(results).toEqual([1, 2, 3]);
+    await handle.delete();
+  });
+
+  it('takes only the remaining actions of a limited schedule, and lists the times a spec matches', async () => {
+    const t0 = toNextHour(stack);
+    const scheduleId = uniqueId('limited');
+    const handle = await stack.client.schedule.create({
+      scheduleId,
+      spec: { intervals: [{ every: '1h' }] },
+      action: action(stack, 'greeting', ['limited'], `${scheduleId}-wf`),
+      state: { remainingActions: 2 },
+    });
+    expect((await handle.describe()).info.nextActionTimes.map((d) => d.getTime())).toEqual([t0 + HOUR, t0 + 2 * HOUR]);
+    await advance(stack, 4 * HOUR);
+    await expect.poll(async () => (await scheduledRuns(stack, scheduleId)).map((r) => r.scheduledStart), { timeout: 10_000 }).toEqual([t0 + HOUR, t0 + 2 * HOUR]);
+    const d = await handle.describe();
+    expect(d.state.remainingActions).toBe(0);
+    expect(d.info.nextActionTimes).toEqual([]);
+    const matching = (await stack.connection.workflowService.listScheduleMatchingTimes({
+      namespace: 'default',
+      scheduleId,
+      startTime: msToTs(t0),
+      endTime: msToTs(t0 + 3 * HOUR),
+    })) as temporal.api.workflowservice.v1.IListScheduleMatchingTimesResponse;
+    expect(matching.startTime?.map((t) => tsToMs(t))).toEqual([t0 + HOUR, t0 + 2 * HOUR, t0 + 3 * HOUR]);
     await handle.delete();
   });
 
