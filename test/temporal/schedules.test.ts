@@ -417,3 +417,31 @@ describe('schedules on the embedded server', () => {
     }
   });
 });
+
+describe('schedules on a server that skips time whenever idle (not locked)', () => {
+  let free: Stack;
+  beforeAll(async () => {
+    const server = await startTemporalServer({ timeSkipping: true });
+    const { client, connection } = await connectClient(server.address);
+    const native = await NativeConnection.connect({ address: server.address });
+    free = { server, client, connection, native, worker: await startWorker(native, workflowBundle) };
+  }, 60_000);
+  afterAll(() => stopStack(free));
+
+  it('does not race through its actions on its own, but moves with a workflow timer that skips time', async () => {
+    const t0 = toNextHour(free);
+    const scheduleId = uniqueId('unlocked');
+    const handle = await free.client.schedule.create({ scheduleId, spec: { intervals: [{ every: '1h' }] }, action: action(free, 'greeting', ['unlocked'], `${scheduleId}-wf`) });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(free.server.clock.now() - t0).toBeLessThan(MIN);
+    expect((await handle.describe()).info.numActionsTaken).toBe(0);
+
+    // A workflow sleeping 3h30 makes time skip: the schedule's actions come in their turn on the way.
+    const sleeper = await free.client.workflow.start('sleeper', { taskQueue: free.worker.taskQueue, workflowId: uniqueId('sleeper'), args: [3 * HOUR + 30 * MIN] });
+    await sleeper.result();
+    await expect.poll(async () => (await scheduledRuns(free, scheduleId)).map((r) => [r.scheduledStart, r.status]), { timeout: 10_000 }).toEqual(
+      [1, 2, 3].map((h) => [t0 + h * HOUR, 'COMPLETED']),
+    );
+    await handle.delete();
+  });
+});

@@ -78,7 +78,7 @@ export class ScheduleStore {
   ) {
     this.host = {
       now: () => engine.time.now(),
-      scheduleAt: (at, fire) => engine.time.scheduleAt(at, fire),
+      scheduleAt: (at, fire) => engine.time.scheduleAt(at, fire, { passive: true }),
       startWorkflow: (_namespace, req) => engine.startWorkflowExecution(req),
       workflowState: (namespace, workflowId, firstRunId) => this.workflowState(namespace, workflowId, firstRunId),
       cancelWorkflow: (namespace, workflowId, reason, identity) => engine.requestCancelWorkflowExecution({ namespace, workflowExecution: { workflowId }, reason, identity }),
