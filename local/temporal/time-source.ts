@@ -10,6 +10,8 @@ interface Entry {
   seq: number;
   fire: () => void;
   cancelled: boolean;
+  /** fires in its turn when time skips, but is no reason to skip by itself (see scheduleAt) */
+  passive?: boolean;
 }
 
 /** setTimeout takes at most a signed 32-bit delay. */
@@ -22,6 +24,8 @@ export class TimeSource implements Clock {
   private readonly heap: Entry[] = [];
   private seq = 0;
   private liveEntries = 0;
+  /** live entries that are not passive: time skips only while there is one */
+  private liveActive = 0;
   private realTimer: NodeJS.Timeout | undefined;
   private realTimerAt = Infinity;
   private locks: number;
@@ -57,16 +61,22 @@ export class TimeSource implements Clock {
   /** Called after timers fired, so what they changed is saved before anything else happens. */
   afterFire?: () => void;
 
-  scheduleAt(at: number, fire: () => void): CancelTimer {
-    const entry: Entry = { at, seq: this.seq++, fire, cancelled: false };
+  /**
+   * `passive`: an entry that should not by itself make time jump (a schedule's next action, which always has one):
+   * it fires in order when something else makes time skip past it, and in real time otherwise.
+   */
+  scheduleAt(at: number, fire: () => void, opts: { passive?: boolean } = {}): CancelTimer {
+    const entry: Entry = { at, seq: this.seq++, fire, cancelled: false, passive: opts.passive };
     this.push(entry);
     this.liveEntries++;
+    if (!entry.passive) this.liveActive++;
     this.armRealTimer();
     this.queueSkipCheck();
     return () => {
       if (!entry.cancelled) {
         entry.cancelled = true;
         this.liveEntries--;
+        if (!entry.passive) this.liveActive--;
         // Lazy deletion; rebuild when cancelled entries dominate so memory stays bounded.
         if (this.heap.length > 64 && this.liveEntries < this.heap.length / 2) this.compact();
       }
@@ -138,7 +148,7 @@ export class TimeSource implements Clock {
   private skipIfIdle(): void {
     if (this.closed || this.locks > 0 || this.busy.size > 0) return; // skipping while locks <= 0
     const next = this.peekLive();
-    if (!next) return;
+    if (!next || this.liveActive === 0) return;
     const now = this.now();
     if (next.at > now) this.offsetMs += next.at - now;
     this.fireDue();
@@ -152,6 +162,7 @@ export class TimeSource implements Clock {
       this.pop();
       next.cancelled = true;
       this.liveEntries--;
+      if (!next.passive) this.liveActive--;
       try {
         next.fire();
       } catch (err) {

@@ -559,3 +559,39 @@ describe('state file problems', () => {
     expect(readFileSync(corrupt, 'utf8')).toBe('garbage\n');
   });
 });
+
+describe('schedules in the state file across a kill -9', () => {
+  it('keeps a schedule created, triggered and paused right before the kill', async () => {
+    const dbFile = join(dir, 'schedules-kill.db');
+    const port = await freePort();
+    const first = await spawnServer(dbFile, port);
+    let { client, connection } = await connectClient(first.address);
+    const handle = await client.schedule.create({
+      scheduleId: 'nightly',
+      spec: { cronExpressions: ['0 2 * * *'] },
+      // No worker polls this queue: the triggered run stays open across the crash.
+      action: { type: 'startWorkflow', workflowType: 'nightlyRetrain', taskQueue: uniqueQueue(), workflowId: 'nightly-run' },
+      state: { triggerImmediately: true },
+    });
+    await handle.pause('frozen for the release');
+    const before = await handle.describe();
+    expect(before.info.numActionsTaken).toBe(1);
+    await kill9(first.proc);
+    await connection.close();
+
+    const second = await spawnServer(dbFile, port);
+    ({ client, connection } = await connectClient(second.address));
+    try {
+      const after = await client.schedule.getHandle('nightly').describe();
+      expect(after.state).toMatchObject({ paused: true, note: 'frozen for the release' });
+      expect(after.info.numActionsTaken).toBe(1);
+      expect(after.info.recentActions).toEqual(before.info.recentActions);
+      expect(after.info.createdAt).toEqual(before.info.createdAt);
+      const run = before.info.recentActions[0].action.workflow;
+      expect(run.workflowId).toMatch(/^nightly-run-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      expect((await client.workflow.getHandle(run.workflowId, run.firstExecutionRunId).describe()).status.name).toBe('RUNNING');
+    } finally {
+      await connection.close();
+    }
+  }, 60_000);
+});

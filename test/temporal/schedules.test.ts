@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type Connection, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import { msToTs, tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startTemporalServer, type TemporalServerInternals } from '../../local/temporal';
@@ -112,6 +113,7 @@ describe('schedules on the embedded server', () => {
     const before = await handle.describe();
     expect(before.info.nextActionTimes.slice(0, 3).map((d) => d.getTime())).toEqual([t0 + 30 * MIN, t0 + 90 * MIN, t0 + 150 * MIN]);
     expect(before.policies.overlap).toBe('SKIP');
+    expect(before.policies.catchupWindow).toBe(365 * DAY);
 
     await advance(stack, 3 * HOUR);
     const expected = [30, 90, 150].map((m) => t0 + m * MIN);
@@ -139,6 +141,31 @@ describe('schedules on the embedded server', () => {
     await expect.poll(async () => (await scheduledRuns(stack, scheduleId)).filter((r) => r.status === 'COMPLETED').length, { timeout: 15_000 }).toBe(3);
     const results = await Promise.all((await scheduledRuns(stack, scheduleId)).map((r) => stack.client.workflow.getHandle(r.workflowId).result()));
     expect(results).toEqual([1, 2, 3]);
+    await handle.delete();
+  });
+
+  it('takes only the remaining actions of a limited schedule, and lists the times a spec matches', async () => {
+    const t0 = toNextHour(stack);
+    const scheduleId = uniqueId('limited');
+    const handle = await stack.client.schedule.create({
+      scheduleId,
+      spec: { intervals: [{ every: '1h' }] },
+      action: action(stack, 'greeting', ['limited'], `${scheduleId}-wf`),
+      state: { remainingActions: 2 },
+    });
+    expect((await handle.describe()).info.nextActionTimes.map((d) => d.getTime())).toEqual([t0 + HOUR, t0 + 2 * HOUR]);
+    await advance(stack, 4 * HOUR);
+    await expect.poll(async () => (await scheduledRuns(stack, scheduleId)).map((r) => r.scheduledStart), { timeout: 10_000 }).toEqual([t0 + HOUR, t0 + 2 * HOUR]);
+    const d = await handle.describe();
+    expect(d.state.remainingActions).toBe(0);
+    expect(d.info.nextActionTimes).toEqual([]);
+    const matching = (await stack.connection.workflowService.listScheduleMatchingTimes({
+      namespace: 'default',
+      scheduleId,
+      startTime: msToTs(t0),
+      endTime: msToTs(t0 + 3 * HOUR),
+    })) as temporal.api.workflowservice.v1.IListScheduleMatchingTimesResponse;
+    expect(matching.startTime?.map((t) => tsToMs(t))).toEqual([t0 + HOUR, t0 + 2 * HOUR, t0 + 3 * HOUR]);
     await handle.delete();
   });
 
@@ -388,5 +415,33 @@ describe('schedules on the embedded server', () => {
     } finally {
       await stopStack(s);
     }
+  });
+});
+
+describe('schedules on a server that skips time whenever idle (not locked)', () => {
+  let free: Stack;
+  beforeAll(async () => {
+    const server = await startTemporalServer({ timeSkipping: true });
+    const { client, connection } = await connectClient(server.address);
+    const native = await NativeConnection.connect({ address: server.address });
+    free = { server, client, connection, native, worker: await startWorker(native, workflowBundle) };
+  }, 60_000);
+  afterAll(() => stopStack(free));
+
+  it('does not race through its actions on its own, but moves with a workflow timer that skips time', async () => {
+    const t0 = toNextHour(free);
+    const scheduleId = uniqueId('unlocked');
+    const handle = await free.client.schedule.create({ scheduleId, spec: { intervals: [{ every: '1h' }] }, action: action(free, 'greeting', ['unlocked'], `${scheduleId}-wf`) });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(free.server.clock.now() - t0).toBeLessThan(MIN);
+    expect((await handle.describe()).info.numActionsTaken).toBe(0);
+
+    // A workflow sleeping 3h30 makes time skip: the schedule's actions come in their turn on the way.
+    const sleeper = await free.client.workflow.start('sleeper', { taskQueue: free.worker.taskQueue, workflowId: uniqueId('sleeper'), args: [3 * HOUR + 30 * MIN] });
+    await sleeper.result();
+    await expect.poll(async () => (await scheduledRuns(free, scheduleId)).map((r) => [r.scheduledStart, r.status]), { timeout: 10_000 }).toEqual(
+      [1, 2, 3].map((h) => [t0 + h * HOUR, 'COMPLETED']),
+    );
+    await handle.delete();
   });
 });

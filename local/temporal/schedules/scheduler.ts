@@ -110,6 +110,7 @@ export interface WorkflowState {
 /** What a schedule needs from the server. */
 export interface ScheduleHost {
   now(): number;
+  /** a passive timer: time skipping moves through it, but never jumps to it for its own sake */
   scheduleAt(at: number, fire: () => void): CancelTimer;
   /** starts a workflow (throws a ServiceError when the server refuses) */
   startWorkflow(namespace: string, req: StartWorkflowRequest & { lastCompletionResult?: Payloads; continuedFailure?: Failure }): { runId: string };

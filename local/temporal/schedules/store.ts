@@ -6,6 +6,7 @@
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine';
+import type { NamespaceState } from '../namespaces';
 import { ServiceError, invalidArgument, notFound } from '../errors';
 import { attributesOf } from '../history';
 import type { Failure, Memo, Payloads, SearchAttributes, Timestamp } from '../proto-types';
@@ -77,7 +78,7 @@ export class ScheduleStore {
   ) {
     this.host = {
       now: () => engine.time.now(),
-      scheduleAt: (at, fire) => engine.time.scheduleAt(at, fire),
+      scheduleAt: (at, fire) => engine.time.scheduleAt(at, fire, { passive: true }),
       startWorkflow: (_namespace, req) => engine.startWorkflowExecution(req),
       workflowState: (namespace, workflowId, firstRunId) => this.workflowState(namespace, workflowId, firstRunId),
       cancelWorkflow: (namespace, workflowId, reason, identity) => engine.requestCancelWorkflowExecution({ namespace, workflowExecution: { workflowId }, reason, identity }),
@@ -86,7 +87,7 @@ export class ScheduleStore {
         encodeSearchAttributes({ TemporalScheduledStartTime: nominalMs, TemporalScheduledById: scheduleId }, knownAttributes(engine.namespaces.get(namespace))),
       typedSearchAttributes: (namespace, attrs) => {
         const ns = engine.namespaces.get(namespace);
-        const values = validatedSearchValues(ns, attrs);
+        const values = searchValuesOrNone(ns, attrs);
         return Object.keys(values).length > 0 ? { indexedFields: encodeSearchAttributes(values, knownAttributes(ns)) } : undefined;
       },
       changed: (s) => this.onChanged?.(s.record.namespace, s.record.scheduleId, s.record),
@@ -317,7 +318,7 @@ export class ScheduleStore {
           ExecutionStatus: 'Running',
           StartTime: s.record.info.createTime,
           TaskQueue: s.record.action.taskQueue?.name ?? '',
-          custom: { ...validatedSearchValues(ns, s.record.searchAttributes), ScheduleId: s.id, TemporalSchedulePaused: s.record.state.paused },
+          custom: { ...searchValuesOrNone(ns, s.record.searchAttributes), ScheduleId: s.id, TemporalSchedulePaused: s.record.state.paused },
         }),
       )
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -335,6 +336,15 @@ export class ScheduleStore {
 
   count(req: Req & { query?: string }): object {
     return { count: this.matching(req.namespace, req.query).length };
+  }
+}
+
+/** The decoded values, or none when they no longer fit (an attribute removed since the schedule was created). */
+function searchValuesOrNone(ns: NamespaceState, attrs: SearchAttributes | undefined): Record<string, unknown> {
+  try {
+    return validatedSearchValues(ns, attrs);
+  } catch {
+    return {};
   }
 }
 
