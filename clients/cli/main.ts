@@ -7,6 +7,7 @@ import { registerPing } from './commands/ping';
 import { registerServer } from './commands/server';
 import { registerEmulator } from './commands/emulator';
 import { registerRecovery } from './commands/recovery';
+import { registerFeatures } from './commands/features';
 import { registerGateway } from '../gateway/command';
 import { UsageError } from './usage-error';
 import { projectVersion } from '../../common/project-root';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerEmulator(program);
   registerGateway(program);
   registerRecovery(program);
+  registerFeatures(program);
   // Subcommands inherit exitOverride so their parse errors also come back here.
   for (const c of program.commands) c.exitOverride();
   return program;
