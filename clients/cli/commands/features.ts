@@ -109,11 +109,8 @@ async function uploadLocal(config: Config, ledger: string, runId: string, source
     if (!existsSync(s) || !statSync(s).isFile()) throw new UsageError(`${s}: neither an s3:// URI nor a readable file`);
     if (!/\.(csv|parquet)$/i.test(s)) throw new UsageError(`${s}: only .csv and .parquet files can be ingested`);
     clients ??= await awsClients(config);
-    const { PutObjectCommand, CreateBucketCommand, HeadBucketCommand } = await import('@aws-sdk/client-s3');
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
     const { bucket, prefix } = runPrefix(ledger, runId);
-    if (config.MLOPS_AWS === 'emulator') {
-      await clients.s3.send(new HeadBucketCommand({ Bucket: bucket })).catch(() => clients!.s3.send(new CreateBucketCommand({ Bucket: bucket })));
-    }
     const key = `${prefix}source/${basename(s)}`;
     await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(s), ContentLength: statSync(s).size }));
     out.push(`s3://${bucket}/${key}`);
@@ -138,6 +135,13 @@ export async function startIngestion(client: Client, config: Config, req: Ingest
       () => false,
     );
   if (exists) throw new UsageError(`run ${runId} already exists: choose another --run-id`);
+  if (config.MLOPS_AWS === 'emulator') {
+    // On the emulator the ledger bucket is made on first use; a real account's is the operator's (docs/features).
+    const { s3 } = await awsClients(config);
+    const { CreateBucketCommand, HeadBucketCommand } = await import('@aws-sdk/client-s3');
+    const bucket = parseS3Uri(ledger)!.bucket;
+    await s3.send(new HeadBucketCommand({ Bucket: bucket })).catch(() => s3.send(new CreateBucketCommand({ Bucket: bucket })));
+  }
   const sources = await uploadLocal(config, ledger, runId, req.sources);
   const input: IngestInput = {
     runId,
