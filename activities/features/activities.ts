@@ -79,6 +79,20 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
     }
   }
 
+  /**
+   * Throws once this attempt is cancelled: the server timed its heartbeat out (and retries it elsewhere) or the run
+   * was cancelled. An attempt that went on writing would duplicate the rows its successor writes.
+   */
+  function stopIfCancelled(): void {
+    let signal: AbortSignal | undefined;
+    try {
+      signal = Context.current().cancellationSignal;
+    } catch {
+      return;
+    }
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(`chunk attempt cancelled: ${String(signal.reason)}`);
+  }
+
   function attemptInfo(): { attempt: number; details?: ChunkCheckpoint } {
     try {
       const info = Context.current().info;
@@ -221,6 +235,7 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
       let last = cp;
       try {
         for (;;) {
+          stopIfCancelled();
           const round: PendingRecord<{ source: string; row: number }>[] = [];
           let nextByte: number | undefined;
           let taken = 0;
@@ -235,7 +250,10 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
           }
           if (taken === 0) break;
           const firstRowOfRound = chunk.firstRow + cp.rowsDone;
-          const out = await writeRound(runtime, input.featureGroupName, round, concurrency, () => heartbeat(last));
+          const out = await writeRound(runtime, input.featureGroupName, round, concurrency, () => {
+            heartbeat(last);
+            stopIfCancelled();
+          });
           if (out.failures.length > 0) {
             const lines = out.failures.map((f): LedgerEntry => ({ source: f.tag.source, row: f.tag.row, record: fromRecord(f.record), errorCode: f.errorCode, errorMessage: f.errorMessage }));
             // Named by the round's first row: a round written again after a crash overwrites its own ledger part.
@@ -251,6 +269,7 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
             unprocessed: cp.unprocessed + out.unprocessed,
             resumed: cp.resumed,
           };
+          stopIfCancelled();
           await putJson(bucket, checkpointKey, JSON.stringify(cp));
           last = cp;
           heartbeat(cp);

@@ -9,6 +9,7 @@ import { registerEmulator } from './commands/emulator';
 import { registerRecovery } from './commands/recovery';
 import { registerProcessing } from './commands/processing';
 import { registerForecast } from './commands/forecast';
+import { registerFeatures } from './commands/features';
 import { registerGateway } from '../gateway/command';
 import { UsageError } from './usage-error';
 import { projectVersion } from '../../common/project-root';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerRecovery(program);
   registerProcessing(program);
   registerForecast(program);
+  registerFeatures(program);
   // Subcommands inherit exitOverride so their parse errors also come back here.
   for (const c of program.commands) c.exitOverride();
   return program;
