@@ -146,6 +146,8 @@ describe('workflow views and write actions', () => {
     const started = await client.workflow.start('counter', { taskQueue: w.taskQueue, workflowId: uniqueId('recovery/http api/counter') });
     running = started;
     runningRunId = started.firstExecutionRunId;
+    // Its first workflow task done, it waits for signals: both APIs then see the same history.
+    while ((await running.describe()).historyLength < 4) await new Promise((r) => setTimeout(r, 50));
   });
 
   it('lists with the visibility query and counts by status', async () => {
@@ -260,6 +262,9 @@ describe('workflow views and write actions', () => {
     // Reset is not in the embedded server: the UI shows this message.
     const reset = await http('POST', `/namespaces/default/workflows/${enc(done.workflowId)}/reset`, { reason: 'x', workflowTaskFinishEventId: '4' });
     expect(reset.status).toBe(501);
+    // The UI's error toast shows the status line.
+    const resetLine = await fetch(`${api}/namespaces/default/workflows/${enc(done.workflowId)}/reset`, { method: 'POST', body: '{}' });
+    expect(`${resetLine.status} ${resetLine.statusText}`).toBe('501 Not supported by the embedded Temporal server');
     expect(reset.body.message).toMatch(/ResetWorkflowExecution is not supported by the embedded Temporal server/);
   });
 });

@@ -119,10 +119,15 @@ function apiErrorFrom(err: grpc.ServiceError, route: Route): ApiError {
   return { code: err.code, message, details };
 }
 
+/** The part of the UI's error toast that says what failed: for a feature the embedded server lacks, the reason phrase. */
+const NOT_SUPPORTED = 'Not supported by the embedded Temporal server';
+
 function send(res: ServerResponse, status: number, body: Json | ApiError): void {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' };
+  if (status === 501) res.writeHead(status, NOT_SUPPORTED, headers);
+  else res.writeHead(status, headers);
   res.end(text);
 }
 
