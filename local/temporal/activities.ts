@@ -4,7 +4,7 @@
  * result, as the real server does.
  */
 import { randomUUID } from 'node:crypto';
-import { invalidArgument } from './errors';
+import { ServiceError, invalidArgument } from './errors';
 import { completeRetryPolicy, decideRetry, retryPolicyMessage } from './retry-policy';
 import { encodeTaskToken } from './task-token';
 import type { Failure, Message, Payloads, RetryPolicy } from './proto-types';
@@ -100,7 +100,9 @@ export function resumeActivity(run: WorkflowRun, a: ActivityState, workersDiedWi
   a.attemptTimers = [];
   run.activities.set(a.scheduledEventId, a);
   armScheduleToClose(run, a);
-  if (a.state === 'scheduled') {
+  if (a.paused && a.state !== 'started') {
+    // Waits for UnpauseActivity, as it did before the restart.
+  } else if (a.state === 'scheduled') {
     dispatchAttempt(run, a, a.currentAttemptScheduledTime);
   } else if (a.state === 'started') {
     // Not counted as in flight (as after ShutdownWorker): its worker is presumed gone with the old process, so time
@@ -143,7 +145,7 @@ function dispatchAttempt(run: WorkflowRun, a: ActivityState, scheduledAt = run.n
     'activity',
     a.taskQueue,
     (poller) => startAttempt(run, a, attempt, poller.identity),
-    () => !isCurrent(run, a) || a.state !== 'scheduled' || a.attempt !== attempt,
+    () => !isCurrent(run, a) || a.state !== 'scheduled' || a.attempt !== attempt || a.paused === true,
   );
 }
 
@@ -152,8 +154,9 @@ function isCurrent(run: WorkflowRun, a: ActivityState): boolean {
 }
 
 function startAttempt(run: WorkflowRun, a: ActivityState, attempt: number, identity: string): PollResponse | undefined {
-  if (!isCurrent(run, a) || a.state !== 'scheduled' || a.attempt !== attempt) return undefined;
+  if (!isCurrent(run, a) || a.state !== 'scheduled' || a.attempt !== attempt || a.paused) return undefined;
   a.startedIdentity = identity;
+  a.reset = undefined;
   a.requestId = randomUUID();
   for (const c of a.attemptTimers) c();
   a.attemptTimers = [];
@@ -216,13 +219,13 @@ export function activityById(run: WorkflowRun, activityId: string): ActivityStat
   return undefined;
 }
 
-/** @returns whether cancellation was requested, which the worker hands to the activity. */
-export function heartbeat(run: WorkflowRun, a: ActivityState, details: Payloads | undefined): boolean {
+/** The heartbeat's answer: whether the workflow asked to cancel, and whether an operator paused or reset it. */
+export function heartbeat(run: WorkflowRun, a: ActivityState, details: Payloads | undefined): { cancelRequested: boolean; activityPaused: boolean; activityReset: boolean } {
   if (details) a.heartbeatDetails = details;
   a.lastHeartbeatTime = run.now();
   run.touch();
   armHeartbeat(run, a);
-  return a.cancelRequested;
+  return { cancelRequested: a.cancelRequested, activityPaused: a.paused === true, activityReset: a.reset === true };
 }
 
 /** Removes the activity and writes Started + the closing event (buffered if a workflow task is running). */
@@ -254,8 +257,14 @@ export function cancelledActivity(run: WorkflowRun, a: ActivityState, details: P
   });
 }
 
+/** An attempt that was running when the activity was reset ends as attempt 1, so the retry is attempt 2. */
+function restartAfterReset(a: ActivityState): void {
+  if (a.reset && a.state === 'started') a.attempt = 1;
+}
+
 export function failActivity(run: WorkflowRun, a: ActivityState, failure: Failure, identity: string, lastHeartbeatDetails?: Payloads): void {
   a.startedIdentity = identity || a.startedIdentity;
+  restartAfterReset(a);
   if (lastHeartbeatDetails) a.heartbeatDetails = lastHeartbeatDetails;
   const decision = retryDecision(run, a, failure);
   if (decision.retry) {
@@ -286,6 +295,11 @@ function backOff(run: WorkflowRun, a: ActivityState, failure: Failure, delayMs: 
 }
 
 function armRetry(run: WorkflowRun, a: ActivityState, at: number): void {
+  // A paused activity's next attempt waits for UnpauseActivity.
+  if (a.paused) {
+    a.retryTime = undefined;
+    return;
+  }
   a.retryTime = at;
   a.attemptTimers.push(run.scheduleAt(at, () => {
     if (!isCurrent(run, a) || a.state !== 'backoff') return;
@@ -306,6 +320,7 @@ function timeOut(run: WorkflowRun, a: ActivityState, timeoutType: string): void 
   };
   const wasStarted = a.state === 'started';
   if (timeoutType === 'TIMEOUT_TYPE_START_TO_CLOSE' || timeoutType === 'TIMEOUT_TYPE_HEARTBEAT') {
+    restartAfterReset(a);
     const decision = retryDecision(run, a, failure);
     if (decision.retry) {
       backOff(run, a, failure, decision.delayMs);
@@ -338,5 +353,81 @@ export function requestCancelActivity(run: WorkflowRun, scheduledEventId: number
     run.activities.delete(a.scheduledEventId);
     run.append('ActivityTaskCanceled', { latestCancelRequestedEventId: event.eventId, scheduledEventId, startedEventId: 0, identity: '' });
     run.needsWorkflowTask = true;
+  }
+}
+
+// ---- operator calls: PauseActivity, UnpauseActivity, ResetActivity ------------------------------------------------
+
+/**
+ * As the real server: a paused activity starts no new attempt (a waiting one is held back, a failed one is not
+ * retried) until it is unpaused; a running attempt is told by its next heartbeat, and its worker fails it
+ * ('ActivityPause'). Pausing a paused activity again is refused unless it is the same request.
+ */
+export function pauseActivity(run: WorkflowRun, a: ActivityState, requestId: string | undefined): void {
+  if (a.paused) {
+    if (requestId && a.pauseRequestId === requestId) return;
+    throw new ServiceError(9, 'activity is already paused');
+  }
+  a.paused = true;
+  a.pauseRequestId = requestId || undefined;
+  if (a.state === 'scheduled') {
+    // The queued task goes stale (its dispatch checks `paused`); no schedule-to-start timeout while held.
+    clearAttempt(run, a);
+  } else if (a.state === 'backoff') {
+    for (const c of a.attemptTimers) c();
+    a.attemptTimers = [];
+    a.retryTime = undefined;
+  }
+  run.touch();
+}
+
+/** The next attempt may start now (a held one is dispatched); optionally from attempt 1, without heartbeat details. */
+export function unpauseActivity(run: WorkflowRun, a: ActivityState, opts: { resetAttempts?: boolean; resetHeartbeat?: boolean; jitterMs?: number }): void {
+  if (!a.paused) return;
+  a.paused = false;
+  a.pauseRequestId = undefined;
+  if (opts.resetAttempts) a.attempt = 1;
+  if (opts.resetHeartbeat) {
+    a.heartbeatDetails = undefined;
+    a.lastHeartbeatTime = undefined;
+  }
+  resumeHeld(run, a, opts.jitterMs);
+  run.touch();
+}
+
+/**
+ * Attempts count from 1 again. A running attempt is told by its next heartbeat (its worker fails it, 'ActivityReset',
+ * and it is retried); a waiting one starts over at once. A paused activity is unpaused unless `keepPaused`.
+ */
+export function resetActivity(run: WorkflowRun, a: ActivityState, opts: { resetHeartbeat?: boolean; keepPaused?: boolean; jitterMs?: number }): void {
+  const wasPaused = a.paused === true;
+  a.reset = true;
+  // A running attempt keeps its number (its task token names it) until it ends; see restartAfterReset.
+  if (a.state === 'scheduled') a.attempt = 1;
+  else if (a.state === 'backoff') a.attempt = 0; // armRetry's dispatch counts it up to 1
+  if (opts.resetHeartbeat) {
+    a.heartbeatDetails = undefined;
+    a.lastHeartbeatTime = undefined;
+  }
+  if (wasPaused && !opts.keepPaused) {
+    a.paused = false;
+    a.pauseRequestId = undefined;
+  }
+  if (a.state !== 'started' && !a.paused) {
+    for (const c of a.attemptTimers) c();
+    a.attemptTimers = [];
+    resumeHeld(run, a, opts.jitterMs, true);
+  }
+  run.touch();
+}
+
+/** Dispatches an attempt that waited (paused, or backing off when `restart`), after `jitterMs` at most. */
+function resumeHeld(run: WorkflowRun, a: ActivityState, jitterMs = 0, restart = false): void {
+  const delay = jitterMs > 0 ? Math.floor(Math.random() * jitterMs) : 0;
+  if (a.state === 'backoff' && (a.retryTime === undefined || restart)) armRetry(run, a, run.now() + delay);
+  else if (a.state === 'scheduled' && (restart || a.attemptTimers.length === 0)) {
+    if (restart) clearAttempt(run, a);
+    if (delay > 0) a.attemptTimers.push(run.schedule(delay, () => dispatchAttempt(run, a)));
+    else dispatchAttempt(run, a);
   }
 }

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ServiceError } from './errors';
 import { LongPoll } from './long-poll';
-import { packageDefinition } from './proto';
+import { serviceDefinition as protoServiceDefinition } from './proto';
 
 /** A handler takes the decoded request (typed by the handler itself) and the call's long-poll control. */
 export type Handler = (request: never, poll: LongPoll) => unknown;
@@ -91,9 +91,9 @@ function unary(method: string, handler: Handler, calls: OpenCalls, log?: Logger,
 }
 
 export function serviceDefinition(name: string): grpc.ServiceDefinition {
-  const def = packageDefinition()[name];
+  const def = protoServiceDefinition(name);
   if (!def) throw new Error(`service ${name} not found in protos`);
-  return def as grpc.ServiceDefinition;
+  return def;
 }
 
 /** Adds a service with the given handlers (keyed by PascalCase method name); other methods answer UNIMPLEMENTED. */

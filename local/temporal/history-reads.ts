@@ -81,7 +81,16 @@ export function describeWorkflowExecution(engine: Engine, req: { namespace?: str
     pendingActivities: [...run.activities.values()].map((a) => ({
       activityId: a.activityId,
       activityType: a.activityType,
-      state: a.cancelRequested ? 'PENDING_ACTIVITY_STATE_CANCEL_REQUESTED' : a.state === 'started' ? 'PENDING_ACTIVITY_STATE_STARTED' : 'PENDING_ACTIVITY_STATE_SCHEDULED',
+      state: a.cancelRequested
+        ? 'PENDING_ACTIVITY_STATE_CANCEL_REQUESTED'
+        : a.state === 'started'
+          ? a.paused
+            ? 'PENDING_ACTIVITY_STATE_PAUSE_REQUESTED'
+            : 'PENDING_ACTIVITY_STATE_STARTED'
+          : a.paused
+            ? 'PENDING_ACTIVITY_STATE_PAUSED'
+            : 'PENDING_ACTIVITY_STATE_SCHEDULED',
+      paused: a.paused === true,
       heartbeatDetails: a.heartbeatDetails,
       lastHeartbeatTime: a.lastHeartbeatTime !== undefined ? timestampFromMs(a.lastHeartbeatTime) : undefined,
       lastStartedTime: a.startedTime !== undefined ? timestampFromMs(a.startedTime) : undefined,

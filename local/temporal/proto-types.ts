@@ -1,5 +1,5 @@
 /**
- * The shapes of the Temporal messages our handlers read and write, as @grpc/proto-loader presents them (see
+ * The shapes of the Temporal messages our handlers read and write, as protobufjs presents them with our conventions (see
  * CONVERSION in proto.ts). Only the fields we use are named; payloads, headers, failures and the like pass through
  * untouched, so they stay opaque `Message`s.
  */

@@ -3,11 +3,12 @@
  * Every completion names its task by token; a token for a task that moved on (timed out, retried, workflow closed)
  * gets NOT_FOUND, which tells the worker to drop its result.
  */
-import { ServiceError, invalidArgument, namespaceNotFound, taskNotFound, workflowClosed } from './errors';
-import { activityById, activityForToken, cancelledActivity, completeActivity, failActivity, heartbeat } from './activities';
+import { ServiceError, invalidArgument, namespaceNotFound, notFound, taskNotFound, workflowClosed } from './errors';
+import { activityById, activityForToken, cancelledActivity, completeActivity, failActivity, heartbeat, pauseActivity, resetActivity, unpauseActivity } from './activities';
 import type { Engine } from './engine';
 import type { LongPoll } from './long-poll';
-import type { Failure, Payloads } from './proto-types';
+import type { Duration, Failure, Payloads, WorkflowExecution } from './proto-types';
+import { msFromDuration } from './time-format';
 import { decodeTaskToken } from './task-token';
 import { completeWorkflowTask, type CompletionRequest } from './workflow-task-completion';
 import type { PollResponse, WorkflowRun } from './workflow-run';
@@ -101,12 +102,12 @@ function activityFromId(engine: Engine, req: { namespace?: string; workflowId?: 
 
 export function recordActivityTaskHeartbeat(engine: Engine, req: { taskToken?: Buffer; details?: Payloads }): object {
   const { run, a } = activityFromToken(engine, req.taskToken);
-  return { cancelRequested: heartbeat(run, a, req.details) };
+  return heartbeat(run, a, req.details);
 }
 
 export function recordActivityTaskHeartbeatById(engine: Engine, req: { namespace?: string; workflowId?: string; runId?: string; activityId?: string; details?: Payloads }): object {
   const { run, a } = activityFromId(engine, req);
-  return { cancelRequested: heartbeat(run, a, req.details) };
+  return heartbeat(run, a, req.details);
 }
 
 export function respondActivityTaskCompleted(engine: Engine, req: { taskToken?: Buffer; result?: Payloads; identity?: string }): object {
@@ -142,5 +143,37 @@ export function respondActivityTaskCanceled(engine: Engine, req: { taskToken?: B
 export function respondActivityTaskCanceledById(engine: Engine, req: { namespace?: string; workflowId?: string; runId?: string; activityId?: string; details?: Payloads; identity?: string }): object {
   const { run, a } = activityFromId(engine, req);
   cancelledActivity(run, a, req.details, req.identity ?? '');
+  return {};
+}
+
+// ---- activity operator calls ------------------------------------------------------------------------------------
+
+type ActivityOperation = { namespace?: string; execution?: WorkflowExecution; id?: string; type?: string; matchAll?: boolean; unpauseAll?: boolean };
+
+/** The activities an operator call names: one by id, all of a type, or all of the (open) workflow's. */
+function operatedActivities(engine: Engine, req: ActivityOperation): { run: WorkflowRun; activities: NonNullable<ReturnType<typeof activityById>>[] } {
+  const run = engine.openRun(req.namespace, req.execution);
+  if (!req.id && !req.type && !req.matchAll && !req.unpauseAll) throw invalidArgument('Either activity id, activity type or match all must be provided.');
+  const all = [...run.activities.values()];
+  const activities = req.id ? all.filter((a) => a.activityId === req.id) : req.type ? all.filter((a) => (a.activityType as { name?: string }).name === req.type) : all;
+  if (activities.length === 0) throw notFound('invalid activityID or activity already timed out or invoking workflow is completed');
+  return { run, activities };
+}
+
+export function pauseActivities(engine: Engine, req: ActivityOperation & { requestId?: string }): object {
+  const { run, activities } = operatedActivities(engine, req);
+  for (const a of activities) pauseActivity(run, a, req.requestId);
+  return {};
+}
+
+export function unpauseActivities(engine: Engine, req: ActivityOperation & { resetAttempts?: boolean; resetHeartbeat?: boolean; jitter?: Duration }): object {
+  const { run, activities } = operatedActivities(engine, req);
+  for (const a of activities) unpauseActivity(run, a, { resetAttempts: req.resetAttempts, resetHeartbeat: req.resetHeartbeat, jitterMs: msFromDuration(req.jitter) });
+  return {};
+}
+
+export function resetActivities(engine: Engine, req: ActivityOperation & { resetHeartbeat?: boolean; keepPaused?: boolean; jitter?: Duration }): object {
+  const { run, activities } = operatedActivities(engine, req);
+  for (const a of activities) resetActivity(run, a, { resetHeartbeat: req.resetHeartbeat, keepPaused: req.keepPaused, jitterMs: msFromDuration(req.jitter) });
   return {};
 }

@@ -167,6 +167,12 @@ export interface ActivityState {
   lastHeartbeatTime?: number;
   cancelRequested: boolean;
   cancelRequestedEventId?: number;
+  /** PauseActivity: no new attempt starts until UnpauseActivity; a running one learns of it from its heartbeat. */
+  paused?: boolean;
+  /** the PauseActivity request id, so a repeated request is not refused as already paused */
+  pauseRequestId?: string;
+  /** ResetActivity on a running attempt: its heartbeat tells it so (cleared when the next attempt starts). */
+  reset?: boolean;
   /** Timers of the current attempt (schedule-to-start, start-to-close, backoff). */
   attemptTimers: CancelTimer[];
   heartbeatTimer?: CancelTimer;

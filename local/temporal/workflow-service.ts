@@ -4,6 +4,7 @@ import { describeWorkflowExecution, getWorkflowExecutionHistory, getWorkflowExec
 import { executeMultiOperation, pollWorkflowExecutionUpdate, queryWorkflow, respondQueryTaskCompleted, updateWorkflowExecution } from './queries-and-updates';
 import {
   pollActivityTaskQueue,
+  pauseActivities,
   pollWorkflowTaskQueue,
   recordActivityTaskHeartbeat,
   recordActivityTaskHeartbeatById,
@@ -15,7 +16,9 @@ import {
   respondActivityTaskFailedById,
   respondWorkflowTaskCompleted,
   respondWorkflowTaskFailed,
+  resetActivities,
   shutdownWorker,
+  unpauseActivities,
 } from './task-handlers';
 import { invalidArgument } from './errors';
 import type { Handler } from './grpc-service';
@@ -79,6 +82,9 @@ export function workflowServiceHandlers(engine: Engine, opts: { persistenceStore
     RespondWorkflowTaskFailed: h((req: Parameters<typeof respondWorkflowTaskFailed>[1]) => respondWorkflowTaskFailed(e, req)),
     PollActivityTaskQueue: h((req: Parameters<typeof pollActivityTaskQueue>[1], poll) => pollActivityTaskQueue(e, req, poll)),
     RecordActivityTaskHeartbeat: h((req: Parameters<typeof recordActivityTaskHeartbeat>[1]) => recordActivityTaskHeartbeat(e, req)),
+    PauseActivity: h((req: Parameters<typeof pauseActivities>[1]) => pauseActivities(e, req)),
+    UnpauseActivity: h((req: Parameters<typeof unpauseActivities>[1]) => unpauseActivities(e, req)),
+    ResetActivity: h((req: Parameters<typeof resetActivities>[1]) => resetActivities(e, req)),
     RecordActivityTaskHeartbeatById: h((req: Parameters<typeof recordActivityTaskHeartbeatById>[1]) => recordActivityTaskHeartbeatById(e, req)),
     RespondActivityTaskCompleted: h((req: Parameters<typeof respondActivityTaskCompleted>[1]) => respondActivityTaskCompleted(e, req)),
     RespondActivityTaskCompletedById: h((req: Parameters<typeof respondActivityTaskCompletedById>[1]) => respondActivityTaskCompletedById(e, req)),

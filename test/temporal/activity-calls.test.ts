@@ -6,6 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { Writer } from 'protobufjs';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { ActivityNotFoundError, WorkflowFailedError } from '@temporalio/client';
 import { TerminatedFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -94,6 +95,65 @@ describe('size limits on completions', () => {
     const failed = events?.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED);
     expect(failed?.workflowTaskFailedEventAttributes?.failure?.message).toBe('CompleteWorkflowExecutionCommandAttributes.Result exceeds size limit.');
     expect(events?.at(-1)?.workflowExecutionTerminatedEventAttributes?.reason).toBe('CompleteWorkflowExecutionCommandAttributes.Result exceeds size limit.');
+  });
+});
+
+describe('PauseActivity, UnpauseActivity, ResetActivity', () => {
+  const { PendingActivityState } = temporal.api.enums.v1;
+  const svc = () => suite.env.client.workflowService;
+
+  /** Starts the workflow and resolves once its activity's first attempt is running (heartbeating). */
+  async function running(rethrow: boolean): Promise<{ h: Awaited<ReturnType<typeof suite.start>>; req: { namespace: string; execution: { workflowId: string }; id: string } }> {
+    const h = await suite.start('interruptibleActivity', [rethrow]);
+    await eventually(async () => {
+      const { raw } = await h.describe();
+      expect(raw.pendingActivities?.[0]?.state).toBe(PendingActivityState.PENDING_ACTIVITY_STATE_STARTED);
+    });
+    const { raw } = await h.describe();
+    return { h, req: { namespace: 'default', execution: { workflowId: h.workflowId }, id: raw.pendingActivities?.[0]?.activityId as string } };
+  }
+
+  it('tells a running activity it was paused, through its heartbeat', async () => {
+    const { h, req } = await running(false);
+    await svc().pauseActivity({ ...req, requestId: 'p1' });
+    // The same request again is fine; another pause of a paused activity is refused.
+    await svc().pauseActivity({ ...req, requestId: 'p1' });
+    await expect(svc().pauseActivity({ ...req, requestId: 'p2' })).rejects.toMatchObject({ code: grpcStatus.FAILED_PRECONDITION });
+    expect(await h.result()).toEqual({ attempt: 1, paused: true, reset: false, cancelRequested: false });
+  });
+
+  it('tells it of a reset, and of both', async () => {
+    const one = await running(false);
+    await svc().resetActivity(one.req);
+    expect(await one.h.result()).toEqual({ attempt: 1, paused: false, reset: true, cancelRequested: false });
+    const both = await running(false);
+    await Promise.all([svc().pauseActivity(both.req), svc().resetActivity({ ...both.req, keepPaused: true })]);
+    expect(await both.h.result()).toEqual({ attempt: 1, paused: true, reset: true, cancelRequested: false });
+  });
+
+  it('retries a reset activity that fails, and holds back the retry of a paused one until it is unpaused', async () => {
+    const reset = await running(true);
+    await svc().resetActivity(reset.req);
+    expect(await reset.h.result()).toEqual({ attempt: 2 });
+
+    const paused = await running(true);
+    await svc().pauseActivity(paused.req);
+    await eventually(async () => {
+      const { raw } = await paused.h.describe();
+      expect(raw.pendingActivities?.[0]?.state).toBe(PendingActivityState.PENDING_ACTIVITY_STATE_PAUSED);
+      expect(raw.pendingActivities?.[0]?.lastFailure?.applicationFailureInfo?.type).toBe('ActivityPause');
+    });
+    const before = suite.w.log.calls.length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(suite.w.log.calls.length).toBe(before);
+    await svc().unpauseActivity(paused.req);
+    expect(await paused.h.result()).toEqual({ attempt: 2 });
+  });
+
+  it('answers NotFound for an activity the workflow does not have', async () => {
+    const { h, req } = await running(false);
+    await expect(svc().pauseActivity({ ...req, id: 'no-such-activity' })).rejects.toMatchObject({ code: grpcStatus.NOT_FOUND });
+    await h.terminate();
   });
 });
 

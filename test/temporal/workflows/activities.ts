@@ -81,6 +81,25 @@ export function createActivities(log: ActivityLog = { calls: [] }) {
       }
       return `attempt ${ctx.info.attempt} resumed from ${String(ctx.info.heartbeatDetails)}`;
     },
+    /**
+     * Heartbeats until the server interrupts it (cancel, PauseActivity, ResetActivity), then returns what its heartbeat
+     * said, or with `rethrow` fails so it is retried; a retry returns its attempt number.
+     */
+    async heartbeatUntilInterrupted(rethrow: boolean): Promise<{ attempt: number; paused?: boolean; reset?: boolean; cancelRequested?: boolean }> {
+      const ctx = Context.current();
+      log.calls.push(`interruptible:${ctx.info.attempt}`);
+      if (ctx.info.attempt > 1) return { attempt: ctx.info.attempt };
+      try {
+        for (;;) {
+          ctx.heartbeat();
+          await ctx.sleep(100);
+        }
+      } catch (err) {
+        if (!(err instanceof CancelledFailure) || rethrow) throw err;
+        const d = ctx.cancellationDetails;
+        return { attempt: ctx.info.attempt, paused: d?.paused, reset: d?.reset, cancelRequested: d?.cancelRequested };
+      }
+    },
   };
 }
 
