@@ -32,7 +32,7 @@ export interface EngineOptions {
 }
 
 const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
-const CRON_UNSUPPORTED = 'cron schedules are not supported by the embedded Temporal server; loop with sleep() and continueAsNew in the workflow, or use a real Temporal service';
+const CRON_UNSUPPORTED = 'cron schedules are not supported by the embedded Temporal server; create a Temporal Schedule (client.schedule.create) instead, or loop with sleep() and continueAsNew in the workflow';
 const MAX_WORKFLOW_TASK_TIMEOUT_MS = 120_000;
 
 /** How a new run comes to be, beyond the start request itself. */
