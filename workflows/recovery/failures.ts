@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 
 /**
  * The failure types of profile recovery, in one place. Activities raise them with `recoveryFailure`; workflows pass
@@ -52,6 +52,17 @@ export const NON_RETRYABLE_FAILURES: RecoveryFailureType[] = [
   RecoveryFailure.GaveUpWaiting,
 ];
 
+/**
+ * "Not yet" answers polled by activity retries: expected, so they are BENIGN (the SDK logs their attempts at debug
+ * level, not as warnings with the task token, and records no failure metrics).
+ */
+export const NOT_YET_FAILURES: RecoveryFailureType[] = [
+  RecoveryFailure.HomeNotReady,
+  RecoveryFailure.TransferInProgress,
+  RecoveryFailure.SlotNotGranted,
+  RecoveryFailure.HomeNotAssigned,
+];
+
 /** Failures that mean the operator named something that does not exist: the CLI answers them with exit code 2. */
 export const OPERATOR_MISTAKE_FAILURES: RecoveryFailureType[] = [
   RecoveryFailure.DomainNotFound,
@@ -66,5 +77,10 @@ export const OPERATOR_MISTAKE_FAILURES: RecoveryFailureType[] = [
  * the caller's policy (`NON_RETRYABLE_FAILURES`, or nothing for cleanup).
  */
 export function recoveryFailure(type: RecoveryFailureType, message: string, cause?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, ...(cause instanceof Error ? { cause } : {}) });
+  return ApplicationFailure.create({
+    type,
+    message,
+    ...(cause instanceof Error ? { cause } : {}),
+    ...(NOT_YET_FAILURES.includes(type) ? { category: ApplicationFailureCategory.BENIGN } : {}),
+  });
 }
