@@ -171,6 +171,30 @@ describe('processing workflow', () => {
   });
 });
 
+describe('crash of the worker', () => {
+  it('loses nothing: the job finishes once, each step completed once, and no alarm is left', async () => {
+    const handle = await startProcessing(stack, processingInput('fe-crash'));
+    // Mid-run of attempt 1 (in its load step) the worker dies; a second later a new one starts. (Virtual time cannot
+    // skip while a workflow task waits for a worker, so the outage is short in virtual time.)
+    await stack.sleepAndHold(5 * 60_000);
+    await stack.stopWorker();
+    stack.release();
+    await new Promise((r) => setTimeout(r, 1000));
+    await stack.startWorker();
+    const result = await handle.result();
+    expect(result.status).toBe('Completed');
+    expect(result.attempts.map((a) => [a.resources.instanceCount, a.outcome])).toEqual([
+      [3, 'executor-alarm'],
+      [5, 'completed'],
+    ]);
+    const runs = await stepRuns(stack, 'fe-crash');
+    expect(completedTwice(runs)).toEqual([]);
+    expect(runs.filter((r) => r.outcome === 'completed').map((r) => r.step).sort()).toEqual(['aggregate', 'join', 'load']);
+    expect(new Set(runs.map((r) => r.job))).toEqual(new Set(['fe-crash-a1', 'fe-crash-a2']));
+    expect(await alarmsLeft('fe-crash-')).toEqual([]);
+  });
+});
+
 describe('mlops processing (the CLI operations, on the same stack)', () => {
   it('starts from the example-shaped input, shows live progress while waiting, lists, and refuses a reused name', async () => {
     const input = processingInput('fe-cli');
