@@ -60,7 +60,10 @@ export function createS3State(): S3State {
   return { buckets: new Map() };
 }
 
-/** S3's state is shared, so services that write objects (the Feature Store's offline store) reach the same buckets. */
+/**
+ * S3's buckets are shared, so services that write objects (the Feature Store's offline store) reach the same ones.
+ * The shared value is the buckets map inside each service's state (a state directory stores it once, by key).
+ */
 export function s3StateOf(scope: EmulatorScope): S3State {
-  return scope.shared('s3', createS3State);
+  return { buckets: scope.shared('s3-buckets', () => createS3State().buckets) };
 }
