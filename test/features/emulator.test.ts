@@ -224,3 +224,47 @@ describe('records', () => {
     expect(flushed.body.files.some((f) => f.includes('hour=11'))).toBe(true);
   });
 });
+
+describe('with a state directory', () => {
+  it('keeps groups, online records and rows buffered for the offline store across a restart', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const stateDir = join(mkdtempSync(join(tmpdir(), 'mlops-fs-state-')), 'state');
+    const clock = { now: () => START };
+    try {
+      let durable = await startTestEmulator({ stateDir, clock });
+      const c = (e: RunningEmulator) => ({
+        sm: new SageMakerClient(clientConfig(e.endpoint)),
+        fs: new SageMakerFeatureStoreRuntimeClient(clientConfig(e.endpoint)),
+        s3: new S3Client({ ...clientConfig(e.endpoint), forcePathStyle: true }),
+      });
+      let cl = c(durable);
+      await cl.s3.send(new CreateBucketCommand({ Bucket: 'fs-offline' }));
+      await cl.sm.send(
+        new CreateFeatureGroupCommand({
+          FeatureGroupName: 'kept',
+          RecordIdentifierFeatureName: 'cc_num',
+          EventTimeFeatureName: 'event_time',
+          FeatureDefinitions: DEFS,
+          OnlineStoreConfig: { EnableOnlineStore: true },
+          OfflineStoreConfig: { S3StorageConfig: { S3Uri: 's3://fs-offline/kept' } },
+        }),
+      );
+      await control(durable.endpoint, 'POST', '/clock', { advanceSeconds: 10 });
+      await cl.fs.send(new BatchWriteRecordCommand({ Entries: [1, 2, 3].map((i) => ({ FeatureGroupName: 'kept', Record: rec(i, '2024-03-01T10:00:00Z', i, i / 2) })) }));
+      await durable.close();
+      durable = await startTestEmulator({ stateDir, clock });
+      cl = c(durable);
+      expect((await cl.fs.send(new GetRecordCommand({ FeatureGroupName: 'kept', RecordIdentifierValueAsString: '2' }))).Record).toEqual(rec(2, '2024-03-01T10:00:00Z', 2, 1));
+      const flushed = await control<{ files: string[] }>(durable.endpoint, 'POST', '/services/sagemaker-featurestore-runtime/offline-store/flush');
+      expect(flushed.body.files).toHaveLength(1);
+      const { parquetReadObjects } = await loadParquetReader();
+      const body = await (await cl.s3.send(new GetObjectCommand({ Bucket: 'fs-offline', Key: flushed.body.files[0]! }))).Body!.transformToByteArray();
+      expect(await parquetReadObjects({ file: body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer })).toHaveLength(3);
+      await durable.close();
+    } finally {
+      rmSync(join(stateDir, '..'), { recursive: true, force: true });
+    }
+  });
+});

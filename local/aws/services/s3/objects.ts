@@ -9,9 +9,12 @@ import { createS3State, type S3Object, type S3State } from './state';
 
 export const S3_SHARED_KEY = 's3-buckets';
 
-/** The emulator's S3 buckets (the same object the S3 service holds). */
+/**
+ * The emulator's S3 buckets (the same map the S3 service holds). The shared value is the buckets map itself, so a
+ * state directory stores it once, by key, and what other services wrote is S3's after a restart too.
+ */
 export function s3StateOf(scope: EmulatorScope): S3State {
-  return scope.shared(S3_SHARED_KEY, createS3State);
+  return { buckets: scope.shared(S3_SHARED_KEY, () => createS3State().buckets) };
 }
 
 export interface S3Location {

@@ -34,10 +34,8 @@ export function partitionOf(eventTimeMs: number): string {
 }
 
 export function bufferRow(g: FeatureGroup, row: OfflineRow): void {
-  const p = partitionOf(row.eventTimeMs);
-  const rows = g.offlineBuffer.get(p);
-  if (rows) rows.push(row);
-  else g.offlineBuffer.set(p, [row]);
+  g.offlineBuffer.set(g.offlineNextRow, row);
+  g.offlineNextRow += 1;
   g.offlineBufferedRows += 1;
   g.offlineOldestBufferedMs ??= row.writeTimeMs;
 }
@@ -75,7 +73,14 @@ export function flushOfflineStore(g: FeatureGroup, s3: S3State, nowMs: number): 
   }
   const prefix = m[2] ? `${m[2].replace(/\/+$/, '')}/` : '';
   const written: string[] = [];
-  for (const [partition, rows] of g.offlineBuffer) {
+  const byPartition = new Map<string, OfflineRow[]>();
+  for (const row of g.offlineBuffer.values()) {
+    const p = partitionOf(row.eventTimeMs);
+    const rows = byPartition.get(p);
+    if (rows) rows.push(row);
+    else byPartition.set(p, [row]);
+  }
+  for (const [partition, rows] of byPartition) {
     const columnData = [
       ...g.featureDefinitions.map((_, i) => column(g, i, rows)),
       { name: 'write_time', data: rows.map((r) => new Date(r.writeTimeMs)), type: 'TIMESTAMP' as const },
@@ -94,7 +99,7 @@ export function flushOfflineStore(g: FeatureGroup, s3: S3State, nowMs: number): 
     });
     written.push(key);
   }
-  g.offlineBuffer = new Map();
+  g.offlineBuffer.clear();
   g.offlineBufferedRows = 0;
   delete g.offlineOldestBufferedMs;
   g.offlineFiles.push(...written);

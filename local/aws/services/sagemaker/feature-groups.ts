@@ -12,6 +12,7 @@ import {
   FEATURE_NAME,
   RESERVED_FEATURE_NAMES,
   newFeatureGroupRecords,
+  newOfflineBuffer,
   type FeatureDefinition,
   type FeatureGroup,
   type FeatureStore,
@@ -207,7 +208,8 @@ export const featureGroupOperations: Record<string, OperationDefinition<WithFeat
         lastModifiedMs: now,
         status: 'Creating',
         online: newFeatureGroupRecords(),
-        offlineBuffer: new Map(),
+        offlineBuffer: newOfflineBuffer(),
+        offlineNextRow: 0,
         offlineBufferedRows: 0,
         offlineFiles: [],
       };

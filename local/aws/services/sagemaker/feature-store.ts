@@ -66,8 +66,12 @@ export interface FeatureGroup {
   lastUpdateStatus?: { Status: 'Successful' | 'Failed' | 'InProgress'; FailureReason?: string };
   offlineStatus?: { Status: 'Active' | 'Blocked' | 'Disabled'; BlockedReason?: string };
   online: TrackedMap<string, OnlineRecord>;
-  /** Rows not yet in a Parquet file, by partition (`year=/month=/day=/hour=`). */
-  offlineBuffer: Map<string, OfflineRow[]>;
+  /**
+   * Rows not yet in a Parquet file, by arrival number: a TrackedMap, so a durable emulator writes each request's
+   * rows, not the whole buffer.
+   */
+  offlineBuffer: TrackedMap<number, OfflineRow>;
+  offlineNextRow: number;
   offlineBufferedRows: number;
   /** Oldest buffered row's write time: a file is due 'within 15 minutes' of it. */
   offlineOldestBufferedMs?: number;
@@ -99,6 +103,10 @@ export function featureStoreOf(scope: EmulatorScope): FeatureStore {
 }
 
 export function newFeatureGroupRecords(): TrackedMap<string, OnlineRecord> {
+  return new TrackedMap();
+}
+
+export function newOfflineBuffer(): TrackedMap<number, OfflineRow> {
   return new TrackedMap();
 }
 
