@@ -117,7 +117,7 @@ export async function waitForProcessing(client: Client, name: string, print: (li
 }
 
 export function registerProcessing(program: Command): void {
-  const cmd = program.command('processing').summary('checkpointed SageMaker Processing jobs that restart bigger on alarms').description(
+  const cmd = program.command('processing').summary('Processing jobs restarted bigger on alarms').description(
     'run SageMaker Processing jobs that checkpoint each step to S3 and restart from the checkpoints, bigger, when their CloudWatch alarms fire',
   );
   const run = async <T>(fn: (client: Client) => Promise<T>): Promise<T> => {
