@@ -367,7 +367,9 @@ export function registerRecovery(program: Command): void {
         return;
       }
       const all = await withRecoveryClient((c) => statusAll(c));
-      printResult(Boolean(opts.json), opts.json ? all : all.profiles, () => formatStatusTable(all.profiles) + formatFailed(all.failed));
+      // stdout keeps its shape (the table, or the JSON array of profiles); the ones that could not be queried go to stderr.
+      printResult(Boolean(opts.json), all.profiles, () => formatStatusTable(all.profiles));
+      for (const f of all.failed) process.stderr.write(`mlops: could not query ${f.workflowId}: ${f.error}\n`);
       if (all.failed.length > 0) process.exitCode = 1;
     },
   );
