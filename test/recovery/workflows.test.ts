@@ -163,6 +163,31 @@ describe('profile recovery workflows', () => {
     expect((await restoreEnded(fay, 4)).status).toBe('cancelled');
   });
 
+  it('status of all profiles runs the queries concurrently and reports one that fails instead of failing whole; restores and slots views', async () => {
+    cloud.addDomain('d-gggggggggggg', 'views', 'fs-gggg');
+    const gus: ProfileKey = { domainName: 'views', kind: 'user-profile', name: 'gus' };
+    await create('d-gggggggggggg', 'user-profile', 'gus');
+    await homesSeen(gus, 1);
+    await create('d-gggggggggggg', 'user-profile', 'gus');
+    expect((await restoreEnded(gus, 1)).status).toBe('succeeded');
+    // A profile workflow whose status query fails (started without its key).
+    const broken = await stack.client.workflow.start('profileRecovery', { workflowId: 'recovery/views/user-profile/broken', taskQueue: RECOVERY_TASK_QUEUE, args: [{}] });
+    try {
+      const all = await cli.statusAll(stack.client, 4);
+      expect(all.failed.map((f) => f.workflowId)).toEqual(['recovery/views/user-profile/broken']);
+      expect(all.profiles.map((p) => p.workflowId)).toContain(profileWorkflowId(gus));
+      await expect(cli.status(stack.client)).rejects.toThrow(/could not query 1 profile workflows: recovery\/views\/user-profile\/broken/);
+      const succeeded = await cli.restores(stack.client, ['succeeded']);
+      expect(succeeded.restores).toContainEqual({ profile: 'views/gus', restore: expect.objectContaining({ id: 1, status: 'succeeded' }) });
+      expect((await cli.restores(stack.client)).restores.some((r) => r.profile === 'views/gus')).toBe(false);
+      const sl = await cli.slots(stack.client);
+      expect(sl).toMatchObject({ capacity: 90, holders: [], waiting: [] });
+      expect(sl!.grantedEver).toBeGreaterThan(0);
+    } finally {
+      await broken.terminate('test done');
+    }
+  });
+
   it('a failed transfer is recorded as failed and still leaves no DataSync task behind', async () => {
     cloud.addDomain('d-cccccccccccc', 'fails', 'fs-cccc');
     const carol: ProfileKey = { domainName: 'fails', kind: 'user-profile', name: 'carol' };

@@ -108,11 +108,63 @@ export async function status(client: Client, ref?: string): Promise<ProfileStatu
       throw err;
     }
   }
-  const out: ProfileStatus[] = [];
-  for await (const wf of client.workflow.list({ query: `WorkflowType = 'profileRecovery' AND ExecutionStatus = 'Running'` })) {
-    out.push(await client.workflow.getHandle(wf.workflowId).query(statusQuery));
+  const { profiles, failed } = await statusAll(client);
+  if (failed.length > 0) throw new Error(`could not query ${failed.length} profile workflows: ${failed.map((f) => `${f.workflowId} (${f.error})`).join(', ')}`);
+  return profiles;
+}
+
+export interface StatusOfAll {
+  profiles: ProfileStatus[];
+  /** Profile workflows whose query failed (the others are still reported). */
+  failed: { workflowId: string; error: string }[];
+}
+
+/** Every profile's status, queried `concurrency` at a time; one that cannot be queried is reported, not fatal. */
+export async function statusAll(client: Client, concurrency = 16): Promise<StatusOfAll> {
+  const { statusQuery } = await import('../../../workflows/recovery/messages');
+  const ids: string[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowType = 'profileRecovery' AND ExecutionStatus = 'Running'` })) ids.push(wf.workflowId);
+  const profiles: ProfileStatus[] = [];
+  const failed: StatusOfAll['failed'] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const id = ids[next++]!;
+      try {
+        profiles.push(await client.workflow.getHandle(id).query(statusQuery));
+      } catch (err) {
+        failed.push({ workflowId: id, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, ids.length)) }, worker));
+  return { profiles: profiles.sort((a, b) => a.workflowId.localeCompare(b.workflowId)), failed: failed.sort((a, b) => a.workflowId.localeCompare(b.workflowId)) };
+}
+
+/** The DataSync slots semaphore: who holds a slot, who waits (first come, first served). */
+export async function slots(client: Client): Promise<import('../../../workflows/recovery/slots').SlotsState | undefined> {
+  const { DATASYNC_SLOTS_WORKFLOW_ID } = await model();
+  const { slotsQuery } = await import('../../../workflows/recovery/messages');
+  try {
+    return await client.workflow.getHandle(DATASYNC_SLOTS_WORKFLOW_ID).query(slotsQuery);
+  } catch (err) {
+    if (await isNotFound(err)) return undefined;
+    throw err;
   }
-  return out.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
+}
+
+export interface RestoreRow {
+  profile: string;
+  restore: import('../../../workflows/recovery/model').RestoreRecord;
+}
+
+/** Restores across every profile in the given states (default: running, queued and failed), newest first. */
+export async function restores(client: Client, states: string[] = ['running', 'queued', 'failed']): Promise<{ restores: RestoreRow[]; failed: StatusOfAll['failed'] }> {
+  const { formatProfileRef } = await model();
+  const all = await statusAll(client);
+  const rows = all.profiles.flatMap((p) => p.restores.filter((r) => states.includes(r.status)).map((r) => ({ profile: formatProfileRef(p.key), restore: r })));
+  rows.sort((a, b) => b.restore.requestedAt.localeCompare(a.restore.requestedAt));
+  return { restores: rows, failed: all.failed };
 }
 
 export async function setReplication(client: Client, ref: string, enabled: boolean): Promise<{ profile: string; replication: boolean; changed: boolean }> {
@@ -254,6 +306,10 @@ function formatStatusTable(rows: ProfileStatus[]): string {
   return [header, ...lines].map((l) => l.map((c, i) => (i === l.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
+function formatFailed(failed: StatusOfAll['failed']): string {
+  return failed.length === 0 ? '' : `\n\ncould not query ${failed.length}:\n${failed.map((f) => `  ${f.workflowId}: ${f.error}`).join('\n')}`;
+}
+
 function formatOne(s: ProfileStatus): string {
   const { formatProfileRef } = require('../../../workflows/recovery/model') as typeof import('../../../workflows/recovery/model');
   const lines = [
@@ -304,11 +360,49 @@ export function registerRecovery(program: Command): void {
 
   json(recovery.command('status').description('one profile in detail, or a table of all with their last restore').argument('[profile]', 'DOMAIN/PROFILE or DOMAIN/space:SPACE')).action(
     async (ref: string | undefined, opts: { json?: boolean }) => {
-      if (ref) await parseRef(ref);
-      const rows = await withRecoveryClient((c) => status(c, ref));
-      printResult(Boolean(opts.json), ref ? rows[0] : rows, () => (ref ? formatOne(rows[0]!) : formatStatusTable(rows)));
+      if (ref) {
+        await parseRef(ref);
+        const rows = await withRecoveryClient((c) => status(c, ref));
+        printResult(Boolean(opts.json), rows[0], () => formatOne(rows[0]!));
+        return;
+      }
+      const all = await withRecoveryClient((c) => statusAll(c));
+      // stdout keeps its shape (the table, or the JSON array of profiles); the ones that could not be queried go to stderr.
+      printResult(Boolean(opts.json), all.profiles, () => formatStatusTable(all.profiles));
+      for (const f of all.failed) process.stderr.write(`mlops: could not query ${f.workflowId}: ${f.error}\n`);
+      if (all.failed.length > 0) process.exitCode = 1;
     },
   );
+
+  json(recovery.command('slots').description('the DataSync slots: who holds one (and since when), who waits')).action(async (opts: { json?: boolean }) => {
+    const s = await withRecoveryClient((c) => slots(c));
+    printResult(Boolean(opts.json), s ?? { capacity: 0, holders: [], waiting: [] }, () =>
+      !s
+        ? 'no restore has asked for a DataSync slot yet'
+        : [
+            `${s.holders.length} of ${s.capacity} slots held, ${s.waiting.length} waiting (granted ever ${s.grantedEver}, reclaimed ${s.reclaimedEver})`,
+            ...s.holders.map((h) => `  holds  ${h.holder}  since ${h.since}`),
+            ...s.waiting.map((h, i) => `  waits  ${h.holder}  since ${h.since}  (#${i + 1} in line)`),
+          ].join('\n'),
+    );
+  });
+
+  json(
+    recovery
+      .command('restores')
+      .description('restores across every profile: running, queued and failed ones by default, newest first')
+      .option('--status <states>', 'comma-separated: queued,running,succeeded,failed,cancelled', 'running,queued,failed'),
+  ).action(async (opts: { status: string; json?: boolean }) => {
+    const states = opts.status.split(',').map((x) => x.trim());
+    const bad = states.filter((x) => !['queued', 'running', 'succeeded', 'failed', 'cancelled'].includes(x));
+    if (bad.length > 0) throw new UsageError(`--status takes queued, running, succeeded, failed, cancelled; got ${bad.join(', ')}`);
+    const r = await withRecoveryClient((c) => restores(c, states));
+    printResult(Boolean(opts.json), r, () =>
+      (r.restores.length === 0 ? `no ${states.join('/')} restore` : r.restores.map(({ profile, restore: x }) => `${profile}  #${x.id} ${x.reason} ${x.status}  requested ${x.requestedAt}${x.error ? `  error: ${x.error}` : ''}`).join('\n')) +
+      formatFailed(r.failed),
+    );
+    if (r.failed.length > 0) process.exitCode = 1;
+  });
 
   for (const [name, enabled] of [
     ['disable', false],
