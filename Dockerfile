@@ -12,7 +12,7 @@ COPY docs docs
 # The Temporal Web UI app, built by the prepare script (ui/build.mjs).
 COPY ui ui
 # npm ci runs the prepare script, which compiles to dist/.
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev && rm -rf ui/node_modules ui/.svelte-kit
 ENV NODE_ENV=production
 # The SDK turns SIGTERM into a graceful drain of in-flight activities.
 STOPSIGNAL SIGTERM
