@@ -7,6 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Client, Connection } from '@temporalio/client';
@@ -26,6 +28,29 @@ let browser: Browser;
 let page: Page;
 let connection: Connection;
 let client: Client;
+let codec: Server;
+/** The requests the UI made to the user's codec server (MLOPS_UI_CODEC_ENDPOINT): path and X-Namespace. */
+const codecCalls: string[] = [];
+
+/** A codec server as users run one, here passing payloads through unchanged; the browser calls it across origins. */
+function startCodecServer(): Promise<string> {
+  codec = createServer((req, res) => {
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-allow-methods', 'POST, OPTIONS');
+    res.setHeader('access-control-allow-headers', 'content-type, x-namespace, authorization, authorization-extras');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204).end();
+      return;
+    }
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      codecCalls.push(`${req.url} ${String(req.headers['x-namespace'])}`);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    });
+  });
+  return new Promise((resolve) => codec.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(codec.address() as AddressInfo).port}`)));
+}
 
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
 const enc = encodeURIComponent;
@@ -35,7 +60,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install -y chromium (.ci/run installs it), or set CHROMIUM_PATH`);
   if (!existsSync(join(ROOT, 'ui', 'build', 'index.html'))) throw new Error('the Web UI is not built: npm run build:ui (the install runs it)');
   mkdirSync(SHOTS, { recursive: true });
-  env = await stackEnv(freshDataDir('web-ui'));
+  env = { ...(await stackEnv(freshDataDir('web-ui'))), MLOPS_UI_CODEC_ENDPOINT: await startCodecServer() };
   [stack, browser] = await Promise.all([startStack(env), chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] })]);
   ui = stack.banner.parts['web-ui']!;
   expect(ui).toBe(`http://127.0.0.1:${env.MLOPS_UI_PORT}`);
@@ -47,6 +72,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await connection?.close();
+  codec?.close();
   stack?.child.kill('SIGINT');
   if (stack) await stack.exited;
 });
@@ -112,6 +138,15 @@ describe('the Web UI of mlops start during a profile restore', () => {
     await expect.poll(() => page.locator('main').innerText(), { timeout: 30_000 }).toContain('Workflow Execution Completed');
     await shot('restore-history-completed');
     expect((await client.workflow.getHandle(restoreId).describe()).status.name).toBe('COMPLETED');
+    // The payloads shown were decoded by the user's codec server, from the browser.
+    expect(codecCalls).toContain('/decode default');
+
+    // Reset is what the embedded server lacks: the UI's Reset button is disabled and says why.
+    const reset = page.locator('[data-testid="workflow-reset-button"]:visible');
+    expect(await reset.isDisabled()).toBe(true);
+    // Its tooltip (shown on hover) tells why.
+    await page.locator('div', { has: reset }).getByText('Resetting workflows is not enabled').first().waitFor({ state: 'attached', timeout: 30_000 });
+    await shot('reset-not-supported');
 
     // A signal sent from the UI reaches the profile's workflow.
     const home = (await status()).homes.at(-1)!;

@@ -87,6 +87,9 @@ export async function startWebUi(opts: WebUiOptions): Promise<WebUi> {
     });
   } catch (err) {
     gateway.close();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`the Temporal Web UI's port ${ip}:${opts.port} is in use: choose another (MLOPS_UI_PORT, or --ui-port), or run without the UI (--headless)`);
+    }
     throw err;
   }
   const port = (server.address() as AddressInfo).port;

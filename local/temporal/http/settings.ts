@@ -44,7 +44,8 @@ export function uiSettings(opts: UiSettingsOptions): Record<string, unknown> {
     WorkflowCancelDisabled: false,
     WorkflowSignalDisabled: false,
     WorkflowUpdateDisabled: false,
-    WorkflowResetDisabled: false,
+    // No reset on the embedded server: the UI's Reset button is disabled, saying resets are not enabled.
+    WorkflowResetDisabled: true,
     // The embedded server has no batch operations: the UI offers none rather than failing them.
     BatchActionsDisabled: true,
     // The app in ui/ has no start-workflow form (it would bring the Monaco editor): start from the CLI or an SDK.
