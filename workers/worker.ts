@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger';
 import { awsClientOptions } from '../common/aws-clients';
 import { temporalConnectionOptions } from '../common/temporal-connection';
 import { taskQueues, type TaskQueueDefinition } from './registry';
+import { workflowBundlePath } from './workflow-bundles';
 
 export interface RunWorkersOptions {
   config: Config;
@@ -49,13 +50,14 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<void> {
   const connection = await NativeConnection.connect(temporalConnectionOptions(opts.config, opts.temporalAddress));
   const aws = awsClientOptions(opts.config, opts.emulatorEndpoint);
   try {
+    const logger = sdkLogger(opts.log);
     const workers = await Promise.all(
-      (opts.queues ?? taskQueues).map((q) =>
+      (opts.queues ?? taskQueues).map(async (q) =>
         Worker.create({
           connection,
           namespace: opts.config.TEMPORAL_NAMESPACE,
           taskQueue: q.taskQueue,
-          workflowsPath: q.workflowsPath,
+          workflowBundle: { codePath: await workflowBundlePath(q.workflowsPath, logger) },
           activities: q.createActivities({ config: opts.config, aws, log: opts.log.child({ taskQueue: q.taskQueue }) }),
           shutdownGraceTime: '30 seconds',
         }),
