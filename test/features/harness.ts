@@ -3,13 +3,10 @@
  * the AWS emulator, a Temporal client, SDK clients without back-off, and a worker on the features queue, either in
  * this process or as a child process a test can SIGKILL. Workflow code is bundled once per file.
  */
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import { NativeConnection } from '@temporalio/worker';
 import { CreateFeatureGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -18,27 +15,10 @@ import { startEmulator, type RunningEmulator } from '../../local/aws';
 import { createFeatureActivities } from '../../activities/features/activities';
 import { FEATURES_TASK_QUEUE } from '../../workflows/features/model';
 import { control } from '../aws/harness';
+import { buildStack, emulatorClientOptions, installQuietRuntime, restartableWorker, workflowBundle } from '../support/stack';
 
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: (m: string, meta?: unknown) => console.error(m, meta ?? ''),
-};
-
-let runtimeInstalled = false;
-function installRuntime(): void {
-  if (runtimeInstalled) return;
-  Runtime.install({ logger: quietLogger, telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
-  runtimeInstalled = true;
-}
-
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-export function featuresBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: join(__dirname, '../../workflows/features/workflows.ts'), logger: quietLogger });
-  return bundle;
+export function featuresBundle(): Promise<{ codePath: string }> {
+  return workflowBundle('features/workflows.ts');
 }
 
 export interface Clients {
@@ -48,7 +28,7 @@ export interface Clients {
 }
 
 export function clientsFor(endpoint: string): Clients {
-  const opts = { region: 'us-east-1', endpoint, credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' }, retryStrategy: new ConfiguredRetryStrategy(3, () => 0) };
+  const opts = emulatorClientOptions(endpoint);
   return {
     sagemaker: new SageMakerClient(opts),
     runtime: new SageMakerFeatureStoreRuntimeClient({ region: opts.region, endpoint, credentials: opts.credentials, maxAttempts: 1 }),
@@ -83,52 +63,34 @@ export interface JournalSummary {
 }
 
 export async function startFeaturesStack(opts: { worker?: boolean; maxConcurrentActivities?: number } = {}): Promise<FeaturesStack> {
-  installRuntime();
-  const closers: (() => Promise<void>)[] = [];
-  const tmp = mkdtempSync(join(tmpdir(), 'mlops-features-'));
-  closers.push(async () => rmSync(tmp, { recursive: true, force: true }));
-  try {
+  installQuietRuntime();
+  return buildStack(async (teardown) => {
     const server = await startTemporalServer({ port: 0 });
-    closers.push(() => server.close());
+    teardown.add(() => server.close());
     const emulator = await startEmulator({ port: 0 });
-    closers.push(() => emulator.close());
+    teardown.add(() => emulator.close());
     const aws = clientsFor(emulator.endpoint);
     const connection = await Connection.connect({ address: server.address });
-    closers.push(() => connection.close());
+    teardown.add(() => connection.close());
     const client = new Client({ connection });
     const native = await NativeConnection.connect({ address: server.address });
-    closers.push(() => native.close());
-    const workflowBundle = await featuresBundle();
+    teardown.add(() => native.close());
+    const bundle = await featuresBundle();
     const children: ChildProcess[] = [];
-    closers.push(async () => {
+    teardown.add(async () => {
       for (const c of children) c.kill('SIGKILL');
     });
-
-    let worker: Worker | undefined;
-    let running: Promise<void> | undefined;
-    const startWorker = async () => {
-      worker = await Worker.create({
-        connection: native,
-        taskQueue: FEATURES_TASK_QUEUE,
-        workflowBundle,
-        activities: createFeatureActivities(aws),
-        shutdownGraceTime: '100 ms',
-        maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 8,
-      });
-      running = worker.run();
-    };
-    const stopWorker = async () => {
-      if (!worker) return;
-      worker.shutdown();
-      await running;
-      worker = undefined;
-    };
-    const bundlePath = join(tmp, 'workflows.js');
-    writeFileSync(bundlePath, workflowBundle.code);
+    const worker = restartableWorker(() => ({
+      connection: native,
+      taskQueue: FEATURES_TASK_QUEUE,
+      workflowBundle: bundle,
+      activities: createFeatureActivities(aws),
+      maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 8,
+    }));
     const spawnWorker = () =>
       new Promise<ChildProcess>((resolve, reject) => {
         const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'worker-process.ts')], {
-          env: { ...process.env, FEATURES_TEMPORAL_ADDRESS: server.address, FEATURES_EMULATOR: emulator.endpoint, FEATURES_BUNDLE: bundlePath },
+          env: { ...process.env, FEATURES_TEMPORAL_ADDRESS: server.address, FEATURES_EMULATOR: emulator.endpoint, FEATURES_BUNDLE: bundle.codePath },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         children.push(child);
@@ -139,25 +101,20 @@ export async function startFeaturesStack(opts: { worker?: boolean; maxConcurrent
         });
         child.on('exit', (code) => reject(new Error(`worker exited (${code}) before polling: ${err}`)));
       });
-    if (opts.worker !== false) await startWorker();
-    closers.push(stopWorker);
+    if (opts.worker !== false) await worker.start();
+    teardown.add(worker.stop);
     return {
       client,
       emulator,
       aws,
       address: server.address,
-      startWorker,
-      stopWorker,
+      startWorker: worker.start,
+      stopWorker: worker.stop,
       spawnWorker,
       journal: async (group) => (await control<JournalSummary>(emulator.endpoint, 'GET', `/services/sagemaker-featurestore-runtime/journal?group=${group}`)).body,
-      close: async () => {
-        for (const c of closers.reverse()) await c().catch(() => undefined);
-      },
+      close: () => teardown.run(),
     };
-  } catch (err) {
-    for (const c of closers.reverse()) await c().catch(() => undefined);
-    throw err;
-  }
+  });
 }
 
 export const TRANSACTION_DEFS = [

@@ -3,10 +3,8 @@
  * the server's virtual clock, a Temporal client, and a worker on the forecast task queue with the real activities
  * against the emulator. Also the example bucket, ETL script and raw data, and a run helper.
  */
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import { NativeConnection } from '@temporalio/worker';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { ForecastClient } from '@aws-sdk/client-forecast';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -16,32 +14,7 @@ import { createForecastActivities } from '../../activities/forecast/activities';
 import { FORECAST_TASK_QUEUE, type ForecastPipelineConfig, type RunReport } from '../../workflows/forecast/model';
 import type { forecastRetraining } from '../../workflows/forecast/retraining';
 import { generateSales, type SalesOptions } from '../../examples/forecast/generate-sales';
-
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-function forecastBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: join(__dirname, '../../workflows/forecast/index.ts'), logger: quietLogger });
-  return bundle;
-}
-
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: (m: string, meta?: unknown) => console.error(m, meta ?? ''),
-};
-
-let runtimeInstalled = false;
-function installRuntime(): void {
-  if (runtimeInstalled) return;
-  try {
-    Runtime.install({ logger: quietLogger, telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
-  } catch {
-    // Already installed by another harness in this process.
-  }
-  runtimeInstalled = true;
-}
+import { buildStack, emulatorClientOptions, installQuietRuntime, restartableWorker, workflowBundle } from '../support/stack';
 
 export const BUCKET = 'mlops-forecast';
 
@@ -85,45 +58,27 @@ export interface ForecastStack {
 }
 
 export async function startForecastStack(): Promise<ForecastStack> {
-  installRuntime();
-  const server = await startTemporalServer({ port: 0, timeSkipping: true });
-  const closers: (() => Promise<void>)[] = [() => server.close()];
-  try {
+  installQuietRuntime();
+  return buildStack(async (teardown) => {
+    const server = await startTemporalServer({ port: 0, timeSkipping: true });
+    teardown.add(() => server.close());
     const emulator = await startEmulator({ port: 0, clock: server.clock });
-    closers.push(() => emulator.close());
-    const base = { region: 'us-east-1', endpoint: emulator.endpoint, credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' } };
-    const opts = { ...base, retryStrategy: new ConfiguredRetryStrategy(3, () => 0) };
-    const glue = new GlueClient({ ...base, maxAttempts: 1 });
+    teardown.add(() => emulator.close());
+    const opts = emulatorClientOptions(emulator.endpoint);
+    const glue = new GlueClient({ ...opts, retryStrategy: undefined, maxAttempts: 1 });
     const forecast = new ForecastClient(opts);
     const s3 = new S3Client({ ...opts, forcePathStyle: true });
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'scripts/forecast_etl.py', Body: '# mlops-emulator-etl: forecast-datasets\n' }));
     const connection = await Connection.connect({ address: server.address });
-    closers.push(() => connection.close());
+    teardown.add(() => connection.close());
     const client = new Client({ connection });
     const native = await NativeConnection.connect({ address: server.address });
-    closers.push(() => native.close());
-    const workflowBundle = await forecastBundle();
-    let worker: Worker | undefined;
-    let running: Promise<void> | undefined;
-    const startWorker = async () => {
-      worker = await Worker.create({
-        connection: native,
-        taskQueue: FORECAST_TASK_QUEUE,
-        workflowBundle,
-        activities: createForecastActivities({ glue, forecast, s3 }),
-        shutdownGraceTime: '100 ms',
-      });
-      running = worker.run();
-    };
-    const stopWorker = async () => {
-      if (!worker) return;
-      worker.shutdown();
-      await running;
-      worker = undefined;
-    };
-    await startWorker();
-    closers.push(stopWorker);
+    teardown.add(() => native.close());
+    const bundle = await workflowBundle('forecast/index.ts');
+    const worker = restartableWorker(() => ({ connection: native, taskQueue: FORECAST_TASK_QUEUE, workflowBundle: bundle, activities: createForecastActivities({ glue, forecast, s3 }) }));
+    await worker.start();
+    teardown.add(worker.stop);
     const text = async (uri: string) => {
       const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
       const r = await s3.send(new GetObjectCommand({ Bucket: m?.[1], Key: m?.[2] }));
@@ -144,14 +99,9 @@ export async function startForecastStack(): Promise<ForecastStack> {
       text,
       keys: async (prefix) => ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map((o) => o.Key as string),
       advance: (ms) => server.time.advance(ms),
-      startWorker,
-      stopWorker,
-      close: async () => {
-        for (const c of closers.reverse()) await c().catch(() => undefined);
-      },
+      startWorker: worker.start,
+      stopWorker: worker.stop,
+      close: () => teardown.run(),
     };
-  } catch (err) {
-    for (const c of closers.reverse()) await c().catch(() => undefined);
-    throw err;
-  }
+  });
 }

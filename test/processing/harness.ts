@@ -3,10 +3,8 @@
  * virtual clock delivering its EventBridge events to a real gateway (alarm and job-state events become signals), a
  * worker on the processing task queue with the real activities, and SDK clients on the emulator.
  */
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import { NativeConnection } from '@temporalio/worker';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -17,32 +15,7 @@ import { startGateway, type RunningGateway } from '../../clients/gateway/server'
 import { createProcessingActivities } from '../../activities/processing/activities';
 import { PROCESSING_TASK_QUEUE, DEFAULT_POLICY, processingWorkflowId, type ProcessingInput, type ScalingPolicy } from '../../workflows/processing/model';
 import type { processingJob } from '../../workflows/processing/workflows';
-
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-function processingBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: join(__dirname, '../../workflows/processing/workflows.ts'), logger: quietLogger });
-  return bundle;
-}
-
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: (m: string, meta?: unknown) => console.error(m, meta ?? ''),
-};
-
-let runtimeInstalled = false;
-function installRuntime(): void {
-  if (runtimeInstalled) return;
-  try {
-    Runtime.install({ logger: quietLogger, telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
-  } catch {
-    // Already installed by another harness in this process.
-  }
-  runtimeInstalled = true;
-}
+import { buildStack, emulatorClientOptions, installQuietRuntime, restartableWorker, workflowBundle } from '../support/stack';
 
 export interface ProcessingStack {
   client: Client;
@@ -67,47 +40,34 @@ export interface ProcessingStack {
 export const BUCKET = 'features';
 
 export async function startProcessingStack(): Promise<ProcessingStack> {
-  installRuntime();
-  const closers: (() => Promise<void>)[] = [];
-  const server = await startTemporalServer({ port: 0, timeSkipping: true });
-  closers.push(() => server.close());
-  try {
+  installQuietRuntime();
+  return buildStack(async (teardown) => {
+    const server = await startTemporalServer({ port: 0, timeSkipping: true });
+    teardown.add(() => server.close());
     const connection = await Connection.connect({ address: server.address });
-    closers.push(() => connection.close());
+    teardown.add(() => connection.close());
     const client = new Client({ connection });
     const apiKey = 'processing-key';
     const gateway = await startGateway({ client, log: pino({ level: 'silent' }), apiKey, port: 0 });
-    closers.push(() => gateway.close());
+    teardown.add(() => gateway.close());
     const emu = await startEmulator({ port: 0, clock: server.clock, eventsTo: `${gateway.url}/events/eventbridge`, eventsApiKey: apiKey, eventRetryBaseMs: 20 });
-    closers.push(() => emu.close());
-    const opts = { region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'e', secretAccessKey: 'e' }, retryStrategy: new ConfiguredRetryStrategy(3, () => 0) };
+    teardown.add(() => emu.close());
+    const opts = emulatorClientOptions(emu.endpoint);
     const sm = new SageMakerClient(opts);
     const cw = new CloudWatchClient(opts);
     const s3 = new S3Client({ ...opts, forcePathStyle: true });
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const native = await NativeConnection.connect({ address: server.address });
-    closers.push(() => native.close());
-    const workflowBundle = await processingBundle();
-    let worker: Worker | undefined;
-    let running: Promise<void> | undefined;
-    const startWorker = async () => {
-      worker = await Worker.create({
-        connection: native,
-        taskQueue: PROCESSING_TASK_QUEUE,
-        workflowBundle,
-        activities: createProcessingActivities({ sagemaker: new SageMakerClient(opts), cloudwatch: new CloudWatchClient(opts), s3: new S3Client({ ...opts, forcePathStyle: true }) }),
-        shutdownGraceTime: '100 ms',
-      });
-      running = worker.run();
-    };
-    const stopWorker = async () => {
-      if (!worker) return;
-      worker.shutdown();
-      await running;
-      worker = undefined;
-    };
-    await startWorker();
-    closers.push(stopWorker);
+    teardown.add(() => native.close());
+    const bundle = await workflowBundle('processing/workflows.ts');
+    const worker = restartableWorker(() => ({
+      connection: native,
+      taskQueue: PROCESSING_TASK_QUEUE,
+      workflowBundle: bundle,
+      activities: createProcessingActivities({ sagemaker: new SageMakerClient(opts), cloudwatch: new CloudWatchClient(opts), s3: new S3Client({ ...opts, forcePathStyle: true }) }),
+    }));
+    await worker.start();
+    teardown.add(worker.stop);
     return {
       client,
       emu,
@@ -120,16 +80,11 @@ export async function startProcessingStack(): Promise<ProcessingStack> {
       // The lock is taken in the sleep's own continuation, before the server's next skip check (a setImmediate).
       sleepAndHold: (ms) => server.time.sleep(ms).then(() => server.time.lock()),
       release: () => server.time.unlock(),
-      stopWorker,
-      startWorker,
-      close: async () => {
-        for (const c of closers.reverse()) await c().catch(() => undefined);
-      },
+      stopWorker: worker.stop,
+      startWorker: worker.start,
+      close: () => teardown.run(),
     };
-  } catch (err) {
-    for (const c of closers.reverse()) await c().catch(() => undefined);
-    throw err;
-  }
+  });
 }
 
 /** 100 GiB in three steps. `join` needs 1 + 28/executors GiB per executor (2 executors of m5.xlarge: 94 %, 4: 50 %). */

@@ -3,10 +3,8 @@
  * emulator on the server's virtual clock, a Temporal client, and a worker on the recovery task queue whose
  * activities are the real ones (against the emulator) or a test's own. Workflow code is bundled once per process.
  */
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import { NativeConnection } from '@temporalio/worker';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DataSyncClient } from '@aws-sdk/client-datasync';
 import { EFSClient } from '@aws-sdk/client-efs';
@@ -17,28 +15,10 @@ import { createRecoveryActivities, type RecoveryActivities } from '../../activit
 import { RECOVERY_TASK_QUEUE } from '../../workflows/recovery/model';
 import pino from 'pino';
 import { startGateway, type RunningGateway } from '../../clients/gateway/server';
+import { buildStack, emulatorClientOptions, installQuietRuntime, restartableWorker, workflowBundle } from '../support/stack';
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-export function recoveryBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: join(__dirname, '../../workflows/recovery/workflows.ts'), logger: quietLogger });
-  return bundle;
-}
-
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  // "Activity failed" warnings are the expected polling of not-yet activities.
-  warn: () => undefined,
-  error: (m: string, meta?: unknown) => console.error(m, meta ?? ''),
-};
-
-let runtimeInstalled = false;
-function installRuntime(): void {
-  if (runtimeInstalled) return;
-  Runtime.install({ logger: quietLogger, telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
-  runtimeInstalled = true;
+export function recoveryBundle(): Promise<{ codePath: string }> {
+  return workflowBundle('recovery/workflows.ts');
 }
 
 export interface AwsClients {
@@ -52,16 +32,11 @@ export interface AwsClients {
 
 /** Fresh SDK clients on an endpoint, without back-off delays (the retry budget belongs to the client). */
 export function awsClients(endpoint: string): AwsClients {
-  const opts = {
-    region: 'us-east-1',
-    endpoint,
-    credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' },
-    retryStrategy: new ConfiguredRetryStrategy(3, () => 0),
-  };
+  const opts = emulatorClientOptions(endpoint);
   return {
     sagemaker: new SageMakerClient(opts),
     datasync: new DataSyncClient(opts),
-    datasyncCreates: new DataSyncClient({ ...opts, retryStrategy: new ConfiguredRetryStrategy(1, () => 0) }),
+    datasyncCreates: new DataSyncClient(emulatorClientOptions(endpoint, 1)),
     efs: new EFSClient(opts),
     ec2: new EC2Client(opts),
   };
@@ -95,54 +70,41 @@ export interface RecoveryStack {
 }
 
 export async function startRecoveryStack(opts: StackOptions = {}): Promise<RecoveryStack> {
-  installRuntime();
-  const server = await startTemporalServer({ port: 0, timeSkipping: true });
-  const closers: (() => Promise<void>)[] = [() => server.close()];
-  try {
+  installQuietRuntime();
+  return buildStack(async (teardown) => {
+    const server = await startTemporalServer({ port: 0, timeSkipping: true });
+    teardown.add(() => server.close());
     let endpoint: string | undefined;
     let aws: AwsClients | undefined;
     if (opts.emulator) {
       const { startEmulator } = await import('../../local/aws');
       const emulator = await startEmulator({ port: 0, clock: server.clock, eventsTo: opts.eventsTo, eventsApiKey: opts.eventsApiKey, eventRetryBaseMs: 20 });
-      closers.push(() => emulator.close());
+      teardown.add(() => emulator.close());
       endpoint = emulator.endpoint;
       aws = awsClients(endpoint);
     }
     const connection = await Connection.connect({ address: server.address });
-    closers.push(() => connection.close());
+    teardown.add(() => connection.close());
     const client = new Client({ connection });
     const native = await NativeConnection.connect({ address: server.address });
-    closers.push(() => native.close());
-    const workflowBundle = await recoveryBundle();
+    teardown.add(() => native.close());
+    const bundle = await recoveryBundle();
 
     const makeActivities = (): RecoveryActivities => {
       if (opts.activities) return opts.activities({ client, clock: server.clock, aws });
       if (!aws) throw new Error('the real activities need the emulator: pass emulator: true');
       return createRecoveryActivities({ ...aws, temporal: () => client, dataSyncTaskCap: opts.dataSyncTaskCap });
     };
-
-    let worker: Worker | undefined;
-    let running: Promise<void> | undefined;
-    const startWorker = async () => {
-      worker = await Worker.create({
-        connection: native,
-        taskQueue: RECOVERY_TASK_QUEUE,
-        workflowBundle,
-        activities: makeActivities(),
-        shutdownGraceTime: '100 ms',
-        maxConcurrentActivityTaskExecutions: 200,
-        maxCachedWorkflows: 1000,
-      });
-      running = worker.run();
-    };
-    const stopWorker = async () => {
-      if (!worker) return;
-      worker.shutdown();
-      await running;
-      worker = undefined;
-    };
-    await startWorker();
-    closers.push(stopWorker);
+    const worker = restartableWorker(() => ({
+      connection: native,
+      taskQueue: RECOVERY_TASK_QUEUE,
+      workflowBundle: bundle,
+      activities: makeActivities(),
+      maxConcurrentActivityTaskExecutions: 200,
+      maxCachedWorkflows: 1000,
+    }));
+    await worker.start();
+    teardown.add(worker.stop);
 
     return {
       client,
@@ -152,16 +114,11 @@ export async function startRecoveryStack(opts: StackOptions = {}): Promise<Recov
       aws,
       sleep: (ms) => server.time.sleep(ms),
       advance: (ms) => server.time.advance(ms),
-      startWorker,
-      stopWorker,
-      close: async () => {
-        for (const c of closers.reverse()) await c().catch(() => undefined);
-      },
+      startWorker: worker.start,
+      stopWorker: worker.stop,
+      close: () => teardown.run(),
     };
-  } catch (err) {
-    for (const c of closers.reverse()) await c().catch(() => undefined);
-    throw err;
-  }
+  });
 }
 
 /**
