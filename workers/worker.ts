@@ -4,7 +4,7 @@ import type { Logger } from '../common/logger';
 import { awsClientOptions } from '../common/aws-clients';
 import { temporalConnectionOptions } from '../common/temporal-connection';
 import { taskQueues, type TaskQueueDefinition } from './registry';
-import { workflowBundlePath } from './workflow-bundles';
+import { loadWorkflowBundle } from './workflow-bundles';
 
 export interface RunWorkersOptions {
   config: Config;
@@ -57,7 +57,7 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<void> {
           connection,
           namespace: opts.config.TEMPORAL_NAMESPACE,
           taskQueue: q.taskQueue,
-          workflowBundle: { codePath: await workflowBundlePath(q.workflowsPath, logger) },
+          workflowBundle: await loadWorkflowBundle(q.workflowsPath, logger),
           activities: q.createActivities({ config: opts.config, aws, log: opts.log.child({ taskQueue: q.taskQueue }) }),
           shutdownGraceTime: '30 seconds',
         }),

@@ -43,8 +43,14 @@ export function bundleDir(): string {
   return process.env.MLOPS_BUNDLE_DIR ?? join(projectRoot(), 'dist', 'workflow-bundles');
 }
 
+/** `<pipeline>-<dist|src>-`: the compiled code and the sources (tests, tsx) keep bundles of their own. */
+function bundlePrefix(workflowsPath: string): string {
+  const tree = dirname(dirname(dirname(workflowsPath)));
+  return `${basename(dirname(workflowsPath))}-${basename(tree) === 'dist' ? 'dist' : 'src'}-`;
+}
+
 function bundleName(workflowsPath: string): string {
-  return `${basename(dirname(workflowsPath))}-${bundleKey(workflowsPath)}.js`;
+  return `${bundlePrefix(workflowsPath)}${bundleKey(workflowsPath)}.js`;
 }
 
 const inFlight = new Map<string, Promise<string>>();
@@ -77,12 +83,24 @@ function keep(path: string, code: string, workflowsPath: string): string {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, code);
   renameSync(tmp, path);
-  // Bundles of this queue's earlier code versions are no use any more.
-  const queue = basename(dirname(workflowsPath));
+  // Bundles of this queue's earlier code versions are no use any more (a worker holds its bundle's code, not the file).
+  const prefix = bundlePrefix(workflowsPath);
   for (const old of readdirSync(dirname(path))) {
-    if (old !== basename(path) && old.startsWith(`${queue}-`) && /^[0-9a-f]{16}\.js$/.test(old.slice(queue.length + 1))) rmSync(join(dirname(path), old), { force: true });
+    if (old !== basename(path) && old.startsWith(prefix) && /^[0-9a-f]{16}\.js$/.test(old.slice(prefix.length))) rmSync(join(dirname(path), old), { force: true });
   }
   return path;
+}
+
+/** The bundle's code, read once: a worker keeps it, so a later prune of the file cannot reach a running worker. */
+export async function loadWorkflowBundle(workflowsPath: string, logger?: SdkLogger): Promise<{ code: string }> {
+  const path = await workflowBundlePath(workflowsPath, logger);
+  try {
+    return { code: readFileSync(path, 'utf8') };
+  } catch (err) {
+    // Pruned by a process that bundled newer code between our check and our read: make ours again.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return { code: readFileSync(await workflowBundlePath(workflowsPath, logger), 'utf8') };
+  }
 }
 
 const quiet: SdkLogger = { log() {}, trace() {}, debug() {}, info() {}, warn: (m) => console.warn(m), error: (m) => console.error(m) };

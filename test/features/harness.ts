@@ -15,9 +15,9 @@ import { startEmulator, type RunningEmulator } from '../../local/aws';
 import { createFeatureActivities } from '../../activities/features/activities';
 import { FEATURES_TASK_QUEUE } from '../../workflows/features/model';
 import { control } from '../aws/harness';
-import { buildStack, emulatorClientOptions, installQuietRuntime, restartableWorker, workflowBundle } from '../support/stack';
+import { buildStack, emulatorClientOptions, installQuietRuntime, restartableWorker, workflowBundle, workflowBundleFile } from '../support/stack';
 
-export function featuresBundle(): Promise<{ codePath: string }> {
+export function featuresBundle(): Promise<{ code: string }> {
   return workflowBundle('features/workflows.ts');
 }
 
@@ -76,6 +76,7 @@ export async function startFeaturesStack(opts: { worker?: boolean; maxConcurrent
     const native = await NativeConnection.connect({ address: server.address });
     teardown.add(() => native.close());
     const bundle = await featuresBundle();
+    const bundleFile = await workflowBundleFile('features/workflows.ts');
     const children: ChildProcess[] = [];
     teardown.add(async () => {
       for (const c of children) c.kill('SIGKILL');
@@ -90,7 +91,7 @@ export async function startFeaturesStack(opts: { worker?: boolean; maxConcurrent
     const spawnWorker = () =>
       new Promise<ChildProcess>((resolve, reject) => {
         const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'worker-process.ts')], {
-          env: { ...process.env, FEATURES_TEMPORAL_ADDRESS: server.address, FEATURES_EMULATOR: emulator.endpoint, FEATURES_BUNDLE: bundle.codePath },
+          env: { ...process.env, FEATURES_TEMPORAL_ADDRESS: server.address, FEATURES_EMULATOR: emulator.endpoint, FEATURES_BUNDLE: bundleFile },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         children.push(child);

@@ -17,7 +17,7 @@ import pino from 'pino';
 import { startGateway, type RunningGateway } from '../../clients/gateway/server';
 import { buildStack, emulatorClientOptions, installQuietRuntime, restartableWorker, workflowBundle } from '../support/stack';
 
-export function recoveryBundle(): Promise<{ codePath: string }> {
+export function recoveryBundle(): Promise<{ code: string }> {
   return workflowBundle('recovery/workflows.ts');
 }
 

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { Runtime, Worker, makeTelemetryFilterString, type WorkerOptions } from '@temporalio/worker';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
-import { workflowBundlePath } from '../../workers/workflow-bundles';
+import { loadWorkflowBundle, workflowBundlePath } from '../../workers/workflow-bundles';
 
 /** The SDK's logs: errors only ("activity failed" warnings are the expected polling of not-yet activities). */
 export const quietSdkLogger = {
@@ -30,8 +30,13 @@ export function installQuietRuntime(): void {
 }
 
 /** The bundle of `workflows/<path>` from the sources, as the workers make it (see workers/workflow-bundles.ts). */
-export async function workflowBundle(path: string): Promise<{ codePath: string }> {
-  return { codePath: await workflowBundlePath(join(__dirname, '../../workflows', path), quietSdkLogger) };
+export function workflowBundle(path: string): Promise<{ code: string }> {
+  return loadWorkflowBundle(join(__dirname, '../../workflows', path), quietSdkLogger);
+}
+
+/** The bundle's file, for a worker in a child process. */
+export function workflowBundleFile(path: string): Promise<string> {
+  return workflowBundlePath(join(__dirname, '../../workflows', path), quietSdkLogger);
 }
 
 /** SDK client options on the emulator, without back-off delays (the retry budget is the client's). */
