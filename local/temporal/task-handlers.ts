@@ -10,16 +10,28 @@ import type { LongPoll } from './long-poll';
 import type { Duration, Failure, Payloads, WorkflowExecution } from './proto-types';
 import { msFromDuration } from './time-format';
 import { decodeTaskToken } from './task-token';
+import { versionOfWorker, versionString } from './worker-deployments';
 import { completeWorkflowTask, type CompletionRequest } from './workflow-task-completion';
 import type { PollResponse, WorkflowRun } from './workflow-run';
 
-type PollRequest = { namespace?: string; taskQueue?: { name?: string }; identity?: string };
+type PollRequest = {
+  namespace?: string;
+  taskQueue?: { name?: string; kind?: string };
+  identity?: string;
+  deploymentOptions?: { deploymentName?: string; buildId?: string; workerVersioningMode?: string };
+};
 
 async function pollTaskQueue(engine: Engine, kind: 'workflow' | 'activity', req: PollRequest, poll: LongPoll): Promise<PollResponse> {
   const ns = engine.namespaces.get(req.namespace);
   if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
   const queues = kind === 'workflow' ? engine.workflowTasks : engine.activityTasks;
-  const task = await queues.poll(ns.name, kind, req.taskQueue.name, { identity: req.identity ?? '' }, (cancel) => poll.onEnd(cancel));
+  // A versioned worker's poll registers its deployment version on the task queue (not on its sticky queue).
+  const version = versionOfWorker(req.deploymentOptions);
+  if (version && req.taskQueue.kind !== 'TASK_QUEUE_KIND_STICKY') {
+    engine.deployments.register(ns.name, version, req.taskQueue.name, kind === 'workflow' ? 'TASK_QUEUE_TYPE_WORKFLOW' : 'TASK_QUEUE_TYPE_ACTIVITY');
+  }
+  const info = { identity: req.identity ?? '', version: version ? versionString(version) : undefined };
+  const task = await queues.poll(ns.name, kind, req.taskQueue.name, info, (cancel) => poll.onEnd(cancel));
   return task ?? {};
 }
 
