@@ -51,6 +51,12 @@ interface RunOrigin {
   signal?: { signalName?: string; input?: Payloads; header?: Message; identity?: string; requestId?: string };
 }
 
+/** The root execution its WorkflowExecutionStarted names (unset for a top-level run). */
+export function rootOf(run: WorkflowRun): WorkflowExecution | undefined {
+  const first = run.history[0];
+  return first ? attributesOf<{ rootWorkflowExecution?: WorkflowExecution }>(first, 'WorkflowExecutionStarted').rootWorkflowExecution : undefined;
+}
+
 export class Engine implements CompletionHost {
   readonly namespaces: Namespaces;
   readonly workflowTasks = new TaskQueues<PollResponse>(() => this.time.now());
@@ -280,6 +286,13 @@ export class Engine implements CompletionHost {
     ns.latestRun.set(run.workflowId, run);
     const backoffMs = origin.firstWorkflowTaskBackoffMs ?? msFromDuration(req.workflowStartDelay);
     const parentNs = origin.parent ? this.namespaces.find(origin.parent.namespace) : undefined;
+    // A child's root is its parent's root (or the parent, a top-level run); a run of a chain keeps its chain's root.
+    const parentRun = origin.parent ? parentNs?.runs.get(origin.parent.runId) : undefined;
+    const rootWorkflowExecution = origin.continuedFrom
+      ? rootOf(origin.continuedFrom)
+      : parentRun
+        ? (rootOf(parentRun) ?? parentRun.execution)
+        : undefined;
     run.append('WorkflowExecutionStarted', {
       workflowType: req.workflowType,
       parentWorkflowNamespace: origin.parent?.namespace,
@@ -308,6 +321,7 @@ export class Engine implements CompletionHost {
       header: req.header,
       workflowId: req.workflowId,
       versioningOverride: run.versioning.override,
+      rootWorkflowExecution,
       inheritedPinnedVersion: inheritedPinned,
     });
     if (origin.signal) applyWrite(run, this.signalWrite(origin.signal));

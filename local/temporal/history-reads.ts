@@ -1,5 +1,5 @@
 /** Reading a run: GetWorkflowExecutionHistory (paged, long-polled, close-event filter), its reverse, and Describe. */
-import type { Engine } from './engine';
+import { rootOf, type Engine } from './engine';
 import { decodePageToken, encodePageToken } from './history';
 import type { LongPoll } from './long-poll';
 import type { HistoryEvent, WorkflowExecution } from './proto-types';
@@ -94,7 +94,7 @@ export function describeWorkflowExecution(engine: Engine, req: { namespace?: str
       ...executionInfo(ns, run),
       ...versioningInfo(run),
       parentNamespaceId: parent ? engine.namespaces.find(parent.namespace)?.id : undefined,
-      rootExecution: parent ? undefined : run.execution,
+      rootExecution: rootOf(run) ?? run.execution,
     },
     pendingActivities: [...run.activities.values()].map((a) => ({
       activityId: a.activityId,
