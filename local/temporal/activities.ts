@@ -146,6 +146,7 @@ function dispatchAttempt(run: WorkflowRun, a: ActivityState, scheduledAt = run.n
     a.taskQueue,
     (poller) => startAttempt(run, a, attempt, poller.identity),
     () => !isCurrent(run, a) || a.state !== 'scheduled' || a.attempt !== attempt || a.paused === true,
+    run.activityFilter(a.taskQueue),
   );
 }
 

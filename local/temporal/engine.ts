@@ -19,7 +19,8 @@ import { DEFAULT_BLOB_LIMITS, type BlobLimits } from './blob-limits';
 import type { TimeSource } from './time-source';
 import { durationFromMs, msFromDuration, timestampFromMs } from './time-format';
 import type { CompletionHost } from './workflow-task-completion';
-import { STATUS_ENUM, WorkflowRun, type ChildState, type ParentInfo, type PollResponse, type RunConfig, type RunDeps } from './workflow-run';
+import { STATUS_ENUM, WorkflowRun, effectiveVersioning, type ChildState, type ParentInfo, type PollResponse, type RunConfig, type RunDeps, type RunRouting, type RunVersioning } from './workflow-run';
+import { WorkerDeployments, sameVersion, type DeploymentVersion } from './worker-deployments';
 
 export interface EngineOptions {
   time: TimeSource;
@@ -44,8 +45,16 @@ interface RunOrigin {
   lastCompletionResult?: Payloads;
   firstWorkflowTaskBackoffMs?: number;
   attempt?: number;
+  /** worker versioning the new run starts with (continue-as-new of a pinned run, its initial behavior) */
+  versioning?: RunVersioning;
   /** signal-with-start: the signal is written right after WorkflowExecutionStarted */
   signal?: { signalName?: string; input?: Payloads; header?: Message; identity?: string; requestId?: string };
+}
+
+/** The root execution its WorkflowExecutionStarted names (unset for a top-level run). */
+export function rootOf(run: WorkflowRun): WorkflowExecution | undefined {
+  const first = run.history[0];
+  return first ? attributesOf<{ rootWorkflowExecution?: WorkflowExecution }>(first, 'WorkflowExecutionStarted').rootWorkflowExecution : undefined;
 }
 
 export class Engine implements CompletionHost {
@@ -58,6 +67,38 @@ export class Engine implements CompletionHost {
   onRunChanged?: (run: WorkflowRun) => void;
   /** Told of every run that closed, after its parent (schedules watch the workflows they started). */
   afterRunClosed?: (run: WorkflowRun) => void;
+  readonly deployments = new WorkerDeployments({
+    now: () => this.time.now(),
+    routingChanged: (namespace) => {
+      this.workflowTasks.rematch(namespace);
+      this.activityTasks.rematch(namespace);
+    },
+    hasOpenPinned: (namespace, version) => {
+      for (const run of this.namespaces.find(namespace)?.runs.values() ?? []) {
+        const eff = effectiveVersioning(run.versioning);
+        if (run.isOpen && eff.behavior === 'VERSIONING_BEHAVIOR_PINNED' && sameVersion(eff.version, version)) return true;
+      }
+      return false;
+    },
+  });
+  private readonly routing: RunRouting = {
+    workflowTaskVersion: (run) => {
+      const eff = effectiveVersioning(run.versioning);
+      if (eff.behavior === 'VERSIONING_BEHAVIOR_PINNED' && eff.version) return eff.version;
+      return this.deployments.targetFor(run.namespace, run.config.taskQueue, 'TASK_QUEUE_TYPE_WORKFLOW', run.workflowId, run.versioning.firstTaskUsesRamping);
+    },
+    activityTaskVersion: (run, taskQueue) => {
+      const eff = effectiveVersioning(run.versioning);
+      if (eff.behavior === 'VERSIONING_BEHAVIOR_PINNED' && eff.version && this.deployments.hasTaskQueue(run.namespace, eff.version, taskQueue, 'TASK_QUEUE_TYPE_ACTIVITY')) return eff.version;
+      return this.deployments.targetFor(run.namespace, taskQueue, 'TASK_QUEUE_TYPE_ACTIVITY', run.workflowId);
+    },
+    targetVersionChanged: (run) => {
+      const eff = effectiveVersioning(run.versioning);
+      if (eff.behavior !== 'VERSIONING_BEHAVIOR_PINNED' || !eff.version) return false;
+      const target = this.deployments.targetFor(run.namespace, run.config.taskQueue, 'TASK_QUEUE_TYPE_WORKFLOW', run.workflowId);
+      return target !== undefined && !sameVersion(target, eff.version);
+    },
+  };
   private readonly log?: Logger;
   private readonly historyPageSize: number;
   private retentionSweep?: NodeJS.Timeout;
@@ -154,9 +195,29 @@ export class Engine implements CompletionHost {
     }
   }
 
+  /**
+   * A start's versioning override, checked as the real server does: a pinned one names a version, and that version's
+   * pollers must poll the workflow's task queue.
+   */
+  private validateVersioningOverride(ns: NamespaceState, req: StartWorkflowRequest): void {
+    const o = req.versioningOverride as { pinned?: { version?: DeploymentVersion; behavior?: string }; autoUpgrade?: boolean; behavior?: string; pinnedVersion?: string } | undefined;
+    if (!o) return;
+    const pinned = o.pinned?.version;
+    if (o.pinned && (!pinned?.deploymentName || !pinned.buildId)) throw invalidArgument('must provide deployment version if behavior is pinned');
+    if (!pinned) return;
+    const taskQueue = req.taskQueue?.name ?? '';
+    if (!this.deployments.hasTaskQueue(ns.name, pinned, taskQueue, 'TASK_QUEUE_TYPE_WORKFLOW')) {
+      throw new ServiceError(9, `Pinned version '${pinned.deploymentName}:${pinned.buildId}' is not present in task queue '${taskQueue}' of type 'Workflow'`, {
+        typeName: 'temporal.api.errordetails.v1.FailedPreconditionFailure',
+        value: {},
+      });
+    }
+  }
+
   /** Applies the workflow-id reuse and conflict policies and request-id de-duplication, then creates the run. */
   private startRun(ns: NamespaceState, req: StartWorkflowRequest, origin: RunOrigin): { run: WorkflowRun; started: boolean } {
     this.validateStart(req);
+    if (!origin.continuedFrom) this.validateVersioningOverride(ns, req);
     validatedSearchValues(ns, req.searchAttributes);
     const workflowId = req.workflowId as string;
     const latest = ns.latestRun.get(workflowId);
@@ -219,10 +280,19 @@ export class Engine implements CompletionHost {
       this.runDeps(),
     );
     run.searchValues = searchValues;
+    run.versioning = { ...origin.versioning, ...(req.versioningOverride ? { override: req.versioningOverride } : {}) };
+    const inheritedPinned = run.versioning.behavior === 'VERSIONING_BEHAVIOR_PINNED' ? run.versioning.version : undefined;
     ns.runs.set(runId, run);
     ns.latestRun.set(run.workflowId, run);
     const backoffMs = origin.firstWorkflowTaskBackoffMs ?? msFromDuration(req.workflowStartDelay);
     const parentNs = origin.parent ? this.namespaces.find(origin.parent.namespace) : undefined;
+    // A child's root is its parent's root (or the parent, a top-level run); a run of a chain keeps its chain's root.
+    const parentRun = origin.parent ? parentNs?.runs.get(origin.parent.runId) : undefined;
+    const rootWorkflowExecution = origin.continuedFrom
+      ? rootOf(origin.continuedFrom)
+      : parentRun
+        ? (rootOf(parentRun) ?? parentRun.execution)
+        : undefined;
     run.append('WorkflowExecutionStarted', {
       workflowType: req.workflowType,
       parentWorkflowNamespace: origin.parent?.namespace,
@@ -250,6 +320,9 @@ export class Engine implements CompletionHost {
       searchAttributes: req.searchAttributes,
       header: req.header,
       workflowId: req.workflowId,
+      versioningOverride: run.versioning.override,
+      rootWorkflowExecution,
+      inheritedPinnedVersion: inheritedPinned,
     });
     if (origin.signal) applyWrite(run, this.signalWrite(origin.signal));
     this.armRunTimeout(run);
@@ -270,6 +343,7 @@ export class Engine implements CompletionHost {
       onClosed: (r) => this.onRunClosed(r),
       historyPageSize: this.historyPageSize,
       changed: (r) => this.onRunChanged?.(r),
+      routing: this.routing,
     };
   }
 
@@ -512,6 +586,17 @@ export class Engine implements CompletionHost {
     const runTimeout = a.workflowRunTimeout && msFromDuration(a.workflowRunTimeout) ? a.workflowRunTimeout : durationFromMs(run.config.runTimeoutMs);
     const taskTimeout = a.workflowTaskTimeout && msFromDuration(a.workflowTaskTimeout) ? a.workflowTaskTimeout : durationFromMs(run.config.workflowTaskTimeoutMs);
     const backoffMs = msFromDuration(a.backoffStartInterval);
+    const initial = (a as { initialVersioningBehavior?: string }).initialVersioningBehavior;
+    // Worker versioning of the new run, as the real server hands it on: a pinned override and a pinned version go
+    // with it when its task queue is in that version, unless the workflow asked to start on the target version.
+    const inVersion = (v: DeploymentVersion | undefined): boolean => v !== undefined && this.deployments.hasTaskQueue(ns.name, v, taskQueue.name ?? '', 'TASK_QUEUE_TYPE_WORKFLOW');
+    const pinnedOverride = (run.versioning.override as { pinned?: { version?: DeploymentVersion } } | undefined)?.pinned?.version;
+    const versioningOverride = run.versioning.override && (!pinnedOverride || inVersion(pinnedOverride)) ? run.versioning.override : undefined;
+    let versioning: RunVersioning = {};
+    if (initial === 'CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_USE_RAMPING_VERSION') versioning = { firstTaskUsesRamping: true };
+    else if (initial !== 'CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_AUTO_UPGRADE' && run.versioning.behavior === 'VERSIONING_BEHAVIOR_PINNED' && inVersion(run.versioning.version)) {
+      versioning = { behavior: 'VERSIONING_BEHAVIOR_PINNED', version: run.versioning.version };
+    }
     this.chainNextRun(
       run,
       (newRunId) =>
@@ -532,6 +617,7 @@ export class Engine implements CompletionHost {
             header: a.header,
             memo: a.memo ?? run.memo,
             searchAttributes: a.searchAttributes ?? encodedSearchAttributes(ns, run),
+            initialVersioningBehavior: initial,
           },
           true,
         ),
@@ -548,8 +634,9 @@ export class Engine implements CompletionHost {
         memo: a.memo ?? run.memo,
         searchAttributes: a.searchAttributes ?? encodedSearchAttributes(ns, run),
         retryPolicy: a.retryPolicy ?? (run.config.retryPolicy ? retryPolicyMessage(run.config.retryPolicy) : undefined),
+        versioningOverride,
       },
-      { initiator: 'CONTINUE_AS_NEW_INITIATOR_WORKFLOW', firstWorkflowTaskBackoffMs: backoffMs, lastCompletionResult: a.lastCompletionResult },
+      { initiator: 'CONTINUE_AS_NEW_INITIATOR_WORKFLOW', firstWorkflowTaskBackoffMs: backoffMs, lastCompletionResult: a.lastCompletionResult, versioning },
     );
   }
 

@@ -1,11 +1,12 @@
 /** Reading a run: GetWorkflowExecutionHistory (paged, long-polled, close-event filter), its reverse, and Describe. */
-import type { Engine } from './engine';
+import { rootOf, type Engine } from './engine';
 import { decodePageToken, encodePageToken } from './history';
 import type { LongPoll } from './long-poll';
 import type { HistoryEvent, WorkflowExecution } from './proto-types';
 import { durationFromMs, timestampFromMs } from './time-format';
 import { executionInfo } from './visibility-store';
 import type { WorkflowRun } from './workflow-run';
+import { versionString } from './worker-deployments';
 
 const DEFAULT_HISTORY_PAGE_SIZE = 1000;
 
@@ -62,6 +63,22 @@ export function getWorkflowExecutionHistoryReverse(engine: Engine, req: { namesp
   return { history: { events }, nextPageToken: to > 1 ? encodePageToken({ runId: run.runId, next: to - 1 }) : undefined };
 }
 
+/** The execution's worker versioning, as the real server describes it (absent for an unversioned run). */
+function versioningInfo(run: WorkflowRun): object {
+  const v = run.versioning;
+  if (!v.behavior && !v.override && !v.transition) return {};
+  return {
+    versioningInfo: {
+      behavior: v.behavior,
+      deploymentVersion: v.version,
+      version: v.version ? versionString(v.version) : undefined,
+      versioningOverride: v.override,
+      versionTransition: v.transition ? { deploymentVersion: v.transition, version: versionString(v.transition) } : undefined,
+    },
+    workerDeploymentName: v.version?.deploymentName,
+  };
+}
+
 export function describeWorkflowExecution(engine: Engine, req: { namespace?: string; execution?: WorkflowExecution }): object {
   const run = engine.findRun(req.namespace, req.execution);
   const ns = engine.namespaces.get(req.namespace);
@@ -75,8 +92,9 @@ export function describeWorkflowExecution(engine: Engine, req: { namespace?: str
     },
     workflowExecutionInfo: {
       ...executionInfo(ns, run),
+      ...versioningInfo(run),
       parentNamespaceId: parent ? engine.namespaces.find(parent.namespace)?.id : undefined,
-      rootExecution: parent ? undefined : run.execution,
+      rootExecution: rootOf(run) ?? run.execution,
     },
     pendingActivities: [...run.activities.values()].map((a) => ({
       activityId: a.activityId,

@@ -90,6 +90,7 @@ export interface StartWorkflowRequest {
   userMetadata?: Message;
   lastCompletionResult?: Payloads;
   continuedFailure?: Failure;
+  versioningOverride?: Message;
 }
 
 export interface Command {

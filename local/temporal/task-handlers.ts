@@ -10,16 +10,28 @@ import type { LongPoll } from './long-poll';
 import type { Duration, Failure, Payloads, WorkflowExecution } from './proto-types';
 import { msFromDuration } from './time-format';
 import { decodeTaskToken } from './task-token';
+import { versionOfWorker, versionString } from './worker-deployments';
 import { completeWorkflowTask, type CompletionRequest } from './workflow-task-completion';
 import type { PollResponse, WorkflowRun } from './workflow-run';
 
-type PollRequest = { namespace?: string; taskQueue?: { name?: string }; identity?: string };
+type PollRequest = {
+  namespace?: string;
+  taskQueue?: { name?: string; kind?: string };
+  identity?: string;
+  deploymentOptions?: { deploymentName?: string; buildId?: string; workerVersioningMode?: string };
+};
 
 async function pollTaskQueue(engine: Engine, kind: 'workflow' | 'activity', req: PollRequest, poll: LongPoll): Promise<PollResponse> {
   const ns = engine.namespaces.get(req.namespace);
   if (!req.taskQueue?.name) throw invalidArgument('TaskQueue is not set on request.');
   const queues = kind === 'workflow' ? engine.workflowTasks : engine.activityTasks;
-  const task = await queues.poll(ns.name, kind, req.taskQueue.name, { identity: req.identity ?? '' }, (cancel) => poll.onEnd(cancel));
+  // A versioned worker's poll registers its deployment version on the task queue (not on its sticky queue).
+  const version = versionOfWorker(req.deploymentOptions);
+  if (version && req.taskQueue.kind !== 'TASK_QUEUE_KIND_STICKY') {
+    engine.deployments.register(ns.name, version, req.taskQueue.name, kind === 'workflow' ? 'TASK_QUEUE_TYPE_WORKFLOW' : 'TASK_QUEUE_TYPE_ACTIVITY');
+  }
+  const info = { identity: req.identity ?? '', version: version ? versionString(version) : undefined };
+  const task = await queues.poll(ns.name, kind, req.taskQueue.name, info, (cancel) => poll.onEnd(cancel));
   return task ?? {};
 }
 
@@ -82,7 +94,9 @@ export function pollActivityTaskQueue(engine: Engine, req: PollRequest, poll: Lo
   return pollTaskQueue(engine, 'activity', req, poll);
 }
 
-function activityFromToken(engine: Engine, taskToken: Buffer | undefined): { run: WorkflowRun; a: NonNullable<ReturnType<typeof activityForToken>> } {
+function activityFromToken(engine: Engine, taskToken: Buffer | undefined, namespace?: string): { run: WorkflowRun; a: NonNullable<ReturnType<typeof activityForToken>> } {
+  // As the real frontend's namespace check, which runs before the token is read: an unknown namespace is named.
+  if (namespace) engine.namespaces.get(namespace);
   const token = decodeTaskToken(taskToken);
   if (token.kind === 'foreign') throw foreignTokenNotFound(engine, token.namespaceId, 'Activity task');
   if (token.kind !== 'activity') throw invalidArgument('not an activity task token');
@@ -100,8 +114,8 @@ function activityFromId(engine: Engine, req: { namespace?: string; workflowId?: 
   return { run, a };
 }
 
-export function recordActivityTaskHeartbeat(engine: Engine, req: { taskToken?: Buffer; details?: Payloads }): object {
-  const { run, a } = activityFromToken(engine, req.taskToken);
+export function recordActivityTaskHeartbeat(engine: Engine, req: { namespace?: string; taskToken?: Buffer; details?: Payloads }): object {
+  const { run, a } = activityFromToken(engine, req.taskToken, req.namespace);
   return heartbeat(run, a, req.details);
 }
 
@@ -110,8 +124,8 @@ export function recordActivityTaskHeartbeatById(engine: Engine, req: { namespace
   return heartbeat(run, a, req.details);
 }
 
-export function respondActivityTaskCompleted(engine: Engine, req: { taskToken?: Buffer; result?: Payloads; identity?: string }): object {
-  const { run, a } = activityFromToken(engine, req.taskToken);
+export function respondActivityTaskCompleted(engine: Engine, req: { namespace?: string; taskToken?: Buffer; result?: Payloads; identity?: string }): object {
+  const { run, a } = activityFromToken(engine, req.taskToken, req.namespace);
   completeActivity(run, a, req.result, req.identity ?? '');
   return {};
 }
@@ -122,8 +136,8 @@ export function respondActivityTaskCompletedById(engine: Engine, req: { namespac
   return {};
 }
 
-export function respondActivityTaskFailed(engine: Engine, req: { taskToken?: Buffer; failure?: Failure; identity?: string; lastHeartbeatDetails?: Payloads }): object {
-  const { run, a } = activityFromToken(engine, req.taskToken);
+export function respondActivityTaskFailed(engine: Engine, req: { namespace?: string; taskToken?: Buffer; failure?: Failure; identity?: string; lastHeartbeatDetails?: Payloads }): object {
+  const { run, a } = activityFromToken(engine, req.taskToken, req.namespace);
   failActivity(run, a, req.failure ?? { message: 'activity failed' }, req.identity ?? '', req.lastHeartbeatDetails);
   return {};
 }
@@ -134,8 +148,8 @@ export function respondActivityTaskFailedById(engine: Engine, req: { namespace?:
   return {};
 }
 
-export function respondActivityTaskCanceled(engine: Engine, req: { taskToken?: Buffer; details?: Payloads; identity?: string }): object {
-  const { run, a } = activityFromToken(engine, req.taskToken);
+export function respondActivityTaskCanceled(engine: Engine, req: { namespace?: string; taskToken?: Buffer; details?: Payloads; identity?: string }): object {
+  const { run, a } = activityFromToken(engine, req.taskToken, req.namespace);
   cancelledActivity(run, a, req.details, req.identity ?? '');
   return {};
 }

@@ -7,7 +7,15 @@
 /** Who took the task: the identity goes into the started event. */
 export interface PollerInfo {
   identity: string;
+  /**
+   * The worker deployment version a versioned worker polls for ("deploymentName.buildId"), absent for an
+   * unversioned worker: a task of a versioned queue only goes to pollers of the version it is routed to.
+   */
+  version?: string;
 }
+
+/** Whether a task may go to this poller now (worker versioning); a task no waiting poller accepts stays queued. */
+export type TaskFilter = (poller: PollerInfo) => boolean;
 
 export type TaskSource<T> = (poller: PollerInfo) => T | undefined;
 
@@ -15,6 +23,7 @@ interface QueuedTask<T> {
   take: TaskSource<T>;
   /** True once the task can no longer be handed out; such entries are pruned from queues nobody polls. */
   isStale: () => boolean;
+  accepts?: TaskFilter;
 }
 
 interface Poller<T> {
@@ -86,18 +95,37 @@ export class TaskQueues<T> {
     if (q.tasks.length === 0 && q.pollers.length === 0) this.queues.delete(key);
   }
 
-  add(namespace: string, kind: QueueKind, name: string, source: TaskSource<T>, isStale: () => boolean): void {
+  add(namespace: string, kind: QueueKind, name: string, source: TaskSource<T>, isStale: () => boolean, accepts?: TaskFilter): void {
     const key = this.key(namespace, kind, name);
     const q = this.queue(key);
-    const poller = q.pollers.shift();
-    if (poller) {
-      const task = source(poller.info);
-      if (task !== undefined) poller.deliver(task);
-      else q.pollers.unshift(poller);
-    } else {
-      q.tasks.push({ take: source, isStale });
-    }
+    const queued: QueuedTask<T> = { take: source, isStale, accepts };
+    if (!this.handToWaitingPoller(q, queued)) q.tasks.push(queued);
     this.dropIfEmpty(key, q);
+  }
+
+  /** Gives the task to the first waiting poller it accepts; false if none took it (stale tasks count as taken). */
+  private handToWaitingPoller(q: TaskQueueState<T>, queued: QueuedTask<T>): boolean {
+    const i = q.pollers.findIndex((p) => !queued.accepts || queued.accepts(p.info));
+    if (i < 0) return false;
+    const poller = q.pollers[i];
+    const task = queued.take(poller.info);
+    if (task === undefined) return true; // went stale: dropped, as a task nobody can take
+    q.pollers.splice(i, 1);
+    poller.deliver(task);
+    return true;
+  }
+
+  /**
+   * Routing changed (a worker deployment's current or ramping version): tasks that waited for a poller of another
+   * version are matched again against the pollers waiting now.
+   */
+  rematch(namespace: string): void {
+    const prefix = `${namespace}\u0000`;
+    for (const [key, q] of this.queues) {
+      if (!key.startsWith(prefix) || q.pollers.length === 0) continue;
+      q.tasks = q.tasks.filter((t) => !t.isStale() && !this.handToWaitingPoller(q, t));
+      this.dropIfEmpty(key, q);
+    }
   }
 
   /**
@@ -108,8 +136,13 @@ export class TaskQueues<T> {
     const key = this.key(namespace, kind, name);
     this.recordPoll(key, info.identity);
     const q = this.queue(key);
-    while (q.tasks.length > 0) {
-      const queued = q.tasks.shift() as QueuedTask<T>;
+    for (let i = 0; i < q.tasks.length; ) {
+      const queued = q.tasks[i];
+      if (queued.accepts && !queued.accepts(info) && !queued.isStale()) {
+        i++;
+        continue;
+      }
+      q.tasks.splice(i, 1);
       const task = queued.take(info);
       if (task !== undefined) {
         this.dropIfEmpty(key, q);

@@ -23,6 +23,7 @@ import type {
   WorkflowQuery,
 } from './proto-types';
 import { durationFromMs, timestampFromMs } from './time-format';
+import { sameVersion, versionString, type DeploymentVersion } from './worker-deployments';
 
 export type ExecutionStatus = 'Running' | 'Completed' | 'Failed' | 'Canceled' | 'Terminated' | 'ContinuedAsNew' | 'TimedOut';
 
@@ -38,6 +39,41 @@ export const STATUS_ENUM: Record<ExecutionStatus, string> = {
 
 export type PollResponse = Message;
 
+/** Where a run's tasks go under worker versioning (worker-deployments.ts); undefined: unversioned pollers. */
+export interface RunRouting {
+  workflowTaskVersion(run: WorkflowRun): DeploymentVersion | undefined;
+  activityTaskVersion(run: WorkflowRun, taskQueue: string): DeploymentVersion | undefined;
+  /** A pinned run whose task queue now targets another version (it may continue-as-new onto it). */
+  targetVersionChanged(run: WorkflowRun): boolean;
+}
+
+export type VersioningBehavior = 'VERSIONING_BEHAVIOR_PINNED' | 'VERSIONING_BEHAVIOR_AUTO_UPGRADE';
+
+/** A run's worker versioning state, as the real server keeps it in the execution's versioning info. */
+export interface RunVersioning {
+  /** from the last completed workflow task (or a pinned version inherited at start) */
+  behavior?: VersioningBehavior;
+  version?: DeploymentVersion;
+  /** VersioningOverride of the start request, as sent */
+  override?: Message;
+  /** The first workflow task goes to the ramping version (continue-as-new with USE_RAMPING_VERSION). */
+  firstTaskUsesRamping?: boolean;
+  /** An auto-upgrade run whose next task goes to another version than the one it is on. */
+  transition?: DeploymentVersion;
+}
+
+/** The behavior and version a run's routing follows: a start override wins over what the worker reported. */
+export function effectiveVersioning(v: RunVersioning): { behavior?: VersioningBehavior; version?: DeploymentVersion } {
+  const o = v.override as { autoUpgrade?: boolean; pinned?: { version?: DeploymentVersion }; behavior?: string; pinnedVersion?: string } | undefined;
+  if (o?.pinned?.version?.buildId) return { behavior: 'VERSIONING_BEHAVIOR_PINNED', version: o.pinned.version };
+  if (o?.autoUpgrade || o?.behavior === 'VERSIONING_BEHAVIOR_AUTO_UPGRADE') return { behavior: 'VERSIONING_BEHAVIOR_AUTO_UPGRADE', version: v.version };
+  return { behavior: v.behavior, version: v.version };
+}
+
+/** Matching filter: the poller is of that version (or unversioned, for an unversioned task). */
+export const pollerOf = (version: DeploymentVersion | undefined) => (poller: { version?: string }): boolean =>
+  (poller.version ?? undefined) === (version ? versionString(version) : undefined);
+
 export interface RunDeps {
   time: TimeSource;
   workflowTasks: TaskQueues<PollResponse>;
@@ -50,6 +86,7 @@ export interface RunDeps {
   stickyScheduleToStartMs?: number;
   /** Told of every change to the run, so a state file can save it before the call that caused it is answered. */
   changed?(run: WorkflowRun): void;
+  routing?: RunRouting;
 }
 
 /** The real server's defaults for suggesting continue-as-new (workflowInfo().continueAsNewSuggested). */
@@ -250,6 +287,9 @@ export class WorkflowRun {
   /** A command wrote an event the workflow must react to (e.g. an activity cancelled before it started). */
   needsWorkflowTask = false;
   stickyQueue?: string;
+  /** The deployment version of the worker whose sticky queue that is (undefined: an unversioned worker). */
+  stickyVersion?: DeploymentVersion;
+  versioning: RunVersioning = {};
   /** From the worker's sticky attributes: how long a task may wait there before going to the normal queue. */
   stickyScheduleToStartMs?: number;
   private historyWaiters = new Set<() => void>();
@@ -319,6 +359,16 @@ export class WorkflowRun {
 
   activityTaskQueues(): TaskQueues<PollResponse> {
     return this.deps.activityTasks;
+  }
+
+  /** The version this run's next workflow task goes to. */
+  workflowTaskVersion(): DeploymentVersion | undefined {
+    return this.deps.routing?.workflowTaskVersion(this);
+  }
+
+  /** Matching filter for an activity task of this run on `taskQueue`. */
+  activityFilter(taskQueue: string): (poller: { version?: string }) => boolean {
+    return (poller) => pollerOf(this.deps.routing?.activityTaskVersion(this, taskQueue))(poller);
   }
 
   schedule(delayMs: number, fire: () => void): CancelTimer {
@@ -441,8 +491,13 @@ export class WorkflowRun {
    */
   scheduleWorkflowTask(attempt: number): void {
     const transient = attempt > 1;
-    // A sticky worker gets the task first; if it does not pick it up in time the task times out (schedule-to-start).
-    const sticky = !transient && this.stickyQueue !== undefined;
+    const target = this.workflowTaskVersion();
+    const eff = effectiveVersioning(this.versioning);
+    // An auto-upgrade run moving to another version is in transition until a worker of that version completes a task.
+    this.versioning.transition = eff.behavior === 'VERSIONING_BEHAVIOR_AUTO_UPGRADE' && target && !sameVersion(target, eff.version) ? target : undefined;
+    // A sticky worker gets the task first (unless the task goes to another version than that worker's); if it does
+    // not pick it up in time the task times out (schedule-to-start).
+    const sticky = !transient && this.stickyQueue !== undefined && sameVersion(this.stickyVersion, target);
     const queue = sticky ? (this.stickyQueue as string) : this.config.taskQueue;
     const timeoutMs = workflowTaskTimeoutMs(this.config.workflowTaskTimeoutMs, attempt);
     const scheduledEventId = transient ? this.lastEventId + 1 : this.append('WorkflowTaskScheduled', this.scheduledAttributes(sticky, timeoutMs, attempt)).eventId;
@@ -505,6 +560,8 @@ export class WorkflowRun {
       queue,
       (poller) => (wt.queue === queue ? this.startWorkflowTask(wt, poller.identity) : undefined),
       () => this.wt !== wt || wt.startedEventId !== undefined || !this.isOpen || wt.queue !== queue,
+      // A sticky queue is one worker's; on the normal queue the task waits for a poller of the version it goes to.
+      wt.sticky ? undefined : (poller) => pollerOf(this.workflowTaskVersion())(poller),
     );
     if (wt.sticky) {
       // The sticky worker is gone or busy when it does not take the task in time.
@@ -561,6 +618,7 @@ export class WorkflowRun {
       historySizeBytes: this.historySizeBytes,
       suggestContinueAsNew: reasons.length > 0,
       suggestContinueAsNewReasons: reasons,
+      ...(this.deps.routing?.targetVersionChanged(this) ? { targetWorkerDeploymentVersionChanged: true } : {}),
     };
     // One clock reading: a transient started event written later must carry the time the worker saw.
     const startedTime = this.now();
@@ -739,7 +797,13 @@ export class WorkflowRun {
         query: q.query,
         workflowExecutionTaskQueue: { name: this.config.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
       };
-    }, isStale);
+    }, isStale, (poller) => pollerOf(this.queryVersion())(poller));
+  }
+
+  /** A query goes to the version the run is on (a versioned run), else where its next workflow task would go. */
+  private queryVersion(): DeploymentVersion | undefined {
+    const eff = effectiveVersioning(this.versioning);
+    return eff.behavior && eff.version ? eff.version : this.workflowTaskVersion();
   }
 
   /** Ids of queries still waiting for an answer (maintained by the engine). */

@@ -114,6 +114,15 @@ export function workflowServiceHandlers(engine: Engine, opts: { persistenceStore
       e.findRun(req.namespace, req.execution).leaveStickyQueue();
       return {};
     }),
+    DescribeWorkerDeployment: h((req: Req & { deploymentName?: string }) => e.deployments.describeWorkerDeployment(e.namespaces.get(req.namespace).name, req)),
+    ListWorkerDeployments: h((req: Req & { pageSize?: number; nextPageToken?: Buffer }) => e.deployments.listWorkerDeployments(e.namespaces.get(req.namespace).name, req)),
+    SetWorkerDeploymentCurrentVersion: h((req: Parameters<Engine['deployments']['setCurrentVersion']>[1]) => e.deployments.setCurrentVersion(e.namespaces.get(req.namespace).name, req)),
+    SetWorkerDeploymentRampingVersion: h((req: Parameters<Engine['deployments']['setRampingVersion']>[1]) => e.deployments.setRampingVersion(e.namespaces.get(req.namespace).name, req)),
+    DescribeWorkerDeploymentVersion: h((req: Parameters<Engine['deployments']['describeWorkerDeploymentVersion']>[1]) => e.deployments.describeWorkerDeploymentVersion(e.namespaces.get(req.namespace).name, req)),
+    UpdateWorkerDeploymentVersionMetadata: h((req: Parameters<Engine['deployments']['updateVersionMetadata']>[1]) => e.deployments.updateVersionMetadata(e.namespaces.get(req.namespace).name, req)),
+    DeleteWorkerDeploymentVersion: h((req: Parameters<Engine['deployments']['deleteWorkerDeploymentVersion']>[1]) => e.deployments.deleteWorkerDeploymentVersion(e.namespaces.get(req.namespace).name, req)),
+    DeleteWorkerDeployment: h((req: Req & { deploymentName?: string }) => e.deployments.deleteWorkerDeployment(e.namespaces.get(req.namespace).name, req)),
+    SetWorkerDeploymentManager: h((req: Parameters<Engine['deployments']['setManager']>[1]) => e.deployments.setManager(e.namespaces.get(req.namespace).name, req)),
     GetSearchAttributes: h(() => {
       const keys: Record<string, string> = {};
       for (const ns of e.namespaces.all()) Object.assign(keys, (listSearchAttributes(ns) as { customAttributes: Record<string, string> }).customAttributes);

@@ -10,7 +10,8 @@ import { cancelTimer, startTimer } from './timers';
 import type { Command, Failure, Message, Payloads, ProtocolMessage, SearchAttributes, UpdateOutcome, UpdateRequest } from './proto-types';
 import { msFromDuration } from './time-format';
 import { encodedSize, exceedsLimit, type BlobLimits } from './blob-limits';
-import type { ActivityState, ChildState, PollResponse, WorkflowRun } from './workflow-run';
+import type { ActivityState, ChildState, PollResponse, VersioningBehavior, WorkflowRun } from './workflow-run';
+import { sameVersion, versionOfWorker, type DeploymentVersion } from './worker-deployments';
 
 /** What a completion needs from the rest of the server (other runs, new runs). */
 export interface CompletionHost {
@@ -37,6 +38,12 @@ export interface CompletionRequest {
   queryResults?: Record<string, { resultType?: string; answer?: Payloads; errorMessage?: string; failure?: Failure }>;
   sdkMetadata?: Message;
   meteringMetadata?: Message;
+  binaryChecksum?: string;
+  workerVersionStamp?: Message;
+  versioningBehavior?: string;
+  deploymentOptions?: { deploymentName?: string; buildId?: string; workerVersioningMode?: string };
+  /** deprecated form of the worker's deployment */
+  deployment?: { seriesName?: string; buildId?: string };
 }
 
 const SUPPORTED_COMMANDS = new Set([
@@ -192,6 +199,27 @@ function validate(host: CompletionHost, run: WorkflowRun, commands: Command[]): 
   });
 }
 
+/** What the completing worker says of its versioning, as the real server reads it. */
+function completingWorker(req: CompletionRequest): { deploymentName: string; version?: DeploymentVersion; behavior?: VersioningBehavior } {
+  const deploymentName = req.deploymentOptions?.deploymentName || req.deployment?.seriesName || '';
+  const fromOptions = versionOfWorker(req.deploymentOptions);
+  const legacy = req.deployment?.seriesName && req.deployment.buildId ? { deploymentName: req.deployment.seriesName, buildId: req.deployment.buildId } : undefined;
+  const version = req.deploymentOptions ? fromOptions : legacy;
+  // A worker that does not use versioning may still report a default behavior; it counts as unversioned.
+  const reported = req.versioningBehavior === 'VERSIONING_BEHAVIOR_PINNED' || req.versioningBehavior === 'VERSIONING_BEHAVIOR_AUTO_UPGRADE' ? req.versioningBehavior : undefined;
+  const behavior = req.deploymentOptions && !fromOptions ? undefined : reported;
+  return { deploymentName, version, behavior };
+}
+
+/** The run is on the completing worker's version with its behavior from now on (unversioned: neither). */
+function applyCompletedVersioning(run: WorkflowRun, worker: { version?: DeploymentVersion; behavior?: VersioningBehavior }): void {
+  const v = run.versioning;
+  if (v.transition && sameVersion(v.transition, worker.version)) v.transition = undefined;
+  v.firstTaskUsesRamping = undefined;
+  v.behavior = worker.behavior && worker.version ? worker.behavior : undefined;
+  v.version = v.behavior ? worker.version : undefined;
+}
+
 /** @returns activity tasks handed straight to the completing worker (eager dispatch), for the response. */
 export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req: CompletionRequest): PollResponse[] {
   const wt = run.wt;
@@ -225,18 +253,26 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
   }
 
   run.writeTransientWorkflowTaskEvents();
+  const worker = completingWorker(req);
   const completed = run.append('WorkflowTaskCompleted', {
     scheduledEventId: wt.scheduledEventId,
     startedEventId: wt.startedEventId,
     identity,
+    binaryChecksum: req.binaryChecksum || undefined,
+    workerVersion: req.workerVersionStamp,
     sdkMetadata: req.sdkMetadata,
     meteringMetadata: req.meteringMetadata,
+    workerDeploymentName: worker.deploymentName || undefined,
+    deploymentVersion: worker.version,
+    versioningBehavior: worker.behavior,
   });
+  applyCompletedVersioning(run, worker);
   run.lastCompletedStartedEventId = wt.startedEventId;
   const sentUpdates = wt.sentUpdates;
   run.finishWorkflowTask();
   const stickyName = req.stickyAttributes?.workerTaskQueue?.name;
   run.stickyQueue = stickyName || undefined;
+  run.stickyVersion = worker.version;
   run.stickyScheduleToStartMs = msFromDuration(req.stickyAttributes?.scheduleToStartTimeout);
 
   const after: (() => void)[] = [];

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Writer } from 'protobufjs';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { ActivityNotFoundError, WorkflowFailedError } from '@temporalio/client';
+import { ActivityNotFoundError, Client, NamespaceNotFoundError, WorkflowFailedError } from '@temporalio/client';
 import { TerminatedFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -48,6 +48,12 @@ describe('async completion', () => {
     await expect(suite.env.client.activity.heartbeat(token, 'beat')).rejects.toBeInstanceOf(ActivityNotFoundError);
     await expect(suite.env.client.activity.fail(token, new Error('x'))).rejects.toBeInstanceOf(ActivityNotFoundError);
     await expect(suite.env.client.activity.reportCancellation(token)).rejects.toBeInstanceOf(ActivityNotFoundError);
+  });
+
+  it('names an unknown namespace before reading the token, as the real frontend does', async () => {
+    const other = new Client({ connection: suite.env.client.connection, namespace: 'non-existent' });
+    await expect(other.activity.complete(new Uint8Array([1]), 'done')).rejects.toBeInstanceOf(NamespaceNotFoundError);
+    await expect(other.activity.heartbeat(new Uint8Array([1]), 'beat')).rejects.toBeInstanceOf(NamespaceNotFoundError);
   });
 
   it('still refuses bytes that are no task token at all', async () => {

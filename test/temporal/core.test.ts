@@ -175,12 +175,20 @@ describe('updates, children, local activities, patching', () => {
     const abandoned = uniqueId('child-a');
     const cancelled = uniqueId('child-c');
     await (await start('abandoningParent', [terminated, 'TERMINATE'])).result();
-    await (await start('abandoningParent', [abandoned, 'ABANDON'])).result();
+    const abandoningParent = await start('abandoningParent', [abandoned, 'ABANDON']);
+    await abandoningParent.result();
     await (await start('abandoningParent', [cancelled, 'REQUEST_CANCEL'])).result();
     suite.handles.push(suite.env.client.workflow.getHandle(terminated), suite.env.client.workflow.getHandle(abandoned), suite.env.client.workflow.getHandle(cancelled));
     await expect.poll(async () => (await suite.env.client.workflow.getHandle(terminated).describe()).status.name, { timeout: 10_000 }).toBe('TERMINATED');
     await expect.poll(async () => (await suite.env.client.workflow.getHandle(cancelled).describe()).status.name, { timeout: 10_000 }).toBe('CANCELLED');
-    expect((await suite.env.client.workflow.getHandle(abandoned).describe()).status.name).toBe('RUNNING');
+    const child = await suite.env.client.workflow.getHandle(abandoned).describe();
+    expect(child.status.name).toBe('RUNNING');
+    // A child's root is the top-level run that started the tree (in its started event and its description).
+    expect(child.rootExecution).toMatchObject({ workflowId: abandoningParent.workflowId, runId: abandoningParent.firstExecutionRunId });
+    const childStarted = (await suite.env.client.workflow.getHandle(abandoned).fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+    expect(childStarted?.rootWorkflowExecution).toMatchObject({ workflowId: abandoningParent.workflowId, runId: abandoningParent.firstExecutionRunId });
+    const parentStarted = (await abandoningParent.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+    expect(parentStarted?.rootWorkflowExecution).toBeFalsy();
     await suite.env.client.workflow.getHandle(abandoned).terminate();
   });
 
