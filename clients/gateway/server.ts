@@ -72,6 +72,14 @@ export function requireGatewayApiKey(apiKey: string | undefined): string {
   );
 }
 
+/** `POST /events/sns` as configured: the listed topics; in embedded mode also the emulator's own topics and certificate. */
+export function gatewaySnsOptions(topicArns: readonly string[], emulatorEndpoint?: string, emulatorAccount = '123456789012'): SnsEndpointOptions {
+  return {
+    topicAllowed: (arn) => topicArns.includes(arn) || (emulatorEndpoint !== undefined && arn.split(':')[4] === emulatorAccount),
+    ...(emulatorEndpoint !== undefined ? { emulatorOrigin: () => emulatorEndpoint } : {}),
+  };
+}
+
 /** The server's reason when it refused the start as malformed (INVALID_ARGUMENT): the same event is refused every time. */
 function invalidArgumentReason(err: unknown): string | undefined {
   const cause = err instanceof ServiceError ? err.cause : err;
