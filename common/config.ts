@@ -78,6 +78,9 @@ const shape = {
   MLOPS_EMULATOR_PORT: port('MLOPS_EMULATOR_PORT', 4566),
   MLOPS_GATEWAY_PORT: port('MLOPS_GATEWAY_PORT', 8088),
   MLOPS_GATEWAY_API_KEY: optionalText,
+  MLOPS_GATEWAY_SNS_TOPIC_ARNS: optionalText
+    .transform((v) => (v === undefined ? [] : v.split(',').map((a) => a.trim()).filter(Boolean)))
+    .refine((arns) => arns.every((a) => /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(a)), 'SNS topic ARNs, separated by commas'),
   MLOPS_DATASYNC_TASK_CAP: z
     .string()
     .optional()
@@ -143,6 +146,7 @@ const accepts: Record<keyof typeof shape, string> = {
   MLOPS_EMULATOR_PORT: 'a TCP port number from 1 to 65535 (default 4566)',
   MLOPS_GATEWAY_PORT: 'a TCP port number from 1 to 65535 (default 8088)',
   MLOPS_GATEWAY_API_KEY: 'the API key that EventBridge API destinations send',
+  MLOPS_GATEWAY_SNS_TOPIC_ARNS: 'SNS topic ARNs, separated by commas, whose signed deliveries POST /events/sns accepts (default: none; under `mlops start` on the embedded emulator, its topics too)',
   MLOPS_DATASYNC_SECURITY_GROUP: 'a security group id such as sg-0123456789abcdef0 (default: the domain\'s Studio outbound-NFS group)',
   MLOPS_DATASYNC_TASK_CAP: 'a whole number from 1 to 100: most live DataSync tasks profile recovery may hold (default 90; the region quota is 100)',
   MLOPS_GATEWAY_HOST: 'a host name or IP address for the gateway to listen on (default 127.0.0.1; 0.0.0.0 in a container)',

@@ -74,13 +74,15 @@ export async function runStack(opts: { json: boolean; inMemory: boolean; headles
     const connection = await Connection.connect(temporalConnectionOptions(config, temporalAddress));
     parts.push({ name: 'temporal-client', where: temporalAddress, close: () => connection.close() });
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-    const { startGateway } = await import('../clients/gateway/server');
+    const { startGateway, gatewaySnsOptions } = await import('../clients/gateway/server');
     const gateway = await startGateway({
       client,
       log: log.child({ part: 'gateway' }),
       port: config.MLOPS_GATEWAY_PORT,
       host: config.MLOPS_GATEWAY_HOST,
       apiKey: gatewayApiKey,
+      // Signed SNS deliveries: the configured topics, and the embedded emulator's (its certificate trusted in this mode only).
+      sns: gatewaySnsOptions(config.MLOPS_GATEWAY_SNS_TOPIC_ARNS, emulatorEndpoint),
     });
     parts.push({ name: 'gateway', where: gateway.url, close: () => gateway.close() });
 

@@ -9,7 +9,7 @@ export function registerGateway(program: Command): void {
     .action(async () => {
       const { withClient } = await import('../cli/temporal-client');
       const { createLogger } = await import('../../common/logger');
-      const { startGateway, requireGatewayApiKey } = await import('./server');
+      const { startGateway, requireGatewayApiKey, gatewaySnsOptions } = await import('./server');
       const { loadConfig } = await import('../../common/config');
       // Before connecting: a gateway that would refuse every delivery must not start at all.
       requireGatewayApiKey(loadConfig().MLOPS_GATEWAY_API_KEY);
@@ -20,8 +20,9 @@ export function registerGateway(program: Command): void {
           port: config.MLOPS_GATEWAY_PORT,
           host: config.MLOPS_GATEWAY_HOST,
           apiKey: config.MLOPS_GATEWAY_API_KEY,
+          sns: gatewaySnsOptions(config.MLOPS_GATEWAY_SNS_TOPIC_ARNS),
         });
-        process.stdout.write(`trigger gateway listening on ${gateway.url} (POST /events/eventbridge, GET /healthz)\n`);
+        process.stdout.write(`trigger gateway listening on ${gateway.url} (POST /events/eventbridge, POST /events/sns, GET /healthz)\n`);
         await new Promise<void>((resolve) => {
           process.once('SIGINT', () => resolve());
           process.once('SIGTERM', () => resolve());

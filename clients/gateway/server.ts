@@ -25,6 +25,7 @@ export async function signalProcessing(client: GatewayClient, s: ProcessingSigna
 }
 import { handleForecastTrigger, isS3ObjectCreated } from './forecast-trigger';
 import type { ForecastPipelineConfig } from '../../workflows/forecast/model';
+import { createSnsVerifier, handleSnsDelivery, type SnsEndpointOptions } from './sns';
 
 /** The header an EventBridge connection with API-key authorisation is configured to send (see docs/). */
 export const API_KEY_HEADER = 'x-api-key';
@@ -41,6 +42,8 @@ export interface GatewayOptions {
   apiKey: string | undefined;
   /** Forecast retraining's configuration, for S3 raw-data events (default: the file MLOPS_FORECAST_CONFIG names). */
   forecast?: ForecastPipelineConfig;
+  /** `POST /events/sns`: which topics it accepts and whom it trusts (without it every SNS delivery is refused). */
+  sns?: SnsEndpointOptions;
 }
 
 function digest(text: string): Buffer {
@@ -69,6 +72,14 @@ export function requireGatewayApiKey(apiKey: string | undefined): string {
   );
 }
 
+/** `POST /events/sns` as configured: the listed topics; in embedded mode also the emulator's own topics and certificate. */
+export function gatewaySnsOptions(topicArns: readonly string[], emulatorEndpoint?: string, emulatorAccount = '123456789012'): SnsEndpointOptions {
+  return {
+    topicAllowed: (arn) => topicArns.includes(arn) || (emulatorEndpoint !== undefined && arn.split(':')[4] === emulatorAccount),
+    ...(emulatorEndpoint !== undefined ? { emulatorOrigin: () => emulatorEndpoint } : {}),
+  };
+}
+
 /** The server's reason when it refused the start as malformed (INVALID_ARGUMENT): the same event is refused every time. */
 function invalidArgumentReason(err: unknown): string | undefined {
   const cause = err instanceof ServiceError ? err.cause : err;
@@ -88,6 +99,12 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+
+  // No API key here (SNS cannot send one): the message signature is the authentication (sns.ts).
+  const verifySns = createSnsVerifier(opts.sns ?? { topicAllowed: () => false });
+  app.post('/events/sns', async (req, reply) =>
+    handleSnsDelivery(req.body, { verify: verifySns, emulatorOrigin: opts.sns?.emulatorOrigin, log, signal: (s) => signalProcessing(client, s) }, reply),
+  );
 
   app.post(
     '/events/eventbridge',

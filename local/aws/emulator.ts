@@ -112,11 +112,15 @@ export class Emulator {
 
   /** The injected clock, when it can wake the emulator and be held (a time-skipping server's). */
   private readonly baseClock?: Clock;
+  private readonly heldClock?: Clock;
+  /** Where the emulator listens, once it does (set by `startEmulator`): services put it in URLs they hand out. */
+  endpoint?: string;
 
   constructor(opts: EmulatorOptions) {
     this.clock = new EmulatorClock(opts.clock, opts.timeScale ?? 1);
     this.baseClock = opts.clock;
     const holdClock = opts.clock?.markBusy && opts.clock.markIdle ? opts.clock : undefined;
+    this.heldClock = holdClock;
     this.log = opts.log;
     this.events = new EventBus({
       target: opts.eventsTo,
@@ -186,8 +190,8 @@ export class Emulator {
     for (const [operation, op] of Object.entries(def.operations)) {
       if (def.protocol === 'restJson1' || def.protocol === 'restXml') {
         if (!op.http) throw new Error(`service ${def.name}: REST operation ${operation} needs an http route`);
-        this.restRoutes.push({ service: runtime, operation, op, route: op.http, compiled: compilePath(op.http.path) });
       }
+      if (op.http) this.restRoutes.push({ service: runtime, operation, op, route: op.http, compiled: compilePath(op.http.path) });
     }
     for (const control of def.control ?? []) {
       this.controlRoutes.push({ service: runtime, control, compiled: compilePath(control.path) });
@@ -324,6 +328,15 @@ export class Emulator {
       },
       jobs: this.jobs.forService(def.name),
       arn: (resource, arnService) => `arn:aws:${arnService ?? def.arnService ?? def.name}:${region}:${ACCOUNT_ID}:${resource}`,
+      endpoint: this.endpoint,
+      holdClock: (key) => {
+        const holdKey = `${def.name}:${key}`;
+        this.heldClock?.markBusy?.(holdKey);
+        return () => {
+          this.advanceJobs();
+          this.heldClock?.markIdle?.(holdKey);
+        };
+      },
     };
   }
 
@@ -413,6 +426,12 @@ export class Emulator {
       const op = service.def.operations[action];
       if (!op) return { ok: false, service, serviceName: service.def.name, operation: action, protocol: service.def.protocol };
       return { ok: true, service, operation: action, op, params: {} };
+    }
+    // A query API reached by a plain GET, as SNS's SubscribeURL and UnsubscribeURL are (`/?Action=ConfirmSubscription&...`).
+    if (method === 'GET' && query.Action !== undefined) {
+      const service = [...this.services.values()].find((s) => s.def.protocol === 'awsQuery' && s.def.operations[query.Action as string] !== undefined && (signingName === undefined || (s.def.signingName ?? s.def.name) === signingName));
+      const op = service?.def.operations[query.Action];
+      if (service && op) return { ok: true, service, operation: query.Action, op, params: {} };
     }
     let best: { r: RestRoute; params: Record<string, string>; score: number[] } | undefined;
     for (const r of this.restRoutes) {

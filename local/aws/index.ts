@@ -160,6 +160,7 @@ export async function startEmulator(opts: StartEmulatorOptions = {}): Promise<Ru
   const address = server.address() as AddressInfo;
   listeningPort = address.port;
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  emulator.endpoint = endpoint;
 
   // Jobs whose status changes while nobody asks still run their transitions (events, side effects).
   const ticker = setInterval(() => {

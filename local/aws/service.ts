@@ -79,6 +79,14 @@ export interface ServiceContext<S> {
   /** Emulated time (virtual or scaled) in epoch milliseconds, and as a Date. */
   nowMs(): number;
   now(): Date;
+  /** The emulator's own base URL once it listens (`http://127.0.0.1:4566`); undefined for an Emulator without a server. */
+  readonly endpoint?: string;
+  /**
+   * Outbound work a service does itself (SNS's HTTP deliveries): a jumping virtual clock waits while it is in flight.
+   * The returned release runs the services' time step again (a retry scheduled meanwhile is woken in time), then lets
+   * the clock go on.
+   */
+  holdClock(key: string): () => void;
   /** Builds the typed error to throw: `throw ctx.error('ResourceNotFound', 'Domain d-1 does not exist')`. */
   error(code: string, message: string, options?: ErrorOptions): EmulatorError;
   /** Publishes an EventBridge-style event to the events target (at least once, journaled). */
@@ -118,7 +126,7 @@ export interface HttpRoute {
 export interface OperationDefinition<S, I = Record<string, unknown>> {
   /** A zod schema of the decoded input, or a map of required fields and their wire types. */
   input?: ZodType<I> | RequiredFields;
-  /** REST protocols only. */
+  /** REST protocols; a query-protocol service may also serve a plain GET path this way (SNS's signing certificate). */
   http?: HttpRoute;
   /**
    * Whether a successful call is published as an "AWS API Call via CloudTrail" event. Default: the name starts

@@ -8,7 +8,9 @@ import { NativeConnection } from '@temporalio/worker';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateTopicCommand, ListSubscriptionsByTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import pino from 'pino';
+import { parseEventPattern } from '../../local/aws/event-pattern';
 import { startTemporalServer } from '../../local/temporal';
 import { startEmulator, type RunningEmulator } from '../../local/aws';
 import { startGateway, type RunningGateway } from '../../clients/gateway/server';
@@ -24,6 +26,8 @@ export interface ProcessingStack {
   sm: SageMakerClient;
   cw: CloudWatchClient;
   s3: S3Client;
+  /** With `alarmsVia: 'sns'`: the topic the alarms' actions publish to, the gateway subscribed and confirmed. */
+  alarmTopicArn?: string;
   now(): number;
   sleep(ms: number): Promise<void>;
   /**
@@ -39,7 +43,12 @@ export interface ProcessingStack {
 
 export const BUCKET = 'features';
 
-export async function startProcessingStack(): Promise<ProcessingStack> {
+/**
+ * `alarmsVia: 'sns'`: alarm state changes reach the gateway only through an SNS topic (the EventBridge events carry
+ * the job state changes alone), as on an account that wires the alarms' actions to SNS.
+ */
+export async function startProcessingStack(options: { alarmsVia?: 'eventbridge' | 'sns' } = {}): Promise<ProcessingStack> {
+  const viaSns = options.alarmsVia === 'sns';
   installQuietRuntime();
   return buildStack(async (teardown) => {
     const server = await startTemporalServer({ port: 0, timeSkipping: true });
@@ -48,15 +57,29 @@ export async function startProcessingStack(): Promise<ProcessingStack> {
     teardown.add(() => connection.close());
     const client = new Client({ connection });
     const apiKey = 'processing-key';
-    const gateway = await startGateway({ client, log: pino({ level: 'silent' }), apiKey, port: 0 });
+    const emulator: { origin?: string } = {};
+    const sns = { topicAllowed: (arn: string) => arn.startsWith('arn:aws:sns:us-east-1:123456789012:'), emulatorOrigin: () => emulator.origin, now: () => server.clock.now() };
+    const gateway = await startGateway({ client, log: pino({ level: 'silent' }), apiKey, port: 0, sns });
     teardown.add(() => gateway.close());
-    const emu = await startEmulator({ port: 0, clock: server.clock, eventsTo: `${gateway.url}/events/eventbridge`, eventsApiKey: apiKey, eventRetryBaseMs: 20 });
+    const jobEventsOnly = viaSns ? { eventsPattern: parseEventPattern(JSON.stringify({ source: ['aws.sagemaker'], 'detail-type': ['SageMaker Processing Job State Change'] })) } : {};
+    const emu = await startEmulator({ port: 0, clock: server.clock, eventsTo: `${gateway.url}/events/eventbridge`, eventsApiKey: apiKey, eventRetryBaseMs: 20, ...jobEventsOnly });
+    emulator.origin = emu.endpoint;
     teardown.add(() => emu.close());
     const opts = emulatorClientOptions(emu.endpoint);
     const sm = new SageMakerClient(opts);
     const cw = new CloudWatchClient(opts);
     const s3 = new S3Client({ ...opts, forcePathStyle: true });
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    let alarmTopicArn: string | undefined;
+    if (viaSns) {
+      const snsClient = new SNSClient(opts);
+      alarmTopicArn = (await snsClient.send(new CreateTopicCommand({ Name: 'processing-alarms' }))).TopicArn as string;
+      await snsClient.send(new SubscribeCommand({ TopicArn: alarmTopicArn, Protocol: 'http', Endpoint: `${gateway.url}/events/sns` }));
+      // The gateway confirms on its own (GET of the SubscribeURL).
+      const confirmed = async () => (await snsClient.send(new ListSubscriptionsByTopicCommand({ TopicArn: alarmTopicArn }))).Subscriptions?.[0]?.SubscriptionArn !== 'PendingConfirmation';
+      for (let i = 0; i < 250 && !(await confirmed()); i++) await new Promise((r) => setTimeout(r, 20));
+      if (!(await confirmed())) throw new Error('the gateway did not confirm its SNS subscription');
+    }
     const native = await NativeConnection.connect({ address: server.address });
     teardown.add(() => native.close());
     const bundle = await workflowBundle('processing/workflows.ts');
@@ -75,6 +98,7 @@ export async function startProcessingStack(): Promise<ProcessingStack> {
       sm,
       cw,
       s3,
+      ...(alarmTopicArn ? { alarmTopicArn } : {}),
       now: () => server.clock.now(),
       sleep: (ms) => server.time.sleep(ms),
       // The lock is taken in the sleep's own continuation, before the server's next skip check (a setImmediate).

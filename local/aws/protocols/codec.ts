@@ -36,7 +36,8 @@ export function decodeInput(def: ServiceDefinition<unknown>, route: HttpRoute | 
       return parseJsonBody(req.body);
     case 'awsQuery':
     case 'ec2Query': {
-      const form = decodeForm(req.body.toString('utf8'));
+      // A GET (SNS's SubscribeURL) carries its parameters in the query string.
+      const form = decodeForm(req.body.length === 0 ? new URLSearchParams(req.query).toString() : req.body.toString('utf8'));
       delete form.Action;
       delete form.Version;
       return form;

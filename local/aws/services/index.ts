@@ -9,5 +9,6 @@ import { cloudwatch } from './cloudwatch';
 import { glue } from './glue';
 import { forecast } from './forecast';
 import { featureStoreRuntime } from './sagemaker-featurestore-runtime';
+import { sns } from './sns';
 
-export const allServices: readonly ServiceDefinition<unknown>[] = [s3, sagemaker, efs, datasync, ec2, cloudwatch, glue, forecast, featureStoreRuntime];
+export const allServices: readonly ServiceDefinition<unknown>[] = [s3, sagemaker, efs, datasync, ec2, cloudwatch, glue, forecast, featureStoreRuntime, sns];

@@ -10,7 +10,7 @@ import { COMPARISON_OPERATORS, cloudWatchTime, evaluateAlarm, eventConfiguration
 import { MetricMathError } from './metric-math';
 import { metricStoreOf, putDatapoint, sortedDimensions, STATISTICS, type MetricStore, type Statistic } from './metric-store';
 import { queryListProblem, runQueries, type MetricDataQuery } from './queries';
-import { alarmNotification, snsOutboxOf, type SnsOutbox } from './sns-outbox';
+import { alarmNotification, alarmSubject, snsOutboxOf, type SnsOutbox } from './sns-outbox';
 
 export interface CloudWatchState {
   metrics: MetricStore;
@@ -64,7 +64,7 @@ function setState(ctx: SCtx, alarm: Alarm, next: AlarmState): void {
   if (!alarm.actionsEnabled) return;
   const actions = next.value === 'ALARM' ? alarm.alarmActions : next.value === 'OK' ? alarm.okActions : alarm.insufficientDataActions;
   for (const topicArn of actions.filter((a) => a.startsWith('arn:aws:sns:'))) {
-    ctx.state.outbox.messages.push({ topicArn, subject: `${next.value}: "${alarm.name}" in ${ctx.region}`, message: alarmNotification(ctx, alarm, previous) });
+    ctx.state.outbox.messages.push({ topicArn, subject: alarmSubject(ctx.region, alarm), message: alarmNotification(ctx, alarm, previous) });
   }
 }
 

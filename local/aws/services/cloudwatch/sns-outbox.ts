@@ -30,6 +30,11 @@ const REGION_NAMES: Record<string, string> = {
   'eu-central-1': 'EU (Frankfurt)',
 };
 
+/** The notification's subject: `ALARM: "name" in US East (N. Virginia)`. */
+export function alarmSubject(region: string, alarm: Alarm): string {
+  return `${alarm.state.value}: "${alarm.name}" in ${REGION_NAMES[region] ?? region}`;
+}
+
 /** The JSON message CloudWatch sends to an SNS topic when an alarm changes state. */
 export function alarmNotification(ctx: Pick<ServiceContext<unknown>, 'accountId' | 'region'>, alarm: Alarm, previous: AlarmState): string {
   const trigger = alarm.single
