@@ -9,6 +9,7 @@ import { NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFil
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { ForecastClient } from '@aws-sdk/client-forecast';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startTemporalServer } from '../../local/temporal';
 import { startEmulator } from '../../local/aws';
@@ -71,6 +72,7 @@ export interface ForecastStack {
   endpoint: string;
   glue: GlueClient;
   forecast: ForecastClient;
+  sagemaker: SageMakerClient;
   s3: S3Client;
   /** Uploads one raw sales extract. */
   upload(key: string, opts: SalesOptions): Promise<void>;
@@ -95,6 +97,7 @@ export async function startForecastStack(): Promise<ForecastStack> {
     const opts = { ...base, retryStrategy: new ConfiguredRetryStrategy(3, () => 0) };
     const glue = new GlueClient({ ...base, maxAttempts: 1 });
     const forecast = new ForecastClient(opts);
+    const sagemaker = new SageMakerClient(opts);
     const s3 = new S3Client({ ...opts, forcePathStyle: true });
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'scripts/forecast_etl.py', Body: '# mlops-emulator-etl: forecast-datasets\n' }));
@@ -111,7 +114,7 @@ export async function startForecastStack(): Promise<ForecastStack> {
         connection: native,
         taskQueue: FORECAST_TASK_QUEUE,
         workflowBundle,
-        activities: createForecastActivities({ glue, forecast, s3 }),
+        activities: createForecastActivities({ glue, forecast, sagemaker, s3 }),
         shutdownGraceTime: '100 ms',
       });
       running = worker.run();
@@ -135,6 +138,7 @@ export async function startForecastStack(): Promise<ForecastStack> {
       endpoint: emulator.endpoint,
       glue,
       forecast,
+      sagemaker,
       s3,
       upload: async (key, o) => {
         await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: generateSales(o) }));
