@@ -9,11 +9,12 @@ import { DescribeModelCommand, DescribeTransformJobCommand, ListAutoMLJobsComman
 import { FORECAST_TASK_QUEUE, runKeyOf, type RunReport, type SegmentReport } from '../../workflows/forecast/model';
 import type { PromotionRecord } from '../../workflows/forecast/promote';
 import { startForecastStack, testConfig, type ForecastStack } from './harness';
+import { DATA, SEGMENTS, expectFirstTraining, expectKept, expectNothingRetrained, expectPromoted, segmentOf as seg } from './scenarios';
 
 let s: ForecastStack;
 beforeAll(async () => {
   s = await startForecastStack();
-  await s.upload('raw/sales/2026-04-30.csv', { items: 6, stores: 2, start: '2026-01-01', days: 120, noise: 3 });
+  await s.upload(DATA.first.key, DATA.first.sales);
 }, 120_000);
 afterAll(async () => {
   await s?.close();
@@ -21,11 +22,6 @@ afterAll(async () => {
 
 const HOUR = 3_600_000;
 const automl = (over: Parameters<typeof testConfig>[0] = {}, retrain: Parameters<typeof testConfig>[1] = {}) => testConfig({ backend: 'automl', ...over }, retrain);
-const seg = (r: RunReport, name: string): SegmentReport => {
-  const found = r.segments.find((x) => x.segment === name);
-  if (!found) throw new Error(`no report for ${name}: ${JSON.stringify(r.failures)}`);
-  return found;
-};
 
 async function jobsOf(segment: string): Promise<string[]> {
   const r = await s.sagemaker.send(new ListAutoMLJobsCommand({ NameContains: `fresh-food-${segment}-`, MaxResults: 100 }));
@@ -54,15 +50,11 @@ describe('forecast retraining on SageMaker AutoML V2', () => {
   it('a first run trains, forecasts and exports per segment', async () => {
     first = await s.run('automl-run-1', automl());
     expect(first.failures).toEqual([]);
-    for (const name of ['popular', 'slow']) {
+    for (const name of SEGMENTS) {
       const r = seg(first, name);
       expect(r.backend).toBe('automl');
-      expect(r.dataEnd).toBe('2026-04-30');
-      expect(r.decision).toEqual({ retrain: true, reason: 'no champion yet: training the first predictor' });
-      expect(r.comparison?.promoted).toBe(true);
+      expectFirstTraining(r);
       expect(r.champion.id).toBe(`arn:aws:sagemaker:us-east-1:123456789012:automl-job/fresh-food-${name}-${first.runKey}`);
-      expect(r.champion.id).toBe(r.challenger?.id);
-      expect(r.champion.metrics.RMSE).toBeGreaterThan(0);
       expect(r.champion.metrics.wQL).toBeGreaterThan(0);
       expect(await tag(r.champion.id, 'mlops:role')).toBe('champion');
       const out = await exported(r);
@@ -77,49 +69,37 @@ describe('forecast retraining on SageMaker AutoML V2', () => {
 
   it('a second run on unchanged data retrains nothing and says why, and still forecasts with the champion', async () => {
     const second = await s.run('automl-run-2', automl());
-    for (const name of ['popular', 'slow']) {
+    for (const name of SEGMENTS) {
       const r = seg(second, name);
-      expect(r.decision).toEqual({ retrain: false, reason: "no newer data: the data ends 2026-04-30, as the champion's training data (2026-04-30)" });
-      expect(r.challenger).toBeUndefined();
-      expect(r.champion.id).toBe(seg(first, name).champion.id);
+      expectNothingRetrained(r, seg(first, name).champion);
       expect((await exported(r)).jobArn).toBe(r.champion.id);
       expect(await jobsOf(name)).toEqual([r.champion.id]);
     }
   });
 
   it('newer data trains a challenger against the champion; a better one is promoted and the export comes from it', async () => {
-    await s.upload('raw/sales/2026-05-21.csv', { items: 6, stores: 2, start: '2026-05-01', days: 21, noise: 1 });
+    await s.upload(DATA.calmer.key, DATA.calmer.sales);
     s.advance(2 * HOUR);
     promoted = await s.run('automl-run-3', automl());
-    for (const name of ['popular', 'slow']) {
+    for (const name of SEGMENTS) {
       const r = seg(promoted, name);
       const old = seg(first, name).champion;
-      expect(r.decision.retrain).toBe(true);
-      expect(r.decision.reason).toMatch(/^newer data \(until 2026-05-21, the champion's until 2026-04-30\)/);
+      expectPromoted(r, old);
       expect(await tag(r.challenger?.id as string, 'mlops:challenges')).toBe(old.id.split('/').pop());
-      expect(r.comparison?.promoted).toBe(true);
-      expect(r.comparison?.champion).toEqual(old.metrics);
-      expect(r.comparison?.challenger.RMSE).toBeLessThan(old.metrics.RMSE);
-      expect(r.champion.id).toBe(r.challenger?.id);
       expect((await exported(r)).jobArn).toBe(r.challenger?.id);
       expect(await tag(old.id, 'mlops:role')).toBe('retired');
     }
   });
 
   it('a worse challenger is not promoted (both metrics recorded) and the champion keeps forecasting', async () => {
-    await s.upload('raw/sales/2026-06-11.csv', { items: 6, stores: 2, start: '2026-05-22', days: 21, noise: 6 });
+    await s.upload(DATA.noisier.key, DATA.noisier.sales);
     s.advance(2 * HOUR);
     const r4 = await s.run('automl-run-4', automl({}, { keepLast: 0 }));
     rejected = r4;
-    for (const name of ['popular', 'slow']) {
+    for (const name of SEGMENTS) {
       const r = seg(r4, name);
       const champion = seg(promoted, name).champion;
-      expect(r.decision.retrain).toBe(true);
-      expect(r.comparison?.promoted).toBe(false);
-      expect(r.comparison?.reason).toMatch(/^challenger RMSE [\d.]+ is not better than the champion's [\d.]+/);
-      expect(r.comparison?.champion?.RMSE).toBe(champion.metrics.RMSE);
-      expect(r.comparison?.challenger.RMSE).toBeGreaterThan(champion.metrics.RMSE);
-      expect(r.champion.id).toBe(champion.id);
+      expectKept(r, champion);
       expect((await exported(r)).jobArn).toBe(champion.id);
       expect(await tag(r.challenger?.id as string, 'mlops:role')).toBe('rejected');
       // AutoML jobs cannot be deleted: the first champion's model goes (keepLast 0), the champion's stays.
