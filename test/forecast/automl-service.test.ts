@@ -4,6 +4,9 @@
  * backtest metrics (predictable data scores better than noise), ListCandidatesForAutoMLJob, StopAutoMLJob, and the
  * path to forecasts: CreateModel from the best candidate's containers and a batch transform writing quantiles to S3.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   AddTagsCommand,
@@ -200,5 +203,43 @@ describe('emulated SageMaker AutoML V2 time series', () => {
     // The account's concurrent-job quota.
     for (const n of ['q1', 'q2', 'q3', 'q4']) await sm.send(new CreateAutoMLJobV2Command(jobInput(n, uri))).catch((e: Error) => e);
     expect((await bad(jobInput('q5', uri))).name).toBe('ResourceLimitExceeded');
+  });
+
+  it('a training and a transform go on across a restart of a durable emulator', async () => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), 'mlops-automl-state-')), 'state');
+    try {
+      let durable = await startTestEmulator({ stateDir });
+      const clients = (e: RunningEmulator) => ({ sm: new SageMakerClient(clientConfig(e.endpoint)), s3: new S3Client({ ...clientConfig(e.endpoint), forcePathStyle: true }) });
+      let c = clients(durable);
+      await c.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+      await c.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'd/train.csv', Body: table(2, 90, 1) }));
+      await c.sm.send(new CreateAutoMLJobV2Command(jobInput('durable', `s3://${BUCKET}/d/train.csv`)));
+      await durable.close();
+      durable = await startTestEmulator({ stateDir });
+      c = clients(durable);
+      await control(durable.endpoint, 'POST', '/clock', { advanceSeconds: 6 * 3600 });
+      const best = (await c.sm.send(new DescribeAutoMLJobV2Command({ AutoMLJobName: 'durable' }))).BestCandidate;
+      expect(best?.InferenceContainers).toHaveLength(1);
+      await c.sm.send(new CreateModelCommand({ ModelName: 'durable-model', Containers: best?.InferenceContainers }));
+      await c.sm.send(
+        new CreateTransformJobCommand({
+          TransformJobName: 'durable-forecast',
+          ModelName: 'durable-model',
+          TransformInput: { DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${BUCKET}/d/train.csv` } } },
+          TransformOutput: { S3OutputPath: `s3://${BUCKET}/d-out/` },
+          TransformResources: { InstanceType: 'ml.m5.xlarge', InstanceCount: 1 },
+        }),
+      );
+      await durable.close();
+      durable = await startTestEmulator({ stateDir });
+      c = clients(durable);
+      await control(durable.endpoint, 'POST', '/clock', { advanceSeconds: 3600 });
+      expect((await c.sm.send(new DescribeTransformJobCommand({ TransformJobName: 'durable-forecast' }))).TransformJobStatus).toBe('Completed');
+      const out = await (await c.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'd-out/train.csv.out' }))).Body!.transformToString();
+      expect(out.trim().split('\n')).toHaveLength(1 + 2 * 14);
+      await durable.close();
+    } finally {
+      rmSync(join(stateDir, '..'), { recursive: true, force: true });
+    }
   });
 });
