@@ -1,9 +1,12 @@
 /** Every activity of forecast retraining, built from its AWS clients (dependency injection, as in recovery). */
 import type { GlueClient } from '@aws-sdk/client-glue';
 import type { ForecastClient } from '@aws-sdk/client-forecast';
+import type { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createGlueActivities } from './glue';
 import { createForecastBackend } from './forecast-backend';
+import { createAutoMLBackend } from './automl-backend';
+import { backendDispatcher } from './backends';
 import { createRunActivities } from './runs';
 import type { Client } from '@temporalio/client';
 
@@ -11,6 +14,8 @@ export interface ForecastActivityDeps {
   /** Built with one attempt per call (`maxAttempts: 1`): StartJobRun is not idempotent, retries look first. */
   glue: GlueClient;
   forecast: ForecastClient;
+  /** The AutoML backend's client (`backend: automl`). */
+  sagemaker: SageMakerClient;
   s3: S3Client;
   /** The Temporal client for reading runs; the worker's own when omitted. */
   temporal?: () => Client;
@@ -19,7 +24,7 @@ export interface ForecastActivityDeps {
 export function createForecastActivities(deps: ForecastActivityDeps) {
   return {
     ...createGlueActivities(deps.glue),
-    ...createForecastBackend(deps.forecast, deps.s3),
+    ...backendDispatcher({ forecast: createForecastBackend(deps.forecast, deps.s3), automl: createAutoMLBackend(deps.sagemaker, deps.s3) }),
     ...createRunActivities(deps.temporal),
   };
 }

@@ -9,7 +9,7 @@ import { DescribeAutoPredictorCommand } from '@aws-sdk/client-forecast';
 import { startForecastStack, testConfig, type ForecastStack } from '../forecast/harness';
 import type { RunReport } from '../../workflows/forecast/model';
 
-function flag(args: string[], name: string, fallback: number): number {
+export function flag(args: string[], name: string, fallback: number): number {
   const arg = args.find((a) => a.startsWith(`${name}=`));
   const v = arg ? Number(arg.slice(name.length + 1)) : NaN;
   return Number.isFinite(v) && v > 0 ? v : fallback;
@@ -21,7 +21,7 @@ async function trainingMinutes(s: ForecastStack, predictorArn: string): Promise<
 }
 
 /** History events of the run's parent workflow and of its largest segment child. */
-async function historyEvents(s: ForecastStack, r: RunReport): Promise<{ parent: number; child: number }> {
+export async function historyEvents(s: ForecastStack, r: RunReport): Promise<{ parent: number; child: number }> {
   const count = async (id: string) => ((await s.client.workflow.getHandle(id).fetchHistory()).events ?? []).length;
   const children = await Promise.all(r.segments.map((x) => count(`${r.workflowId}/${x.segment}`)));
   return { parent: await count(r.workflowId), child: Math.max(...children) };

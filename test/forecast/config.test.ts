@@ -15,6 +15,13 @@ describe('forecast configuration', () => {
     expect(c.retrain).toEqual({ maxAgeSeconds: 604_800, metric: 'RMSE', margin: 0.02, keepLast: 3 });
   });
 
+  it('reads the AutoML example; the automl backend needs a quantile', () => {
+    const c = loadForecastConfig(join(__dirname, '../../examples/forecast/config-automl.yaml'));
+    expect(c.backend).toBe('automl');
+    expect(c.roleArn).toBe('arn:aws:iam::123456789012:role/mlops-forecast-automl');
+    expect(() => parseForecastConfig({ ...c, retrain: { maxAgeHours: 1 }, forecastTypes: ['mean'] }, 'a.yaml')).toThrow(/^a\.yaml: forecastTypes: the automl backend needs at least one quantile/);
+  });
+
   it('names the field of a mistake', () => {
     const base = loadForecastConfig(example);
     const bad = (patch: Record<string, unknown>) => () => parseForecastConfig({ ...base, retrain: { maxAgeHours: 1 }, ...patch }, 'f.yaml');
@@ -47,6 +54,11 @@ describe('retrain decision and comparison', () => {
     const n = segmentNames({ namePrefix: 'fresh_food' }, 'popular', runKeyOf('forecast/run/20260101T000000Z'));
     expect(n.predictor).toMatch(/^fresh_food_popular_r[0-9a-z]+$/);
     expect(n.automlJob).toMatch(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$/);
+    // A long prefix is cut, never the run key, and two long prefixes stay apart.
+    const key = runKeyOf('x');
+    const long = (p: string) => segmentNames({ namePrefix: p }, 'slowmoving', key).automlJob;
+    expect(long('a_very_long_prefix_of_31_chars_')).toMatch(new RegExp(`^[a-zA-Z0-9-]{1,23}-${key}$`));
+    expect(long('a_very_long_prefix_of_31_chars_')).not.toBe(long('a_very_long_prefix_of_31_chars2'));
     expect(runKeyOf('a')).toBe(runKeyOf('a'));
     expect(runKeyOf('a')).not.toBe(runKeyOf('b'));
   });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 const root = join(__dirname, '../..');
 const read = (p: string) => readFileSync(join(root, p), 'utf8');
-const PREFIX: Record<string, string> = { '@aws-sdk/client-glue': 'glue', '@aws-sdk/client-forecast': 'forecast', '@aws-sdk/client-s3': 's3' };
+const PREFIX: Record<string, string> = { '@aws-sdk/client-glue': 'glue', '@aws-sdk/client-forecast': 'forecast', '@aws-sdk/client-sagemaker': 'sagemaker', '@aws-sdk/client-s3': 's3' };
 const S3_ACTION: Record<string, string> = { ListObjectsV2: 'ListBucket' };
 
 function actionsUsed(): string[] {
@@ -34,6 +34,7 @@ describe('docs/forecast', () => {
   });
   it('the service roles trust the services that assume them', () => {
     expect(JSON.parse(read('docs/forecast/forecast-service-role.json')).AssumeRolePolicyDocument.Statement[0].Principal.Service).toBe('forecast.amazonaws.com');
+    expect(JSON.parse(read('docs/forecast/automl-service-role.json')).AssumeRolePolicyDocument.Statement[0].Principal.Service).toBe('sagemaker.amazonaws.com');
     expect(JSON.parse(read('docs/forecast/glue-role.json')).AssumeRolePolicyDocument.Statement[0].Principal.Service).toBe('glue.amazonaws.com');
   });
 });

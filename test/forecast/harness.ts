@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { ForecastClient } from '@aws-sdk/client-forecast';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startTemporalServer } from '../../local/temporal';
 import { startEmulator } from '../../local/aws';
@@ -44,6 +45,7 @@ export interface ForecastStack {
   endpoint: string;
   glue: GlueClient;
   forecast: ForecastClient;
+  sagemaker: SageMakerClient;
   s3: S3Client;
   /** Uploads one raw sales extract. */
   upload(key: string, opts: SalesOptions): Promise<void>;
@@ -67,6 +69,7 @@ export async function startForecastStack(): Promise<ForecastStack> {
     const opts = emulatorClientOptions(emulator.endpoint);
     const glue = new GlueClient({ ...opts, retryStrategy: undefined, maxAttempts: 1 });
     const forecast = new ForecastClient(opts);
+    const sagemaker = new SageMakerClient(opts);
     const s3 = new S3Client({ ...opts, forcePathStyle: true });
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'scripts/forecast_etl.py', Body: '# mlops-emulator-etl: forecast-datasets\n' }));
@@ -76,7 +79,7 @@ export async function startForecastStack(): Promise<ForecastStack> {
     const native = await NativeConnection.connect({ address: server.address });
     teardown.add(() => native.close());
     const bundle = await workflowBundle('forecast/index.ts');
-    const worker = restartableWorker(() => ({ connection: native, taskQueue: FORECAST_TASK_QUEUE, workflowBundle: bundle, activities: createForecastActivities({ glue, forecast, s3 }) }));
+    const worker = restartableWorker(() => ({ connection: native, taskQueue: FORECAST_TASK_QUEUE, workflowBundle: bundle, activities: createForecastActivities({ glue, forecast, sagemaker, s3 }) }));
     await worker.start();
     teardown.add(worker.stop);
     const text = async (uri: string) => {
@@ -90,6 +93,7 @@ export async function startForecastStack(): Promise<ForecastStack> {
       endpoint: emulator.endpoint,
       glue,
       forecast,
+      sagemaker,
       s3,
       upload: async (key, o) => {
         await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: generateSales(o) }));

@@ -9,6 +9,7 @@ import { DescribeAutoPredictorCommand, DescribeForecastCommand, ListPredictorsCo
 import { FORECAST_TASK_QUEUE, runKeyOf, type RunReport, type SegmentReport } from '../../workflows/forecast/model';
 import type { PromotionRecord } from '../../workflows/forecast/promote';
 import { startForecastStack, testConfig, type ForecastStack } from './harness';
+import { expectFirstTraining, expectKept, expectNothingRetrained, expectPromoted } from './scenarios';
 
 let s: ForecastStack;
 beforeAll(async () => {
@@ -56,11 +57,7 @@ describe('forecast retraining on Amazon Forecast', () => {
     expect(first.etl.executionSeconds).toBeGreaterThan(60);
     for (const name of ['popular', 'slow']) {
       const r = seg(first, name);
-      expect(r.dataEnd).toBe('2026-04-30');
-      expect(r.decision).toEqual({ retrain: true, reason: 'no champion yet: training the first predictor' });
-      expect(r.comparison?.promoted).toBe(true);
-      expect(r.champion.id).toBe(r.challenger?.id);
-      expect(r.champion.metrics.RMSE).toBeGreaterThan(0);
+      expectFirstTraining(r);
       expect(await role(r.champion.id)).toBe('champion');
       const out = await exported(r);
       expect(out.predictorArn).toBe(r.champion.id);
@@ -77,10 +74,7 @@ describe('forecast retraining on Amazon Forecast', () => {
     const second = await s.run('forecast-run-2');
     for (const name of ['popular', 'slow']) {
       const r = seg(second, name);
-      expect(r.decision.retrain).toBe(false);
-      expect(r.decision.reason).toBe("no newer data: the data ends 2026-04-30, as the champion's training data (2026-04-30)");
-      expect(r.challenger).toBeUndefined();
-      expect(r.champion.id).toBe(seg(first, name).champion.id);
+      expectNothingRetrained(r, seg(first, name).champion);
       expect((await exported(r)).predictorArn).toBe(r.champion.id);
       expect(await predictorsOf(name)).toEqual([r.champion.id]);
     }
@@ -101,14 +95,9 @@ describe('forecast retraining on Amazon Forecast', () => {
     for (const name of ['popular', 'slow']) {
       const r = seg(promoted, name);
       const old = seg(first, name).champion;
-      expect(r.decision.retrain).toBe(true);
-      expect(r.decision.reason).toMatch(/^newer data \(until 2026-05-21, the champion's until 2026-04-30\)/);
+      expectPromoted(r, old);
       const d = await s.forecast.send(new DescribeAutoPredictorCommand({ PredictorArn: r.challenger?.id }));
       expect(d.ReferencePredictorSummary?.Arn).toBe(old.id);
-      expect(r.comparison?.promoted).toBe(true);
-      expect(r.comparison?.champion).toEqual(old.metrics);
-      expect(r.comparison?.challenger.RMSE).toBeLessThan(old.metrics.RMSE);
-      expect(r.champion.id).toBe(r.challenger?.id);
       expect((await exported(r)).predictorArn).toBe(r.challenger?.id);
       expect(await role(old.id)).toBe('retired');
       expect(await role(r.champion.id)).toBe('champion');
@@ -123,12 +112,7 @@ describe('forecast retraining on Amazon Forecast', () => {
     for (const name of ['popular', 'slow']) {
       const r = seg(r4, name);
       const champion = seg(promoted, name).champion;
-      expect(r.decision.retrain).toBe(true);
-      expect(r.comparison?.promoted).toBe(false);
-      expect(r.comparison?.reason).toMatch(/^challenger RMSE [\d.]+ is not better than the champion's [\d.]+/);
-      expect(r.comparison?.champion?.RMSE).toBe(champion.metrics.RMSE);
-      expect(r.comparison?.challenger.RMSE).toBeGreaterThan(champion.metrics.RMSE);
-      expect(r.champion.id).toBe(champion.id);
+      expectKept(r, champion);
       expect((await exported(r)).predictorArn).toBe(champion.id);
       expect(await role(r.challenger?.id as string)).toBe('rejected');
       // Kept: the champion and the newest other predictor (keepLast 1); the first champion is deleted with its forecasts.

@@ -122,9 +122,15 @@ export function segmentNames(config: Pick<ForecastPipelineConfig, 'namePrefix'>,
     predictor: `${base}_${runKey}`,
     forecast: `${base}_${runKey}`,
     exportJob: `${base}_${runKey}_export`,
-    /** SageMaker names: letters, digits and hyphens, at most 32 for AutoML jobs. */
-    automlJob: `${base}-${runKey}`.replace(/_/g, '-').slice(0, 32),
+    /** SageMaker names: letters, digits and hyphens, at most 32 for AutoML jobs; the run key is never cut. */
+    automlJob: runKey ? `${automlBase(base)}-${runKey}` : automlBase(base),
   };
+}
+
+/** At most 23 characters (a run key takes up to 9 with its hyphen): a longer base is cut and keeps a hash of the rest. */
+function automlBase(base: string): string {
+  const b = base.replace(/_/g, '-');
+  return b.length <= 23 ? b : `${b.slice(0, 18)}${runKeyOf(b).slice(1, 6).padStart(5, '0')}`;
 }
 
 export function datasetsUri(config: ForecastPipelineConfig, runKey: string, segment: string): string {

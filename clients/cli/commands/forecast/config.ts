@@ -50,7 +50,9 @@ export const forecastConfigSchema = z
       .default({ maxAgeHours: DEFAULT_MAX_AGE_SECONDS / 3600, metric: 'RMSE', margin: 0, keepLast: 3 }),
     segments: z.array(z.string().regex(/^[a-z][a-z0-9]{0,15}$/, 'lower-case letters and digits, at most 16')).min(1).default(['popular', 'slow']),
   })
-  .strict();
+  .strict()
+  // AutoML forecasts quantiles only (ForecastQuantiles p1..p99): `mean` alone leaves it nothing to forecast.
+  .refine((c) => c.backend !== 'automl' || c.forecastTypes.some((t) => t !== 'mean'), { path: ['forecastTypes'], message: 'the automl backend needs at least one quantile (0.1 .. 0.99)' });
 
 export type ForecastConfigFile = z.input<typeof forecastConfigSchema>;
 

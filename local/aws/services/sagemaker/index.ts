@@ -22,6 +22,7 @@ import {
 import { advanceProcessing, createProcessingState, nextProcessingWake, processingControl, processingLifecycle, processingOperations } from './processing';
 import { featureGroupCreation, featureGroupDeletion, featureGroupOperations } from './feature-groups';
 import { featureStoreOf } from './feature-store';
+import { automlOperations, createAutoMLState, transformLifecycle } from './automl';
 import { DEFAULT_QUOTAS, FIRST_HOME_UID, ownerKey, type App, type Domain, type HomeOwner, type OwnerKind, type Quotas, type SageMakerState } from './state';
 
 type Ctx = OperationContext<SageMakerState>;
@@ -226,13 +227,14 @@ export const sagemaker = defineService<SageMakerState>({
   protocol: 'awsJson1_1',
   targetPrefix: 'SageMaker',
   persistentClasses: WORLD_CLASSES,
-  lifecycles: [domainCreation, domainDeletion, userProfileCreation, userProfileDeletion, spaceCreation, spaceDeletion, appCreation, appDeletion, processingLifecycle, featureGroupCreation, featureGroupDeletion],
-  createState: (scope) => ({ world: worldOf(scope), domains: new Map(), owners: new Map(), apps: new Map(), quotas: { ...DEFAULT_QUOTAS }, processing: createProcessingState(scope), featureStore: featureStoreOf(scope) }),
+  lifecycles: [domainCreation, domainDeletion, userProfileCreation, userProfileDeletion, spaceCreation, spaceDeletion, appCreation, appDeletion, processingLifecycle, featureGroupCreation, featureGroupDeletion, transformLifecycle],
+  createState: (scope) => ({ world: worldOf(scope), domains: new Map(), owners: new Map(), apps: new Map(), quotas: { ...DEFAULT_QUOTAS }, processing: createProcessingState(scope), featureStore: featureStoreOf(scope), automl: createAutoMLState(scope) }),
   advance: advanceProcessing,
   nextWakeMs: nextProcessingWake,
   operations: {
     ...processingOperations,
     ...featureGroupOperations,
+    ...automlOperations,
     CreateDomain: operation({
       input: z.looseObject({
         DomainName: name('DomainName'),

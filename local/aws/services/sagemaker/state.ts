@@ -2,6 +2,7 @@
 import type { World } from '../efs/world';
 import type { ProcessingState } from './processing';
 import type { FeatureStore } from './feature-store';
+import type { AutoMLState } from './automl';
 
 export interface Domain {
   /** Names the domain's jobs: its id. */
@@ -90,6 +91,8 @@ export interface SageMakerState {
   processing: ProcessingState;
   /** Feature groups and their records, shared with the Feature Store runtime. */
   featureStore: FeatureStore;
+  /** AutoML V2 time-series jobs, models and batch transforms (automl.ts). */
+  automl: AutoMLState;
 }
 
 export const DEFAULT_QUOTAS: Quotas = { domainsPerRegion: 50, userProfilesPerDomain: 1000, spacesPerDomain: 1000, appsPerOwner: 10 };
