@@ -1,7 +1,7 @@
 /**
  * Every AWS call of checkpointed processing. Each is idempotent: jobs and alarms have deterministic names (a create
  * that meets "already exists" describes what is there), PutMetricAlarm overwrites, deletes and stops of what is
- * gone succeed. Errors are classified once (../recovery/aws-errors: throttling and faults retried, the rest typed).
+ * gone succeed. Errors are classified once (../shared/aws-errors: throttling and faults retried, the rest typed).
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import {
@@ -15,7 +15,7 @@ import { DeleteAlarmsCommand, DescribeAlarmsCommand, PutMetricAlarmCommand, type
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../../common/logger';
 import { checkpointLocation, checkpointStep } from '../../common/checkpoints';
-import { aws, classifyAwsError, isAwsError } from '../recovery/aws-errors';
+import { aws, classifyAwsError, isAwsError } from '../shared/aws-errors';
 import { attemptAlarms } from './alarms';
 import { ProcessingFailure } from '../../workflows/processing/failures';
 import type { Resources, ScalingPolicy } from '../../workflows/processing/model';

@@ -2,7 +2,8 @@
  * Feature Store batch ingestion: what a run is (its input, its chunks, its progress) and the pure functions over
  * them, shared by the workflow (deterministic), the activities and the CLI.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
+import { AwsFailure, typedFailure } from '../shared/failures';
 
 export const FEATURES_TASK_QUEUE = 'mlops-features';
 
@@ -166,10 +167,10 @@ export const FeatureFailure = {
   /** "Not yet": the group is still Creating. Polled by activity retries. */
   FeatureGroupNotReady: 'FeatureGroupNotReady',
   LedgerNotFound: 'LedgerNotFound',
-  InvalidRequest: 'InvalidRequest',
-  AccessDenied: 'AccessDenied',
-  Throttled: 'Throttled',
-  AwsUnavailable: 'AwsUnavailable',
+  InvalidRequest: AwsFailure.InvalidRequest,
+  AccessDenied: AwsFailure.AccessDenied,
+  Throttled: AwsFailure.Throttled,
+  AwsUnavailable: AwsFailure.AwsUnavailable,
 } as const;
 
 export type FeatureFailureType = (typeof FeatureFailure)[keyof typeof FeatureFailure];
@@ -185,11 +186,5 @@ export const NON_RETRYABLE_FEATURE_FAILURES: string[] = [
 ];
 
 export function featureFailure(type: FeatureFailureType, message: string, cause?: unknown, details?: unknown[]): ApplicationFailure {
-  return ApplicationFailure.create({
-    type,
-    message,
-    nonRetryable: NON_RETRYABLE_FEATURE_FAILURES.includes(type),
-    ...(cause instanceof Error ? { cause } : {}),
-    ...(details ? { details } : {}),
-  });
+  return typedFailure(type, message, { cause, details, nonRetryable: NON_RETRYABLE_FEATURE_FAILURES.includes(type) });
 }

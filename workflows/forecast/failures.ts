@@ -1,4 +1,5 @@
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
+import { AwsFailure, typedFailure } from '../shared/failures';
 
 /**
  * The failure types of forecast retraining. Activities raise them with `forecastFailure`; the workflows pass
@@ -19,11 +20,8 @@ export const ForecastFailure = {
   ForecastFailed: 'ForecastFailed',
   /** A resource this run needs does not exist (a run id or segment an operator named). */
   NotFound: 'NotFound',
-  InvalidRequest: 'InvalidRequest',
-  AccessDenied: 'AccessDenied',
-  Throttled: 'Throttled',
-  QuotaExceeded: 'QuotaExceeded',
-  AwsUnavailable: 'AwsUnavailable',
+  /** InvalidRequest, AccessDenied, Throttled, QuotaExceeded, AwsUnavailable. */
+  ...AwsFailure,
 } as const;
 
 export type ForecastFailureType = (typeof ForecastFailure)[keyof typeof ForecastFailure];
@@ -40,5 +38,5 @@ export const NON_RETRYABLE_FORECAST_FAILURES: ForecastFailureType[] = [
 
 /** A typed failure; whether it is retried is the caller's policy (never the nonRetryable flag, as in recovery). */
 export function forecastFailure(type: ForecastFailureType, message: string, cause?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, ...(cause instanceof Error ? { cause } : {}) });
+  return typedFailure(type, message, { cause });
 }

@@ -1,8 +1,8 @@
 /**
- * The failure types of checkpointed processing, in one place (AWS errors reuse profile recovery's classes, see
- * activities/recovery/aws-errors.ts: Throttled, AwsUnavailable, InvalidRequest, AccessDenied...).
+ * The failure types of checkpointed processing, in one place (AWS errors get the shared types, see
+ * activities/shared/aws-errors.ts: Throttled, AwsUnavailable, InvalidRequest, AccessDenied...).
  */
-import { NON_RETRYABLE_FAILURES } from '../recovery/failures';
+import { NON_RETRYABLE_AWS_FAILURES } from '../shared/failures';
 
 export const ProcessingFailure = {
   /** CreateProcessingJob: the account's instance quota across processing jobs is reached. The workflow decides. */
@@ -19,5 +19,5 @@ export const ProcessingFailure = {
   InvalidSpec: 'InvalidProcessingSpec',
 } as const;
 
-/** Activity errors the processing workflow never retries: recovery's non-retryable types, and the quota (decided by the workflow). */
-export const PROCESSING_NON_RETRYABLE: string[] = [...NON_RETRYABLE_FAILURES, ProcessingFailure.QuotaExceeded];
+/** Activity errors the processing workflow never retries: the AWS ones no retry fixes, and the quota (decided by the workflow). */
+export const PROCESSING_NON_RETRYABLE: string[] = [...NON_RETRYABLE_AWS_FAILURES, ProcessingFailure.QuotaExceeded];

@@ -1,4 +1,5 @@
-import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
+import { AwsFailure, NON_RETRYABLE_AWS_FAILURES, typedFailure } from '../shared/failures';
 
 /**
  * The failure types of profile recovery, in one place. Activities raise them with `recoveryFailure`; workflows pass
@@ -6,6 +7,8 @@ import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/comm
  * ones into one line and exit code 2.
  */
 export const RecoveryFailure = {
+  /** InvalidRequest, AccessDenied, Throttled, QuotaExceeded (such as 100 DataSync tasks per region), AwsUnavailable. */
+  ...AwsFailure,
   /** The SageMaker domain (by id or by name) does not exist. */
   DomainNotFound: 'DomainNotFound',
   /** The user profile or space does not exist (deleted again, or a typo). */
@@ -14,18 +17,8 @@ export const RecoveryFailure = {
   FileSystemNotFound: 'FileSystemNotFound',
   /** The EC2 security group does not exist. */
   SecurityGroupNotFound: 'SecurityGroupNotFound',
-  /** AWS refused the request as malformed: a bug, retrying cannot help. */
-  InvalidRequest: 'InvalidRequest',
-  /** The worker's role lacks a permission: retrying cannot help until an operator fixes the policy. */
-  AccessDenied: 'AccessDenied',
   /** The DataSync execution ended in ERROR. */
   TransferFailed: 'TransferFailed',
-  /** The request was throttled (after the SDK's own retries): retried with exponential backoff. */
-  Throttled: 'Throttled',
-  /** A service quota (such as 100 DataSync tasks per region) is reached: retried, a slot frees up later. */
-  QuotaExceeded: 'QuotaExceeded',
-  /** A 5xx or a network fault: retried. */
-  AwsUnavailable: 'AwsUnavailable',
   /** "Not yet": the new home directory has no running app yet. Polled by activity retries. */
   HomeNotReady: 'HomeNotReady',
   /** "Not yet": the DataSync execution is still running. Polled by activity retries. */
@@ -46,8 +39,7 @@ export const NON_RETRYABLE_FAILURES: RecoveryFailureType[] = [
   RecoveryFailure.ProfileNotFound,
   RecoveryFailure.FileSystemNotFound,
   RecoveryFailure.SecurityGroupNotFound,
-  RecoveryFailure.InvalidRequest,
-  RecoveryFailure.AccessDenied,
+  ...NON_RETRYABLE_AWS_FAILURES,
   RecoveryFailure.TransferFailed,
   RecoveryFailure.GaveUpWaiting,
 ];
@@ -77,10 +69,5 @@ export const OPERATOR_MISTAKE_FAILURES: RecoveryFailureType[] = [
  * the caller's policy (`NON_RETRYABLE_FAILURES`, or nothing for cleanup).
  */
 export function recoveryFailure(type: RecoveryFailureType, message: string, cause?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({
-    type,
-    message,
-    ...(cause instanceof Error ? { cause } : {}),
-    ...(NOT_YET_FAILURES.includes(type) ? { category: ApplicationFailureCategory.BENIGN } : {}),
-  });
+  return typedFailure(type, message, { cause, benign: NOT_YET_FAILURES.includes(type) });
 }
