@@ -5,6 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { createGlueActivities } from './glue';
 import { createForecastBackend } from './forecast-backend';
 import { createRunActivities } from './runs';
+import { createSegmentSteps } from './segment-steps';
 import type { Client } from '@temporalio/client';
 
 export interface ForecastActivityDeps {
@@ -17,9 +18,11 @@ export interface ForecastActivityDeps {
 }
 
 export function createForecastActivities(deps: ForecastActivityDeps) {
+  const backend = createForecastBackend(deps.forecast, deps.s3);
   return {
     ...createGlueActivities(deps.glue),
-    ...createForecastBackend(deps.forecast, deps.s3),
+    ...backend,
+    ...createSegmentSteps(backend),
     ...createRunActivities(deps.temporal),
   };
 }
