@@ -8,6 +8,7 @@ import { createForecastBackend } from './forecast-backend';
 import { createAutoMLBackend } from './automl-backend';
 import { backendDispatcher } from './backends';
 import { createRunActivities } from './runs';
+import { createSegmentSteps } from './segment-steps';
 import type { Client } from '@temporalio/client';
 
 export interface ForecastActivityDeps {
@@ -22,9 +23,11 @@ export interface ForecastActivityDeps {
 }
 
 export function createForecastActivities(deps: ForecastActivityDeps) {
+  const backend = backendDispatcher({ forecast: createForecastBackend(deps.forecast, deps.s3), automl: createAutoMLBackend(deps.sagemaker, deps.s3) });
   return {
     ...createGlueActivities(deps.glue),
-    ...backendDispatcher({ forecast: createForecastBackend(deps.forecast, deps.s3), automl: createAutoMLBackend(deps.sagemaker, deps.s3) }),
+    ...backend,
+    ...createSegmentSteps(backend),
     ...createRunActivities(deps.temporal),
   };
 }

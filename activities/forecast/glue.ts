@@ -6,9 +6,13 @@ import { aws, classifyAwsError, createOrAdopt } from './aws-errors';
 
 /** The run argument that names the pipeline run a Glue run belongs to (Glue has no idempotency token). */
 export const RUN_KEY_ARGUMENT = '--mlops_run_key';
+/** The run argument that names the workflow execution that started a Glue run (so a failed run is not started again by the same execution). */
+export const EXECUTION_ARGUMENT = '--mlops_execution';
+
+const ENDED_UNSUCCESSFULLY = new Set(['STOPPED', 'FAILED']);
 
 export function createGlueActivities(glue: GlueClient) {
-  return {
+  const ops = {
     /** Creates the ETL job, or adopts the one there. */
     async ensureEtlJob(config: ForecastPipelineConfig): Promise<void> {
       await createOrAdopt(`CreateJob ${config.glue.jobName}`, () =>
@@ -30,13 +34,18 @@ export function createGlueActivities(glue: GlueClient) {
      * Starts this run's ETL, or finds the one a previous attempt started (StartJobRun is not idempotent, so the Glue
      * client makes one attempt and a retry looks first).
      */
-    async startEtlRun(config: ForecastPipelineConfig, runKey: string): Promise<string> {
+    async startEtlRun(config: ForecastPipelineConfig, runKey: string, executionId?: string): Promise<string> {
       const runs = await aws(`GetJobRuns ${config.glue.jobName}`, () => glue.send(new GetJobRunsCommand({ JobName: config.glue.jobName, MaxResults: 200 })));
-      const mine = (runs.JobRuns ?? []).find((r) => r.Arguments?.[RUN_KEY_ARGUMENT] === runKey && r.JobRunState !== 'STOPPED' && r.JobRunState !== 'FAILED');
-      if (mine?.Id) return mine.Id;
+      const mine = (runs.JobRuns ?? []).filter((r) => r.Arguments?.[RUN_KEY_ARGUMENT] === runKey);
+      const live = mine.find((r) => !ENDED_UNSUCCESSFULLY.has(r.JobRunState ?? ''));
+      if (live?.Id) return live.Id;
+      // This execution's own run failed: give it back (its wait reports the failure) rather than start it again.
+      const failedHere = executionId ? mine.find((r) => r.Arguments?.[EXECUTION_ARGUMENT] === executionId) : undefined;
+      if (failedHere?.Id) return failedHere.Id;
       const outputs = `s3://${config.bucket}/${config.datasetsPrefix}${runKey}/`;
       try {
-        const r = await glue.send(new StartJobRunCommand({ JobName: config.glue.jobName, Arguments: { [RUN_KEY_ARGUMENT]: runKey, '--output_path': outputs } }));
+        const args = { [RUN_KEY_ARGUMENT]: runKey, '--output_path': outputs, ...(executionId ? { [EXECUTION_ARGUMENT]: executionId } : {}) };
+        const r = await glue.send(new StartJobRunCommand({ JobName: config.glue.jobName, Arguments: args }));
         if (!r.JobRunId) throw forecastFailure(ForecastFailure.AwsUnavailable, 'StartJobRun returned no JobRunId');
         return r.JobRunId;
       } catch (err) {
@@ -54,6 +63,18 @@ export function createGlueActivities(glue: GlueClient) {
         throw forecastFailure(ForecastFailure.EtlFailed, `the ETL run ${runId} of ${jobName} ended ${state}: ${r?.ErrorMessage ?? 'no message'}`);
       }
       throw forecastFailure(ForecastFailure.NotReady, `the ETL run ${runId} is ${state}`);
+    },
+  };
+  return {
+    ...ops,
+    /**
+     * The whole ETL step as one activity polled by its retries: the job ensured, this run's Glue run started or
+     * adopted, and "not yet" until it SUCCEEDED. `executionId` (the workflow's run id) keeps a failed run failed.
+     */
+    async runEtl(config: ForecastPipelineConfig, runKey: string, executionId: string): Promise<{ jobRunId: string; executionSeconds: number }> {
+      await ops.ensureEtlJob(config);
+      const id = await ops.startEtlRun(config, runKey, executionId);
+      return ops.waitEtlRun(config.glue.jobName, id);
     },
   };
 }

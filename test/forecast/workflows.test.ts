@@ -162,4 +162,33 @@ describe('forecast retraining on Amazon Forecast', () => {
     expect(r.challenger?.id).toBe(mine);
     expect((await predictorsOf('popular')).filter((p) => p.includes(runKey))).toEqual([mine]);
   });
+
+  it('a run costs the same history events, at most 100 with its segment workflows, whether training takes 6 or 60 hours', async () => {
+    const scenario = (body?: object) =>
+      fetch(`${s.endpoint}/_emulator/scenarios`, body ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { method: 'DELETE' });
+    const count = async (id: string) => ((await s.client.workflow.getHandle(id).fetchHistory()).events ?? []).length;
+    const totals: number[] = [];
+    let start = Date.parse('2026-07-03T00:00:00Z');
+    try {
+      for (const hours of [6, 60]) {
+        await scenario({ service: 'forecast', kind: 'predictor', resource: '*', durationsMs: { CREATE_IN_PROGRESS: hours * HOUR } });
+        const from = new Date(start).toISOString().slice(0, 10);
+        await s.upload(`raw/sales/${from}.csv`, { items: 6, stores: 2, start: from, days: 7, noise: 1 });
+        start += 7 * 24 * HOUR;
+        s.advance(2 * HOUR);
+        const id = `forecast-run-history-${hours}`;
+        const r = await s.run(id, testConfig());
+        expect(r.segments.map((x) => x.segment).sort()).toEqual(['popular', 'slow']);
+        for (const x of r.segments) {
+          const d = await s.forecast.send(new DescribeAutoPredictorCommand({ PredictorArn: x.challenger?.id }));
+          expect((d.LastModificationTime?.getTime() ?? 0) - (d.CreationTime?.getTime() ?? 0)).toBeGreaterThanOrEqual(hours * HOUR);
+        }
+        totals.push((await count(id)) + (await count(`${id}/popular`)) + (await count(`${id}/slow`)));
+      }
+    } finally {
+      await scenario();
+    }
+    expect(totals[1]).toBe(totals[0]);
+    expect(totals[0]).toBeLessThanOrEqual(100);
+  });
 });

@@ -45,10 +45,12 @@ export async function forecastPromote(input: PromoteInput): Promise<PromotionRec
     throw ApplicationFailure.create({ type: ForecastFailure.InvalidRequest, message: `${seg.challenger.id} is already the champion of ${segment}` });
   }
   const at = new Date().toISOString();
-  await acts.recordRoles(seg.challenger.id, champion?.id, undefined, at);
   const runKey = runKeyOf(workflowInfo().workflowId);
-  const forecastId = await acts.startForecast(config, segment, runKey, seg.challenger.id);
-  const out = await poll.waitForecast(config, segment, runKey, forecastId);
+  const { forecastId, ...out } = await poll.forecastWith(config, segment, runKey, seg.challenger.id, {
+    promotedId: seg.challenger.id,
+    ...(champion ? { formerChampionId: champion.id } : {}),
+    at,
+  });
   return {
     runWorkflowId: input.runWorkflowId,
     segment,

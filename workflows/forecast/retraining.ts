@@ -6,10 +6,9 @@ import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, executeChild
 import type { ForecastActivities } from '../../activities/forecast/activities';
 import { runKeyOf, type ForecastPipelineConfig, type RunReport, type RunTrigger, type SegmentReport } from './model';
 import { progressQuery, type Progress } from './messages';
-import { awsCall, polling } from './options';
+import { polling } from './options';
 import { forecastSegment } from './segment';
 
-const acts = proxyActivities<ForecastActivities>(awsCall);
 const poll = proxyActivities<ForecastActivities>(polling);
 
 export interface RetrainingInput {
@@ -32,9 +31,8 @@ export async function forecastRetraining(input: RetrainingInput): Promise<RunRep
   let progress: Progress = { step: 'etl' };
   setHandler(progressQuery, () => progress);
 
-  await acts.ensureEtlJob(config);
-  const jobRunId = await acts.startEtlRun(config, runKey);
-  const etl = await poll.waitEtlRun(config.glue.jobName, jobRunId);
+  // One activity for the ETL step (job, run, wait): three history events however long the run takes.
+  const etl = await poll.runEtl(config, runKey, info.runId);
 
   const segments = input.segments ?? config.segments;
   progress = { step: 'segments', detail: segments.join(', ') };

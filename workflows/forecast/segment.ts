@@ -5,11 +5,11 @@
  */
 import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { ForecastActivities } from '../../activities/forecast/activities';
+import type { RoleChange } from '../../activities/forecast/segment-steps';
 import { compareModels, decideRetrain, type Comparison, type ForecastPipelineConfig, type ModelRecord, type SegmentReport } from './model';
 import { progressQuery, type Progress } from './messages';
-import { awsCall, cleanupCall, polling } from './options';
+import { cleanupCall, polling } from './options';
 
-const acts = proxyActivities<ForecastActivities>(awsCall);
 const poll = proxyActivities<ForecastActivities>(polling);
 const { cleanupSegment } = proxyActivities<ForecastActivities>(cleanupCall);
 
@@ -24,32 +24,31 @@ export async function forecastSegment(input: SegmentInput): Promise<SegmentRepor
   let progress: Progress = { step: 'importing' };
   setHandler(progressQuery, () => progress);
 
-  const ds = await acts.ensureDatasets(config, segment);
-  const imports = await acts.startImports(config, segment, runKey, ds);
-  const [{ dataEnd }, champion] = await Promise.all([poll.waitImports(imports), acts.findChampion(config, segment)]);
+  // Each step is one activity that creates or adopts and waits, polled by its retries (see segment-steps.ts): the
+  // history of a segment is the same few events whether the training takes six hours or sixty.
+  const { ds, dataEnd, champion } = await poll.prepareSegment(config, segment, runKey);
   const decision = decideRetrain(champion, dataEnd, Date.now(), config.retrain.maxAgeSeconds);
 
   let current: ModelRecord | undefined = champion;
   let challenger: ModelRecord | undefined;
   let comparison: Comparison | undefined;
+  let roles: RoleChange | undefined;
   if (decision.retrain) {
     progress = { step: 'training', detail: champion ? `retraining from ${champion.id}` : 'first predictor' };
-    const id = await acts.startChallenger(config, segment, runKey, dataEnd, ds.datasetGroupArn, champion?.id);
-    challenger = await poll.waitChallenger(id);
+    challenger = await poll.trainChallenger(config, segment, runKey, dataEnd, ds.datasetGroupArn, champion?.id);
     comparison = compareModels(champion?.metrics, challenger.metrics, config.retrain.metric, config.retrain.margin);
     const at = new Date().toISOString();
     if (comparison.promoted) {
-      await acts.recordRoles(challenger.id, champion?.id, undefined, at);
+      roles = { promotedId: challenger.id, ...(champion ? { formerChampionId: champion.id } : {}), at };
       current = challenger;
     } else {
-      await acts.recordRoles(undefined, undefined, challenger.id, at);
+      roles = { rejectedId: challenger.id, at };
     }
   }
   if (!current) throw new Error('no champion and no challenger: cannot happen (a first run always trains)');
 
   progress = { step: 'forecasting', detail: current.id };
-  const forecastId = await acts.startForecast(config, segment, runKey, current.id);
-  const exported = await poll.waitForecast(config, segment, runKey, forecastId);
+  const { forecastId, ...exported } = await poll.forecastWith(config, segment, runKey, current.id, roles);
   progress = { step: 'cleaning up' };
   const cleanup = await cleanupSegment(config, segment, current.id, ds);
   progress = { step: 'done' };
