@@ -42,6 +42,10 @@ export interface ChunkCheckpoint {
   throttled: number;
   unprocessed: number;
   resumed: number;
+  /** Adaptive concurrency over every attempt so far: times halved on throttling, grown after a clear round, lowest. */
+  backoffs?: number;
+  growths?: number;
+  lowestConcurrency?: number;
 }
 
 export interface Plan {
@@ -232,6 +236,7 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
             ? parquetRows(s3, chunk.source, chunk.firstRow + cp.rowsDone, chunk.firstRow + chunk.rows)
             : ledgerRows(s3, chunk.source, cp.rowsDone);
       const concurrency = new AdaptiveConcurrency(Math.min(4, input.maxConcurrency), input.maxConcurrency);
+      const before = cp;
       let last = cp;
       try {
         for (;;) {
@@ -268,6 +273,9 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
             throttled: cp.throttled + out.throttled,
             unprocessed: cp.unprocessed + out.unprocessed,
             resumed: cp.resumed,
+            backoffs: (before.backoffs ?? 0) + concurrency.backoffs,
+            growths: (before.growths ?? 0) + concurrency.growths,
+            lowestConcurrency: Math.min(before.lowestConcurrency ?? concurrency.lowest, concurrency.lowest),
           };
           stopIfCancelled();
           await putJson(bucket, checkpointKey, JSON.stringify(cp));
@@ -316,5 +324,8 @@ function resultOf(chunk: Chunk, cp: ChunkCheckpoint, concurrency: number): Chunk
     unprocessed: cp.unprocessed,
     resumed: cp.resumed,
     concurrency,
+    backoffs: cp.backoffs ?? 0,
+    growths: cp.growths ?? 0,
+    lowestConcurrency: cp.lowestConcurrency ?? concurrency,
   };
 }

@@ -25,21 +25,31 @@ export interface RoundOutcome<T> {
   unprocessed: number;
 }
 
+/** Requests in flight: halved on throttling, grown by one after a clear round; counts both for telemetry. */
 export class AdaptiveConcurrency {
-  private clearRounds = 0;
+  /** Times it was halved and grown, and the lowest it went. */
+  backoffs = 0;
+  growths = 0;
+  lowest: number;
   constructor(
     public current: number,
     readonly max: number,
-  ) {}
+  ) {
+    this.lowest = current;
+  }
 
   throttled(): void {
-    this.current = Math.max(1, Math.floor(this.current / 2));
-    this.clearRounds = 0;
+    const next = Math.max(1, Math.floor(this.current / 2));
+    if (next < this.current) this.backoffs += 1;
+    this.current = next;
+    this.lowest = Math.min(this.lowest, next);
   }
 
   clear(): void {
-    this.clearRounds += 1;
-    if (this.current < this.max) this.current += 1;
+    if (this.current < this.max) {
+      this.current += 1;
+      this.growths += 1;
+    }
   }
 }
 

@@ -58,6 +58,12 @@ export async function featureIngestion(input: IngestInput): Promise<IngestProgre
       throttled: t.throttled,
       unprocessed: t.unprocessed,
       resumed: t.resumed,
+      concurrency: {
+        backoffs: t.backoffs ?? 0,
+        growths: t.growths ?? 0,
+        ...(t.lowestConcurrency !== undefined ? { lowest: t.lowestConcurrency } : {}),
+        ...(t.lowestEndConcurrency !== undefined ? { lowestAtEnd: t.lowestEndConcurrency } : {}),
+      },
       continuedAsNew: state.continuedAsNew,
       ledger: input.ledger,
       ...(input.redriveOf ? { redriveOf: input.redriveOf } : {}),

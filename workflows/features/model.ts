@@ -39,7 +39,11 @@ export interface ChunkResult {
   unprocessed: number;
   /** Attempts of this chunk that resumed from a checkpoint (a worker crash or an activity retry). */
   resumed: number;
+  /** Requests in flight at the end; times it was halved on throttling and grown after a clear round; the lowest. */
   concurrency: number;
+  backoffs: number;
+  growths: number;
+  lowestConcurrency: number;
 }
 
 export interface IngestInput {
@@ -73,6 +77,11 @@ export interface Totals {
   unprocessed: number;
   resumed: number;
   chunksDone: number;
+  /** Adaptive concurrency of the chunks done (optional: older runs carried no such figures). */
+  backoffs?: number;
+  growths?: number;
+  lowestConcurrency?: number;
+  lowestEndConcurrency?: number;
 }
 
 export interface CarriedState {
@@ -105,6 +114,11 @@ export interface IngestProgress {
   throttled: number;
   unprocessed: number;
   resumed: number;
+  /**
+   * The chunks' adaptive concurrency: times it was halved on throttling and grown after a clear round, the lowest
+   * it went, and the lowest a finished chunk ended at (back at the maximum: it grew again once clear).
+   */
+  concurrency: { backoffs: number; growths: number; lowest?: number; lowestAtEnd?: number };
   continuedAsNew: number;
   ledger: string;
   redriveOf?: string;
@@ -123,6 +137,10 @@ export function addResult(t: Totals, r: ChunkResult): Totals {
     unprocessed: t.unprocessed + r.unprocessed,
     resumed: t.resumed + r.resumed,
     chunksDone: t.chunksDone + 1,
+    backoffs: (t.backoffs ?? 0) + r.backoffs,
+    growths: (t.growths ?? 0) + r.growths,
+    lowestConcurrency: Math.min(t.lowestConcurrency ?? r.lowestConcurrency, r.lowestConcurrency),
+    lowestEndConcurrency: Math.min(t.lowestEndConcurrency ?? r.concurrency, r.concurrency),
   };
 }
 

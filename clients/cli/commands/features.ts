@@ -307,6 +307,11 @@ export function formatProgress(p: IngestProgress): string {
     `  throttled ${p.throttled} requests, ${p.unprocessed} entries resent; ${p.resumed} chunk attempts resumed; continued as new ${p.continuedAsNew} times`,
     `  ledger   ${p.ledger}/${p.runId}/failures/`,
   ];
+  // Runs started by an older worker report no concurrency figures.
+  const c = p.concurrency as IngestProgress['concurrency'] | undefined;
+  if (c && (c.backoffs > 0 || c.growths > 0)) {
+    lines.splice(5, 0, `  concurrency halved ${c.backoffs} times on throttling${c.lowest !== undefined ? ` (down to ${c.lowest})` : ''}, grown ${c.growths} times${c.lowestAtEnd !== undefined ? `; chunks ended at ${c.lowestAtEnd} or more` : ''}`);
+  }
   if (p.error) lines.push(`  error    ${p.error}`);
   return lines.join('\n');
 }
