@@ -12,6 +12,7 @@ import { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-fe
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startTemporalServer } from '../../local/temporal';
 import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, beforeAll } from 'vitest';
 import type { Clock } from '../../local/clock';
 import { startEmulator, type RunningEmulator } from '../../local/aws';
 import { createFeatureActivities } from '../../activities/features/activities';
@@ -158,6 +159,18 @@ export function transactionsCsv(rows: { tid: string; cc: number; time: string; a
 
 export function syntheticRows(n: number, cards = 50, startMs = Date.parse('2024-03-01T00:00:00Z')) {
   return Array.from({ length: n }, (_, i) => ({ tid: `T${String(i).padStart(8, '0')}`, cc: 4000 + (i % cards), time: new Date(startMs + i * 1000).toISOString(), amount: ((i * 37) % 1000) / 10 + 1 }));
+}
+
+/** One stack for a test file: started before its tests (handed to `use`), closed after them. */
+export function featuresStackPerFile(opts: Parameters<typeof startFeaturesStack>[0], use: (stack: FeaturesStack) => void): void {
+  let stack: FeaturesStack | undefined;
+  beforeAll(async () => {
+    stack = await startFeaturesStack(opts);
+    use(stack);
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.close();
+  });
 }
 
 /** An emulator clock that stands still: only the control API moves it (on top of this base). */

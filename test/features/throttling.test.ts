@@ -6,14 +6,14 @@
  * completes with every record readable, and its adaptive concurrency backs off, then grows back once the capacity
  * is raised.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { UpdateFeatureGroupCommand } from '@aws-sdk/client-sagemaker';
 import { BatchGetRecordCommand } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { FEATURES_TASK_QUEUE, ingestionWorkflowId } from '../../workflows/features/model';
 import type { featureIngestion } from '../../workflows/features/ingestion';
 import type { JournalEntry } from '../../local/aws/journal';
 import { control } from '../aws/harness';
-import { frozenClock, paceClockByThrottling, prepareGroup, startFeaturesStack, syntheticRows, transactionsCsv, upload, type FeaturesStack } from './harness';
+import { featuresStackPerFile, frozenClock, paceClockByThrottling, prepareGroup, syntheticRows, transactionsCsv, upload, type FeaturesStack } from './harness';
 
 const RUNTIME = '/services/sagemaker-featurestore-runtime';
 /** Write units a second while throttled; every record here is one unit (under 1 KB). */
@@ -22,12 +22,7 @@ const ROWS = 1_500;
 const MAX_CONCURRENCY = 4;
 
 let stack: FeaturesStack;
-beforeAll(async () => {
-  stack = await startFeaturesStack({ emulatorClock: frozenClock() });
-}, 120_000);
-afterAll(async () => {
-  await stack?.close();
-});
+featuresStackPerFile({ emulatorClock: frozenClock() }, (s) => (stack = s));
 afterEach(async () => {
   await control(stack.emulator.endpoint, 'PUT', `${RUNTIME}/throughput`, { onDemandWriteUnitsPerSecond: 10_000 });
 });

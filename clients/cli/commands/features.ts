@@ -272,8 +272,9 @@ export async function waitForRun(client: Client, runId: string, opts: { bar: boo
   let bar: import('cli-progress').SingleBar | undefined;
   if (opts.bar) {
     const { SingleBar, Presets } = await import('cli-progress');
+    // The figures first and a short bar: an 80-column terminal cuts the end of the line, not the failures.
     bar = new SingleBar(
-      { format: '{bar} {percentage}% | {value}/{total} rows | {rate} rows/s | {failed} failed | {eta_left} left | {phase}', hideCursor: true, clearOnComplete: false },
+      { format: '{value}/{total} rows | {rate} rows/s | {failed} failed | {eta_left} left | {bar} {percentage}% {phase}', barsize: 20, hideCursor: true, clearOnComplete: false },
       Presets.shades_classic,
     );
     bar.start(1, 0, { rate: '0', failed: 0, eta_left: '?', phase: 'validating' });
@@ -294,8 +295,16 @@ export async function waitForRun(client: Client, runId: string, opts: { bar: boo
     const p = await progressOf(client, runId).catch(() => undefined);
     if (!p) continue;
     bar.setTotal(Math.max(1, p.rowsTotal));
-    bar.update(p.rowsWritten + p.rowsFailed, { rate: p.rowsPerSecond.toFixed(0), failed: p.rowsFailed, eta_left: p.etaSeconds === undefined ? '?' : `${Math.round(p.etaSeconds)}s`, phase: p.phase });
+    bar.update(p.rowsWritten + p.rowsFailed, { rate: p.rowsPerSecond.toFixed(0), failed: p.rowsFailed, eta_left: p.etaSeconds === undefined ? '?' : timeLeft(p.etaSeconds), phase: p.phase });
   }
+}
+
+/** 45s, 3m05s, 2h03m. */
+function timeLeft(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 export function formatProgress(p: IngestProgress): string {
@@ -303,7 +312,7 @@ export function formatProgress(p: IngestProgress): string {
     `run ${p.runId} into ${p.featureGroupName}: ${p.phase}${p.redriveOf ? ` (redrive of ${p.redriveOf})` : ''}`,
     `  rows     ${p.rowsWritten + p.rowsFailed} of ${p.rowsTotal} (${p.rowsWritten} written, ${p.rowsFailed} failed)`,
     `  chunks   ${p.chunksDone} of ${p.chunksTotal} done, ${p.chunksRunning} running`,
-    `  rate     ${p.rowsPerSecond.toFixed(0)} rows/s${p.etaSeconds !== undefined && p.phase === 'writing' ? `, about ${Math.round(p.etaSeconds)} s left` : ''}`,
+    `  rate     ${p.rowsPerSecond.toFixed(0)} rows/s${p.etaSeconds !== undefined && p.phase === 'writing' ? `, about ${timeLeft(p.etaSeconds)} left` : ''}`,
     `  throttled ${p.throttled} requests, ${p.unprocessed} entries resent; ${p.resumed} chunk attempts resumed; continued as new ${p.continuedAsNew} times`,
     `  ledger   ${p.ledger}/${p.runId}/failures/`,
   ];
