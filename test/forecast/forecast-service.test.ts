@@ -12,16 +12,21 @@ import {
   CreateDatasetImportJobCommand,
   CreateForecastCommand,
   CreateForecastExportJobCommand,
+  DeleteDatasetCommand,
   DeleteDatasetGroupCommand,
+  DeleteDatasetImportJobCommand,
   DeleteForecastCommand,
   DeletePredictorCommand,
   DescribeAutoPredictorCommand,
   DescribeDatasetCommand,
+  DescribeDatasetGroupCommand,
   DescribeDatasetImportJobCommand,
   DescribeForecastCommand,
   DescribeForecastExportJobCommand,
   ForecastClient,
   GetAccuracyMetricsCommand,
+  ListDatasetImportJobsCommand,
+  ListForecastsCommand,
   ListPredictorsCommand,
   ListTagsForResourceCommand,
   TagResourceCommand,
@@ -262,9 +267,49 @@ describe('forecasts and exports', () => {
       { Key: 'run', Value: 'r1' },
       { Key: 'keep', Value: 'no' },
     ]);
+    // A delete is asynchronous: DELETE_PENDING, DELETE_IN_PROGRESS, then gone; until then the forecast still holds its predictor.
     await fc.send(new DeleteForecastCommand({ ForecastArn: f }));
+    expect((await fc.send(new DescribeForecastCommand({ ForecastArn: f }))).Status).toBe('DELETE_PENDING');
+    expect((await caught(fc.send(new DeleteForecastCommand({ ForecastArn: f })))).name).toBe('ResourceInUseException');
+    expect((await caught(fc.send(new DeletePredictorCommand({ PredictorArn: p })))).name).toBe('ResourceInUseException');
+    const exportOfDeleting = fc.send(new CreateForecastExportJobCommand({ ForecastExportJobName: 'e2', ForecastArn: f, Destination: { S3Config: { Path: `s3://${BUCKET}/out2/`, RoleArn: ROLE } } }));
+    expect((await caught(exportOfDeleting)).name).toBe('ResourceInUseException');
+    await advance(31);
+    expect((await fc.send(new DescribeForecastCommand({ ForecastArn: f }))).Status).toBe('DELETE_IN_PROGRESS');
+    expect((await fc.send(new ListForecastsCommand({}))).Forecasts?.map((x) => x.Status)).toEqual(['DELETE_IN_PROGRESS']);
+    await advance(600);
+    expect((await caught(fc.send(new DescribeForecastCommand({ ForecastArn: f })))).name).toBe('ResourceNotFoundException');
+    expect((await fc.send(new ListForecastsCommand({}))).Forecasts).toEqual([]);
     await fc.send(new DeletePredictorCommand({ PredictorArn: p }));
-    await fc.send(new DeleteDatasetGroupCommand({ DatasetGroupArn: groupArn }));
+    expect((await fc.send(new DescribeAutoPredictorCommand({ PredictorArn: p }))).Status).toBe('DELETE_PENDING');
+    expect((await caught(fc.send(new CreateForecastCommand({ ForecastName: 'f2', PredictorArn: p })))).name).toBe('ResourceInUseException');
+    expect((await caught(fc.send(new DeleteDatasetGroupCommand({ DatasetGroupArn: groupArn })))).name).toBe('ResourceInUseException');
+    await advance(600);
     expect((await caught(fc.send(new DescribeAutoPredictorCommand({ PredictorArn: p })))).name).toBe('ResourceNotFoundException');
+    await fc.send(new DeleteDatasetGroupCommand({ DatasetGroupArn: groupArn }));
+    expect((await fc.send(new DescribeDatasetGroupCommand({ DatasetGroupArn: groupArn }))).Status).toBe('DELETE_PENDING');
+    expect((await caught(predictor('p2', groupArn))).name).toBe('ResourceInUseException');
+    await advance(600);
+    expect((await caught(fc.send(new DescribeDatasetGroupCommand({ DatasetGroupArn: groupArn })))).name).toBe('ResourceNotFoundException');
+    // The same name can be used again once the old resource is gone.
+    await fc.send(new CreateDatasetGroupCommand({ DatasetGroupName: 'shop', Domain: 'RETAIL' }));
+    expect((await fc.send(new DescribeDatasetGroupCommand({ DatasetGroupArn: groupArn }))).Status).toBe('ACTIVE');
+  });
+
+  it('refuses to delete what is still being created, and deletes imports asynchronously', async () => {
+    const { datasetArn } = await group('shop');
+    const imp = await importCsv(datasetArn, 'i1', 'a.csv', targetCsv(2, 60, 1));
+    expect((await caught(fc.send(new DeleteDatasetImportJobCommand({ DatasetImportJobArn: imp })))).message).toMatch(/is CREATE_PENDING: only an ACTIVE or CREATE_FAILED/);
+    expect((await caught(fc.send(new DeleteDatasetCommand({ DatasetArn: datasetArn })))).name).toBe('ResourceInUseException');
+    await advance(3600);
+    await fc.send(new DeleteDatasetImportJobCommand({ DatasetImportJobArn: imp }));
+    expect((await fc.send(new ListDatasetImportJobsCommand({}))).DatasetImportJobs?.map((j) => j.Status)).toEqual(['DELETE_PENDING']);
+    await advance(600);
+    expect((await fc.send(new ListDatasetImportJobsCommand({}))).DatasetImportJobs).toEqual([]);
+    await fc.send(new DeleteDatasetCommand({ DatasetArn: datasetArn }));
+    expect((await fc.send(new DescribeDatasetCommand({ DatasetArn: datasetArn }))).Status).toBe('DELETE_PENDING');
+    expect((await caught(importCsv(datasetArn, 'i2', 'a.csv', targetCsv(2, 60, 1)))).name).toBe('ResourceInUseException');
+    await advance(600);
+    expect((await caught(fc.send(new DescribeDatasetCommand({ DatasetArn: datasetArn })))).name).toBe('ResourceNotFoundException');
   });
 });
