@@ -1,6 +1,6 @@
 /**
  * Amazon Forecast (awsJson1_1, `AmazonForecast.*`): dataset groups, datasets with schema validation per domain,
- * dataset import jobs that read and validate CSV from the emulated S3 (FieldStatistics, DataSize), auto predictors
+ * dataset import jobs that read and validate CSV or Parquet from the emulated S3 (FieldStatistics, DataSize), auto predictors
  * (new, and retrained from `ReferencePredictorArn`) trained on the imported data by a real model (./model.ts) with
  * accuracy metrics from a backtest on the last window, forecasts, export jobs writing CSV parts to S3, tags, deletes
  * with dependency rules (`ResourceInUseException`), and statuses CREATE_PENDING -> CREATE_IN_PROGRESS -> ACTIVE or
@@ -15,7 +15,7 @@ import type { JobView, LifecycleDefinition, TransitionContext } from '../../jobs
 import { TrackedMap } from '../../persistence/tracked-map';
 import { paginate } from '../efs/pages';
 import { getObject, listObjects, parseS3Uri, putObject, s3StateOf } from '../s3/objects';
-import { DOMAINS, itemIdsOf, schemaProblem, targetAttributeOf, targetSeries, timestampFormatProblem, validateCsv } from './data';
+import { csvImportRows, DOMAINS, itemIdsOf, parquetImportRows, schemaProblem, targetAttributeOf, targetSeries, timestampFormatProblem, validateImport, type ValidatedImport } from './data';
 import { backtest, fitAndForecast, seasonOf, stepMs, type OptimizationMetric } from './model';
 import type { Dataset, DatasetGroup, ForecastRecord, ForecastState, ImportJob, Predictor, Tags } from './state';
 
@@ -426,7 +426,7 @@ export const forecast = defineService<ForecastState>({
         Format: z.enum(['CSV', 'PARQUET']).optional(),
         ImportMode: z.enum(['FULL', 'INCREMENTAL']).optional(),
       }),
-      handler(input, ctx: Ctx) {
+      async handler(input, ctx: Ctx) {
         const ds = get(ctx, ctx.state.datasets, 'dataset', input.DatasetArn);
         const a = ctx.arn(`dataset-import-job/${ds.name}/${input.DatasetImportJobName}`);
         exists(ctx, ctx.state.importJobs, a, 'dataset import job');
@@ -436,25 +436,34 @@ export const forecast = defineService<ForecastState>({
         if (tsProblem) throw ctx.error('InvalidInputException', tsProblem);
         const loc = parseS3Uri(input.DataSource.S3Config.Path);
         if (!loc) throw ctx.error('InvalidInputException', `${input.DataSource.S3Config.Path} is not a valid S3 path`);
+        const fileFormat = input.Format ?? 'CSV';
         let problem: string | undefined;
-        let validated = { lines: [] as string[], fieldStatistics: {} };
+        let validated: ValidatedImport = { lines: [], fieldStatistics: {} };
         let bytes = 0;
-        if ((input.Format ?? 'CSV') === 'PARQUET') {
-          problem = 'This emulator reads CSV imports only (Format PARQUET is not emulated)';
-        } else if (!ctx.state.s3.buckets.has(loc.bucket)) {
+        if (!ctx.state.s3.buckets.has(loc.bucket)) {
           problem = `AccessDeniedException: the S3 bucket ${loc.bucket} does not exist or Forecast cannot reach it with ${input.DataSource.S3Config.RoleArn}`;
         } else {
           const exact = getObject(ctx.state.s3, loc);
-          const objects = exact ? [exact] : listObjects(ctx.state.s3, { bucket: loc.bucket, key: loc.key.replace(/\/?$/, loc.key === '' ? '' : '/') }).filter((o) => !o.key.endsWith('/'));
+          // Under a prefix, Parquet files end .parquet, .parq or .pqt, or have no extension at all.
+          const listed = exact ? [] : listObjects(ctx.state.s3, { bucket: loc.bucket, key: loc.key.replace(/\/?$/, loc.key === '' ? '' : '/') }).filter((o) => !o.key.endsWith('/'));
+          const objects = exact ? [exact] : fileFormat === 'PARQUET' ? listed.filter((o) => /\.(parquet|parq|pqt)$/i.test(o.key) || !/\.[^/.]+$/.test(o.key)) : listed;
           if (objects.length === 0) problem = `No files found at ${input.DataSource.S3Config.Path}`;
           else if (objects.length > 10_000) problem = `More than 10,000 files at ${input.DataSource.S3Config.Path}`;
           else {
             bytes = objects.reduce((n, o) => n + o.body.length, 0);
-            const v = validateCsv(objects.map((o) => ({ name: `s3://${loc.bucket}/${o.key}`, body: o.body })), ds.attributes, format);
-            problem = v.problem;
-            validated = v;
+            const files = objects.map((o) => ({ name: `s3://${loc.bucket}/${o.key}`, body: o.body }));
+            // Parquet is decoded asynchronously: what was checked above is checked again before anything is written.
+            const rows = fileFormat === 'PARQUET' ? await parquetImportRows(files, format) : csvImportRows(files, ds.attributes);
+            if ('problem' in rows) problem = rows.problem;
+            else {
+              validated = validateImport(rows, ds.attributes, format);
+              problem = validated.problem;
+            }
           }
         }
+        exists(ctx, ctx.state.importJobs, a, 'dataset import job');
+        get(ctx, ctx.state.datasets, 'dataset', ds.arn);
+        notDeleting(ctx, ds.arn, 'dataset');
         const rows = validated.lines.length;
         const job: ImportJob = {
           name: input.DatasetImportJobName,
@@ -463,7 +472,7 @@ export const forecast = defineService<ForecastState>({
           path: input.DataSource.S3Config.Path,
           roleArn: input.DataSource.S3Config.RoleArn,
           timestampFormat: format,
-          format: input.Format ?? 'CSV',
+          format: fileFormat,
           importMode: input.ImportMode ?? 'FULL',
           createdAt: ctx.now(),
           ...(problem ? { problem } : {}),
