@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { loadParquetReader } from '../../common/esm-import';
+import { parquetValue } from '../../common/parquet';
 import { FeatureFailure, featureFailure, parseS3Uri, type LedgerEntry } from '../../workflows/features/model';
 import { aws } from './aws-errors';
 
@@ -110,16 +111,6 @@ export async function parquetFile(s3: S3Client, uri: string) {
   });
   const metadata = await hp.parquetMetadataAsync(file);
   return { hp, file, metadata, rows: Number(metadata.num_rows), columns: hp.parquetSchema(metadata).children.map((c) => c.element.name) };
-}
-
-/** A Parquet value as the runtime takes it: integers and decimals as digits, timestamps as ISO 8601. */
-export function parquetValue(v: unknown): string | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : undefined;
-  if (v instanceof Date) return v.toISOString();
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  return String(v);
 }
 
 const PARQUET_SLICE_ROWS = 5_000;

@@ -34,7 +34,7 @@ import {
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { ForecastFailure, forecastFailure } from '../../workflows/forecast/failures';
 import { datasetsUri, exportUri, segmentNames, type ForecastPipelineConfig, type Metrics, type ModelRecord } from '../../workflows/forecast/model';
-import { allPages, heartbeat } from '../recovery/paging';
+import { allPages, heartbeat, previousAttemptDetails } from '../recovery/paging';
 import { aws, classifyAwsError, createOrAdopt, isAwsError } from './aws-errors';
 
 export const ROLE_TAG = 'mlops:role';
@@ -116,17 +116,6 @@ export function createForecastBackend(fc: ForecastClient, s3: S3Client) {
       metrics: await metricsOf(predictorArn),
       ...(tags[RUN_TAG] ? { runKey: tags[RUN_TAG] } : {}),
     };
-  }
-
-  /** Deletes what is gone or still busy quietly: cleanup is retried by the next run. */
-  async function quietly(what: string, call: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await call();
-      return true;
-    } catch (err) {
-      if (isAwsError(err, 'ResourceNotFoundException', 'ResourceInUseException')) return false;
-      throw classifyAwsError(err, what);
-    }
   }
 
   return {
@@ -301,49 +290,79 @@ export function createForecastBackend(fc: ForecastClient, s3: S3Client) {
 
     /**
      * Keeps the champion and the newest `keepLast` other predictors, forecasts and imports of the segment; deletes the
-     * rest (exports, then forecasts, then predictors, as Forecast's dependencies require). What is busy is left for
-     * the next run.
+     * rest (exports, then forecasts, then predictors, as Forecast's dependencies require). Forecast deletes
+     * asynchronously (DELETE_PENDING, DELETE_IN_PROGRESS) and a parent cannot go while a child still exists, so each
+     * attempt deletes what it can and answers "not yet" while anything it wants gone is still there: polled by the
+     * activity's retries, it returns once all of it is gone, the deletions carried across attempts in the heartbeat
+     * details.
      */
     async cleanupSegment(config: ForecastPipelineConfig, segment: string, championId: string, ds: SegmentDatasets): Promise<{ deleted: string[] }> {
       const keep = config.retrain.keepLast;
-      const deleted: string[] = [];
+      const deleted = new Set(previousAttemptDetails<{ deleted: string[] }>()?.deleted ?? []);
+      const waiting: string[] = [];
       const byNewest = <T extends { CreationTime?: Date }>(items: T[]) => [...items].sort((a, b) => (b.CreationTime?.getTime() ?? 0) - (a.CreationTime?.getTime() ?? 0));
       const finished = (s?: string) => s === 'ACTIVE' || s === 'CREATE_FAILED';
-      const predictors = byNewest(await predictorsOf(ds.datasetGroupArn)).filter((p) => finished(p.Status));
+      const beingDeleted = (s?: string) => s === 'DELETE_PENDING' || s === 'DELETE_IN_PROGRESS';
+      /** Deletes it unless it is already going; what is still there (being deleted, or held by a child) is waited for. */
+      const remove = async (arn: string | undefined, status: string | undefined, what: string, call: () => Promise<unknown>): Promise<void> => {
+        if (!arn) return;
+        if (beingDeleted(status)) {
+          waiting.push(arn);
+          return;
+        }
+        try {
+          await call();
+        } catch (err) {
+          if (isAwsError(err, 'ResourceNotFoundException')) return;
+          if (isAwsError(err, 'ResourceInUseException')) {
+            waiting.push(arn);
+            return;
+          }
+          throw classifyAwsError(err, what);
+        }
+        // Deleted, but not gone yet: the next attempt sees it go.
+        deleted.add(arn);
+        waiting.push(arn);
+        heartbeat({ deleted: [...deleted] });
+      };
+      const allPredictors = await predictorsOf(ds.datasetGroupArn);
+      const predictors = byNewest(allPredictors).filter((p) => finished(p.Status));
       const kept = new Set([championId, ...predictors.filter((p) => p.PredictorArn !== championId).slice(0, keep).map((p) => p.PredictorArn)]);
-      const forecasts = byNewest(
+      const allForecasts = byNewest(
         await allPages(async (token) => {
           const r = await aws('ListForecasts', () => fc.send(new ListForecastsCommand({ Filters: [{ Key: 'DatasetGroupArn', Value: ds.datasetGroupArn, Condition: 'IS' }], NextToken: token })));
           return { items: r.Forecasts ?? [], next: r.NextToken };
         }),
-      ).filter((f) => finished(f.Status));
-      const keptForecasts = new Set(forecasts.slice(0, keep).map((f) => f.ForecastArn));
-      for (const f of forecasts) {
-        if (!f.ForecastArn || (keptForecasts.has(f.ForecastArn) && kept.has(f.PredictorArn))) continue;
+      );
+      const keptForecasts = new Set(allForecasts.filter((f) => finished(f.Status)).slice(0, keep).map((f) => f.ForecastArn));
+      for (const f of allForecasts) {
+        if (!f.ForecastArn || !(finished(f.Status) || beingDeleted(f.Status)) || (keptForecasts.has(f.ForecastArn) && kept.has(f.PredictorArn))) continue;
         const exports = await aws('ListForecastExportJobs', () => fc.send(new ListForecastExportJobsCommand({ Filters: [{ Key: 'ForecastArn', Value: f.ForecastArn ?? '', Condition: 'IS' }] })));
         for (const e of exports.ForecastExportJobs ?? []) {
-          if (e.ForecastExportJobArn && (await quietly('DeleteForecastExportJob', () => fc.send(new DeleteForecastExportJobCommand({ ForecastExportJobArn: e.ForecastExportJobArn }))))) {
-            deleted.push(e.ForecastExportJobArn);
-          }
+          await remove(e.ForecastExportJobArn, e.Status, 'DeleteForecastExportJob', () => fc.send(new DeleteForecastExportJobCommand({ ForecastExportJobArn: e.ForecastExportJobArn })));
         }
-        if (await quietly('DeleteForecast', () => fc.send(new DeleteForecastCommand({ ForecastArn: f.ForecastArn })))) deleted.push(f.ForecastArn);
-        heartbeat();
+        await remove(f.ForecastArn, f.Status, 'DeleteForecast', () => fc.send(new DeleteForecastCommand({ ForecastArn: f.ForecastArn })));
+        heartbeat({ deleted: [...deleted] });
       }
-      for (const p of predictors) {
-        if (!p.PredictorArn || kept.has(p.PredictorArn)) continue;
-        if (await quietly('DeletePredictor', () => fc.send(new DeletePredictorCommand({ PredictorArn: p.PredictorArn })))) deleted.push(p.PredictorArn);
+      for (const p of allPredictors) {
+        if (!p.PredictorArn || kept.has(p.PredictorArn) || !(finished(p.Status) || beingDeleted(p.Status))) continue;
+        await remove(p.PredictorArn, p.Status, 'DeletePredictor', () => fc.send(new DeletePredictorCommand({ PredictorArn: p.PredictorArn })));
       }
       for (const datasetArn of Object.values(ds.datasets)) {
         const imports = byNewest(
           (await aws('ListDatasetImportJobs', () => fc.send(new ListDatasetImportJobsCommand({ Filters: [{ Key: 'DatasetArn', Value: datasetArn, Condition: 'IS' }] })))).DatasetImportJobs ?? [],
-        ).filter((i) => finished(i.Status));
-        for (const i of imports.slice(Math.max(keep, 1))) {
-          if (i.DatasetImportJobArn && (await quietly('DeleteDatasetImportJob', () => fc.send(new DeleteDatasetImportJobCommand({ DatasetImportJobArn: i.DatasetImportJobArn }))))) {
-            deleted.push(i.DatasetImportJobArn);
-          }
+        );
+        const keptImports = new Set(imports.filter((i) => finished(i.Status)).slice(0, Math.max(keep, 1)).map((i) => i.DatasetImportJobArn));
+        for (const i of imports) {
+          if (!i.DatasetImportJobArn || keptImports.has(i.DatasetImportJobArn) || !(finished(i.Status) || beingDeleted(i.Status))) continue;
+          await remove(i.DatasetImportJobArn, i.Status, 'DeleteDatasetImportJob', () => fc.send(new DeleteDatasetImportJobCommand({ DatasetImportJobArn: i.DatasetImportJobArn })));
         }
       }
-      return { deleted };
+      if (waiting.length > 0) {
+        heartbeat({ deleted: [...deleted] });
+        throw forecastFailure(ForecastFailure.NotReady, `cleanup waits for ${waiting.length} resources to be gone: ${waiting.slice(0, 3).join(', ')}${waiting.length > 3 ? ', ...' : ''}`);
+      }
+      return { deleted: [...deleted] };
     },
   };
 }

@@ -10,6 +10,15 @@ export function heartbeat(details?: unknown): void {
   }
 }
 
+/** The details the previous attempt of this activity last heartbeated (undefined on a first attempt or outside an activity). */
+export function previousAttemptDetails<T>(): T | undefined {
+  try {
+    return Context.current().info.heartbeatDetails as T | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Every page of a listing. A NextToken can go stale when other restores delete entries between two pages
  * ("Invalid NextToken"): the listing then starts over, a few times, before giving up (retryably).

@@ -1,5 +1,5 @@
 /**
- * Emulated Amazon Forecast through the real @aws-sdk/client-forecast: RETAIL schemas, CSV imports from S3 validated
+ * Emulated Amazon Forecast through the real @aws-sdk/client-forecast: RETAIL schemas, CSV and Parquet imports from S3 validated
  * with FieldStatistics, auto predictors trained by a real model with backtest metrics (predictable data scores better
  * than noise; new data changes the metrics), retrains that take half as long, forecasts and CSV export parts,
  * dependency rules on delete, limits and tags.
@@ -12,22 +12,28 @@ import {
   CreateDatasetImportJobCommand,
   CreateForecastCommand,
   CreateForecastExportJobCommand,
+  DeleteDatasetCommand,
   DeleteDatasetGroupCommand,
+  DeleteDatasetImportJobCommand,
   DeleteForecastCommand,
   DeletePredictorCommand,
   DescribeAutoPredictorCommand,
   DescribeDatasetCommand,
+  DescribeDatasetGroupCommand,
   DescribeDatasetImportJobCommand,
   DescribeForecastCommand,
   DescribeForecastExportJobCommand,
   ForecastClient,
   GetAccuracyMetricsCommand,
+  ListDatasetImportJobsCommand,
+  ListForecastsCommand,
   ListPredictorsCommand,
   ListTagsForResourceCommand,
   TagResourceCommand,
 } from '@aws-sdk/client-forecast';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { RunningEmulator } from '../../local/aws';
+import { loadParquetWriter } from '../../common/esm-import';
 import { caught, clientConfig, control, startTestEmulator } from '../aws/harness';
 
 let emu: RunningEmulator;
@@ -134,6 +140,81 @@ describe('datasets and imports', () => {
     const ds = await fc.send(new DescribeDatasetCommand({ DatasetArn: datasetArn }));
     expect(ds.LastModificationTime?.getTime()).toBe(d.LastModificationTime?.getTime());
     expect((await caught(importCsv(datasetArn, 'first', 'target/a.csv', 'x'))).name).toBe('ResourceAlreadyExistsException');
+  });
+});
+
+/** A Parquet file of the target rows: timestamps as yyyy-MM-dd strings, or as a TIMESTAMP column. */
+async function targetParquet(csv: string, timestamps: 'string' | 'timestamp', extra?: { name: string; data: unknown[] }): Promise<Buffer> {
+  const rows = csv.trim().split('\n').map((l) => l.split(','));
+  const { parquetWriteBuffer } = await loadParquetWriter();
+  const columnData = [
+    { name: 'item_id', data: rows.map((r) => r[0] as string), type: 'STRING' as const },
+    timestamps === 'string'
+      ? { name: 'timestamp', data: rows.map((r) => r[1] as string), type: 'STRING' as const }
+      : { name: 'timestamp', data: rows.map((r) => new Date(`${r[1] as string}T00:00:00Z`)), type: 'TIMESTAMP' as const },
+    { name: 'demand', data: rows.map((r) => Number(r[2])), type: 'DOUBLE' as const },
+    ...(extra ? [{ ...extra, type: 'STRING' as const }] : []),
+  ];
+  return Buffer.from(parquetWriteBuffer({ columnData: columnData as Parameters<typeof parquetWriteBuffer>[0]['columnData'] }));
+}
+
+async function importParquet(datasetArn: string, jobName: string, path: string): Promise<string> {
+  const r = await fc.send(new CreateDatasetImportJobCommand({ DatasetImportJobName: jobName, DatasetArn: datasetArn, Format: 'PARQUET', DataSource: { S3Config: { Path: path, RoleArn: ROLE } } }));
+  return r.DatasetImportJobArn as string;
+}
+
+describe('Parquet imports', () => {
+  it('reads Parquet files of a prefix, validates them as CSV, and trains the same model as on the same data in CSV', async () => {
+    const csv = targetCsv(4, 84, 2);
+    const [first, second] = [csv.trim().split('\n').slice(0, 200).join('\n'), csv.trim().split('\n').slice(200).join('\n')];
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'pq/part-0.parquet', Body: await targetParquet(first as string, 'string') }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'pq/part-1.pqt', Body: await targetParquet(second as string, 'timestamp') }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'pq/_SUCCESS.txt', Body: 'not data' }));
+    const pq = await group('pq');
+    const viaCsv = await group('viacsv');
+    const ok = await importParquet(pq.datasetArn, 'i1', `s3://${BUCKET}/pq/`);
+    const csvImport = await importCsv(viaCsv.datasetArn, 'i1', 'viacsv.csv', csv);
+    // Parquet that breaks the schema fails as CSV would.
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'bad/ts.parquet', Body: await targetParquet('item_0,2026/01/01,3', 'string') }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'bad/cols.parquet', Body: await targetParquet('item_0,2026-01-01,3', 'string', { name: 'extra', data: ['x'] }) }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'bad/csv.parquet', Body: csv }));
+    const badTs = await importParquet(pq.datasetArn, 'badts', `s3://${BUCKET}/bad/ts.parquet`);
+    const badCols = await importParquet(pq.datasetArn, 'badcols', `s3://${BUCKET}/bad/cols.parquet`);
+    const notParquet = await importParquet(pq.datasetArn, 'notparquet', `s3://${BUCKET}/bad/csv.parquet`);
+    await advance(3600);
+    const d = await fc.send(new DescribeDatasetImportJobCommand({ DatasetImportJobArn: ok }));
+    expect(d).toMatchObject({ Status: 'ACTIVE', Format: 'PARQUET' });
+    expect(d.FieldStatistics?.item_id).toMatchObject({ Count: 4 * 84, CountDistinct: 4, CountNull: 0 });
+    expect(d.FieldStatistics?.timestamp).toMatchObject({ Min: '2026-01-01', Max: '2026-03-25' });
+    expect(d.FieldStatistics?.demand).toEqual((await fc.send(new DescribeDatasetImportJobCommand({ DatasetImportJobArn: csvImport }))).FieldStatistics?.demand);
+    expect((await fc.send(new DescribeDatasetImportJobCommand({ DatasetImportJobArn: badTs }))).Message).toMatch(/ts\.parquet row 1: the timestamp "2026\/01\/01" does not match the format yyyy-MM-dd/);
+    expect((await fc.send(new DescribeDatasetImportJobCommand({ DatasetImportJobArn: badCols }))).Message).toMatch(/cols\.parquet row 1 has 4 columns, but the dataset's schema has 3/);
+    expect((await fc.send(new DescribeDatasetImportJobCommand({ DatasetImportJobArn: notParquet }))).Message).toMatch(/csv\.parquet is not a Parquet file/);
+    // The failed imports came later, but only an ACTIVE import is the dataset's data.
+    const a = await predictor('pq_p', pq.groupArn);
+    const b = await predictor('csv_p', viaCsv.groupArn);
+    await advance(86_400);
+    expect((await fc.send(new DescribeAutoPredictorCommand({ PredictorArn: a }))).DatasetImportJobArns).toEqual([ok]);
+    expect(await rmse(a)).toBe(await rmse(b));
+  });
+
+  it('finds target items missing from Parquet item metadata', async () => {
+    const { datasetArn } = await group('shop');
+    const { DatasetArn: meta } = await fc.send(
+      new CreateDatasetCommand({ DatasetName: 'shop_meta', Domain: 'RETAIL', DatasetType: 'ITEM_METADATA', Schema: { Attributes: [{ AttributeName: 'item_id', AttributeType: 'string' }, { AttributeName: 'category', AttributeType: 'string' }] } }),
+    );
+    const { parquetWriteBuffer } = await loadParquetWriter();
+    const metadata = parquetWriteBuffer({ columnData: [{ name: 'item_id', data: ['item_0', 'item_1'], type: 'STRING' }, { name: 'category', data: ['bakery', null], type: 'STRING' }] });
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'meta/items', Body: Buffer.from(metadata) }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'target.parquet', Body: await targetParquet(targetCsv(3, 60, 1), 'string') }));
+    const m = await importParquet(meta as string, 'm1', `s3://${BUCKET}/meta/`);
+    await importParquet(datasetArn, 't1', `s3://${BUCKET}/target.parquet`);
+    const { DatasetGroupArn } = await fc.send(new CreateDatasetGroupCommand({ DatasetGroupName: 'withmeta', Domain: 'RETAIL', DatasetArns: [datasetArn, meta as string] }));
+    await advance(3600);
+    expect((await fc.send(new DescribeDatasetImportJobCommand({ DatasetImportJobArn: m }))).FieldStatistics?.category).toMatchObject({ Count: 2, CountNull: 1 });
+    const p = await predictor('unknown', DatasetGroupArn as string);
+    await advance(86_400);
+    expect((await fc.send(new DescribeAutoPredictorCommand({ PredictorArn: p }))).Message).toMatch(/1 items of the target time series are not in the item metadata dataset: item_2/);
   });
 });
 
@@ -262,9 +343,49 @@ describe('forecasts and exports', () => {
       { Key: 'run', Value: 'r1' },
       { Key: 'keep', Value: 'no' },
     ]);
+    // A delete is asynchronous: DELETE_PENDING, DELETE_IN_PROGRESS, then gone; until then the forecast still holds its predictor.
     await fc.send(new DeleteForecastCommand({ ForecastArn: f }));
+    expect((await fc.send(new DescribeForecastCommand({ ForecastArn: f }))).Status).toBe('DELETE_PENDING');
+    expect((await caught(fc.send(new DeleteForecastCommand({ ForecastArn: f })))).name).toBe('ResourceInUseException');
+    expect((await caught(fc.send(new DeletePredictorCommand({ PredictorArn: p })))).name).toBe('ResourceInUseException');
+    const exportOfDeleting = fc.send(new CreateForecastExportJobCommand({ ForecastExportJobName: 'e2', ForecastArn: f, Destination: { S3Config: { Path: `s3://${BUCKET}/out2/`, RoleArn: ROLE } } }));
+    expect((await caught(exportOfDeleting)).name).toBe('ResourceInUseException');
+    await advance(31);
+    expect((await fc.send(new DescribeForecastCommand({ ForecastArn: f }))).Status).toBe('DELETE_IN_PROGRESS');
+    expect((await fc.send(new ListForecastsCommand({}))).Forecasts?.map((x) => x.Status)).toEqual(['DELETE_IN_PROGRESS']);
+    await advance(600);
+    expect((await caught(fc.send(new DescribeForecastCommand({ ForecastArn: f })))).name).toBe('ResourceNotFoundException');
+    expect((await fc.send(new ListForecastsCommand({}))).Forecasts).toEqual([]);
     await fc.send(new DeletePredictorCommand({ PredictorArn: p }));
-    await fc.send(new DeleteDatasetGroupCommand({ DatasetGroupArn: groupArn }));
+    expect((await fc.send(new DescribeAutoPredictorCommand({ PredictorArn: p }))).Status).toBe('DELETE_PENDING');
+    expect((await caught(fc.send(new CreateForecastCommand({ ForecastName: 'f2', PredictorArn: p })))).name).toBe('ResourceInUseException');
+    expect((await caught(fc.send(new DeleteDatasetGroupCommand({ DatasetGroupArn: groupArn })))).name).toBe('ResourceInUseException');
+    await advance(600);
     expect((await caught(fc.send(new DescribeAutoPredictorCommand({ PredictorArn: p })))).name).toBe('ResourceNotFoundException');
+    await fc.send(new DeleteDatasetGroupCommand({ DatasetGroupArn: groupArn }));
+    expect((await fc.send(new DescribeDatasetGroupCommand({ DatasetGroupArn: groupArn }))).Status).toBe('DELETE_PENDING');
+    expect((await caught(predictor('p2', groupArn))).name).toBe('ResourceInUseException');
+    await advance(600);
+    expect((await caught(fc.send(new DescribeDatasetGroupCommand({ DatasetGroupArn: groupArn })))).name).toBe('ResourceNotFoundException');
+    // The same name can be used again once the old resource is gone.
+    await fc.send(new CreateDatasetGroupCommand({ DatasetGroupName: 'shop', Domain: 'RETAIL' }));
+    expect((await fc.send(new DescribeDatasetGroupCommand({ DatasetGroupArn: groupArn }))).Status).toBe('ACTIVE');
+  });
+
+  it('refuses to delete what is still being created, and deletes imports asynchronously', async () => {
+    const { datasetArn } = await group('shop');
+    const imp = await importCsv(datasetArn, 'i1', 'a.csv', targetCsv(2, 60, 1));
+    expect((await caught(fc.send(new DeleteDatasetImportJobCommand({ DatasetImportJobArn: imp })))).message).toMatch(/is CREATE_PENDING: only an ACTIVE or CREATE_FAILED/);
+    expect((await caught(fc.send(new DeleteDatasetCommand({ DatasetArn: datasetArn })))).name).toBe('ResourceInUseException');
+    await advance(3600);
+    await fc.send(new DeleteDatasetImportJobCommand({ DatasetImportJobArn: imp }));
+    expect((await fc.send(new ListDatasetImportJobsCommand({}))).DatasetImportJobs?.map((j) => j.Status)).toEqual(['DELETE_PENDING']);
+    await advance(600);
+    expect((await fc.send(new ListDatasetImportJobsCommand({}))).DatasetImportJobs).toEqual([]);
+    await fc.send(new DeleteDatasetCommand({ DatasetArn: datasetArn }));
+    expect((await fc.send(new DescribeDatasetCommand({ DatasetArn: datasetArn }))).Status).toBe('DELETE_PENDING');
+    expect((await caught(importCsv(datasetArn, 'i2', 'a.csv', targetCsv(2, 60, 1)))).name).toBe('ResourceInUseException');
+    await advance(600);
+    expect((await caught(fc.send(new DescribeDatasetCommand({ DatasetArn: datasetArn })))).name).toBe('ResourceNotFoundException');
   });
 });

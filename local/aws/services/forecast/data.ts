@@ -1,7 +1,8 @@
 /**
- * Dataset data as Forecast checks it: schemas per domain, CSV import validation (columns, timestamp format,
+ * Dataset data as Forecast checks it: schemas per domain, CSV and Parquet import validation (columns, timestamp format,
  * numbers, required values) with FieldStatistics, and the target time series as the model reads it.
  */
+import { isParquet, parquetValue, readParquetTable } from '../../../../common/parquet';
 import type { Attribute, DatasetType, FieldStatistic } from './state';
 
 /** The attributes each domain requires per dataset type (the RETAIL and CUSTOM domains; others as CUSTOM). */
@@ -81,52 +82,101 @@ export interface ValidatedImport {
   fieldStatistics: Record<string, FieldStatistic>;
 }
 
-/** Validates CSV files against the schema: an optional header row equal to the attribute names, then one row per line. */
-export function validateCsv(files: { name: string; body: Buffer }[], attributes: readonly Attribute[], timestampFormat: string): ValidatedImport {
-  const pattern = TIMESTAMP_FORMATS[timestampFormat] ?? (TIMESTAMP_FORMATS['yyyy-MM-dd HH:mm:ss'] as RegExp);
-  const lines: string[] = [];
+/** One data row of an import file: its fields in file order (Forecast maps them to the schema's attributes by position). */
+export interface ImportRow {
+  /** Where it came from, for messages: `s3://bucket/key line 3`. */
+  where: string;
+  fields: string[];
+}
+
+export interface ImportFile {
+  name: string;
+  body: Buffer;
+}
+
+/** The rows of CSV files: blank lines skipped, and a first line equal to the attribute names taken as a header. */
+export function csvImportRows(files: readonly ImportFile[], attributes: readonly Attribute[]): ImportRow[] {
   const header = attributes.map((a) => a.AttributeName).join(',');
-  const columns = attributes.map(() => ({ count: 0, nulls: 0, nan: 0, distinct: new Set<string>(), numbers: [] as number[], min: undefined as string | undefined, max: undefined as string | undefined }));
+  const out: ImportRow[] = [];
   for (const file of files) {
     const rows = file.body.toString('utf8').split(/\r?\n/);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i] as string;
-      if (row.trim() === '') continue;
-      if (i === 0 && row.trim() === header) continue;
-      const fields = row.split(',');
-      const where = `${file.name} line ${i + 1}`;
-      if (fields.length !== attributes.length) {
-        return fail(`${where} has ${fields.length} columns, but the dataset's schema has ${attributes.length} (${header})`);
+      if (row.trim() === '' || (i === 0 && row.trim() === header)) continue;
+      out.push({ where: `${file.name} line ${i + 1}`, fields: row.split(',') });
+    }
+  }
+  return out;
+}
+
+/** A Parquet TIMESTAMP or DATE value in the import's timestamp format (UTC). */
+function formatTimestamp(d: Date, timestampFormat: string): string {
+  const iso = d.toISOString();
+  if (timestampFormat === 'yyyy-MM-dd') return iso.slice(0, 10);
+  if (timestampFormat === 'yyyy-MM-dd HH:mm') return iso.slice(0, 16).replace('T', ' ');
+  if (timestampFormat === "yyyy-MM-dd'T'HH:mm:ss") return iso.slice(0, 19);
+  return iso.slice(0, 19).replace('T', ' ');
+}
+
+/**
+ * The rows of Parquet files, their columns in file order; a TIMESTAMP or DATE column is written in the import's
+ * timestamp format, a string column is validated against it as in CSV. A file that is not Parquet gives a problem.
+ */
+export async function parquetImportRows(files: readonly ImportFile[], timestampFormat: string): Promise<ImportRow[] | { problem: string }> {
+  const out: ImportRow[] = [];
+  for (const file of files) {
+    if (!isParquet(file.body)) return { problem: `${file.name} is not a Parquet file (Format PARQUET)` };
+    let table: Awaited<ReturnType<typeof readParquetTable>>;
+    try {
+      table = await readParquetTable(file.body);
+    } catch (err) {
+      return { problem: `${file.name} cannot be read as Parquet: ${(err as Error).message}` };
+    }
+    table.rows.forEach((row, i) => {
+      out.push({ where: `${file.name} row ${i + 1}`, fields: row.map((v) => (v instanceof Date ? formatTimestamp(v, timestampFormat) : (parquetValue(v) ?? ''))) });
+    });
+  }
+  return out;
+}
+
+/** Validates import rows against the schema (columns, timestamp format, numbers, required values) with FieldStatistics. */
+export function validateImport(rows: Iterable<ImportRow>, attributes: readonly Attribute[], timestampFormat: string): ValidatedImport {
+  const pattern = TIMESTAMP_FORMATS[timestampFormat] ?? (TIMESTAMP_FORMATS['yyyy-MM-dd HH:mm:ss'] as RegExp);
+  const lines: string[] = [];
+  const header = attributes.map((a) => a.AttributeName).join(',');
+  const columns = attributes.map(() => ({ count: 0, nulls: 0, nan: 0, distinct: new Set<string>(), numbers: [] as number[], min: undefined as string | undefined, max: undefined as string | undefined }));
+  for (const { where, fields } of rows) {
+    if (fields.length !== attributes.length) {
+      return fail(`${where} has ${fields.length} columns, but the dataset's schema has ${attributes.length} (${header})`);
+    }
+    for (let c = 0; c < attributes.length; c++) {
+      const attr = attributes[c] as Attribute;
+      const value = (fields[c] as string).trim();
+      const col = columns[c] as (typeof columns)[number];
+      col.count++;
+      if (value === '') {
+        if (attr.AttributeName === 'item_id' || attr.AttributeType === 'timestamp') return fail(`${where}: ${attr.AttributeName} is empty`);
+        col.nulls++;
+        continue;
       }
-      for (let c = 0; c < attributes.length; c++) {
-        const attr = attributes[c] as Attribute;
-        const value = (fields[c] as string).trim();
-        const col = columns[c] as (typeof columns)[number];
-        col.count++;
-        if (value === '') {
-          if (attr.AttributeName === 'item_id' || attr.AttributeType === 'timestamp') return fail(`${where}: ${attr.AttributeName} is empty`);
-          col.nulls++;
+      col.distinct.add(value);
+      if (attr.AttributeType === 'timestamp') {
+        if (!pattern.test(value) || Number.isNaN(timestampMs(value))) return fail(`${where}: the timestamp "${value}" does not match the format ${timestampFormat}`);
+        if (col.min === undefined || value < col.min) col.min = value;
+        if (col.max === undefined || value > col.max) col.max = value;
+      } else if (attr.AttributeType === 'float' || attr.AttributeType === 'integer') {
+        if (/^nan$/i.test(value)) {
+          col.nan++;
           continue;
         }
-        col.distinct.add(value);
-        if (attr.AttributeType === 'timestamp') {
-          if (!pattern.test(value) || Number.isNaN(timestampMs(value))) return fail(`${where}: the timestamp "${value}" does not match the format ${timestampFormat}`);
-          if (col.min === undefined || value < col.min) col.min = value;
-          if (col.max === undefined || value > col.max) col.max = value;
-        } else if (attr.AttributeType === 'float' || attr.AttributeType === 'integer') {
-          if (/^nan$/i.test(value)) {
-            col.nan++;
-            continue;
-          }
-          const n = Number(value);
-          if (!Number.isFinite(n) || (attr.AttributeType === 'integer' && !Number.isInteger(n))) {
-            return fail(`${where}: "${value}" is not a valid ${attr.AttributeType} for ${attr.AttributeName}`);
-          }
-          col.numbers.push(n);
+        const n = Number(value);
+        if (!Number.isFinite(n) || (attr.AttributeType === 'integer' && !Number.isInteger(n))) {
+          return fail(`${where}: "${value}" is not a valid ${attr.AttributeType} for ${attr.AttributeName}`);
         }
+        col.numbers.push(n);
       }
-      lines.push(fields.map((f) => f.trim()).join(','));
     }
+    lines.push(fields.map((f) => f.trim()).join(','));
   }
   if (lines.length === 0) return fail('The import found no data rows');
   const fieldStatistics: Record<string, FieldStatistic> = {};
@@ -136,8 +186,8 @@ export function validateCsv(files: { name: string; body: Buffer }[], attributes:
     if (col.numbers.length > 0) {
       const avg = col.numbers.reduce((s, v) => s + v, 0) / col.numbers.length;
       const sd = Math.sqrt(col.numbers.reduce((s, v) => s + (v - avg) ** 2, 0) / col.numbers.length);
-      stat.Min = String(Math.min(...col.numbers));
-      stat.Max = String(Math.max(...col.numbers));
+      stat.Min = String(col.numbers.reduce((m, v) => Math.min(m, v), Infinity));
+      stat.Max = String(col.numbers.reduce((m, v) => Math.max(m, v), -Infinity));
       stat.Avg = Math.round(avg * 1e6) / 1e6;
       stat.Stddev = Math.round(sd * 1e6) / 1e6;
     } else if (col.min !== undefined) {

@@ -1,11 +1,13 @@
 /**
  * Amazon Forecast (awsJson1_1, `AmazonForecast.*`): dataset groups, datasets with schema validation per domain,
- * dataset import jobs that read and validate CSV from the emulated S3 (FieldStatistics, DataSize), auto predictors
+ * dataset import jobs that read and validate CSV or Parquet from the emulated S3 (FieldStatistics, DataSize), auto predictors
  * (new, and retrained from `ReferencePredictorArn`) trained on the imported data by a real model (./model.ts) with
  * accuracy metrics from a backtest on the last window, forecasts, export jobs writing CSV parts to S3, tags, deletes
  * with dependency rules (`ResourceInUseException`), and statuses CREATE_PENDING -> CREATE_IN_PROGRESS -> ACTIVE or
  * CREATE_FAILED moving with the emulator's clock. Training time grows with the data and a retrain takes half as long.
- * Deletes take effect at once (no DELETE_* statuses). Parquet imports and exports are refused (CSV only).
+ * A delete is accepted for an ACTIVE or CREATE_FAILED resource whose dependants are gone; the resource then answers
+ * DELETE_PENDING and DELETE_IN_PROGRESS (Describe and List still show it, nothing can use it) and disappears when
+ * the deletion ends (kind `deletion` in scenarios). Parquet exports are refused (CSV only).
  */
 import { z } from 'zod';
 import { defineService, operation, type OperationContext } from '../../service';
@@ -13,14 +15,14 @@ import type { JobView, LifecycleDefinition, TransitionContext } from '../../jobs
 import { TrackedMap } from '../../persistence/tracked-map';
 import { paginate } from '../efs/pages';
 import { getObject, listObjects, parseS3Uri, putObject, s3StateOf } from '../s3/objects';
-import { DOMAINS, itemIdsOf, schemaProblem, targetAttributeOf, targetSeries, timestampFormatProblem, validateCsv } from './data';
+import { csvImportRows, DOMAINS, itemIdsOf, parquetImportRows, schemaProblem, targetAttributeOf, targetSeries, timestampFormatProblem, validateImport, type ValidatedImport } from './data';
 import { backtest, fitAndForecast, seasonOf, stepMs, type OptimizationMetric } from './model';
 import type { Dataset, DatasetGroup, ForecastRecord, ForecastState, ImportJob, Predictor, Tags } from './state';
 
 type Ctx = OperationContext<ForecastState>;
 type Outcome = 'ACTIVE' | 'CREATE_FAILED';
 
-export const KINDS = { import: 'dataset-import-job', predictor: 'predictor', forecast: 'forecast', export: 'forecast-export-job' } as const;
+export const KINDS = { datasetGroup: 'dataset-group', dataset: 'dataset', import: 'dataset-import-job', predictor: 'predictor', forecast: 'forecast', export: 'forecast-export-job' } as const;
 /** Concurrent predictor trainings per account (Forecast's quota is a few; more answer LimitExceededException). */
 export const MAX_TRAINING_PREDICTORS = 3;
 export const DEFAULT_FORECAST_TYPES = ['0.1', '0.5', '0.9'];
@@ -84,7 +86,78 @@ const round3 = (n: number): string => String(Math.round(n * 1000) / 1000);
 const importLifecycle = (runningMs: number, outcome: Outcome) => lifecycle(KINDS.import, 30_000, runningMs, outcome, importDone);
 const exportLifecycle = (runningMs: number, outcome: Outcome) => lifecycle(KINDS.export, 30_000, runningMs, outcome, exportDone);
 
+/** The state maps of the resources a Delete* removes, and the create job kind of each (dataset groups and datasets have none). */
+type Deletable = 'datasetGroups' | 'datasets' | 'importJobs' | 'predictors' | 'forecasts' | 'exportJobs';
+const CREATE_KIND: Record<Deletable, string | undefined> = {
+  datasetGroups: undefined,
+  datasets: undefined,
+  importJobs: KINDS.import,
+  predictors: KINDS.predictor,
+  forecasts: KINDS.forecast,
+  exportJobs: KINDS.export,
+};
+export const DELETION_KIND = 'deletion';
+/** DELETE_PENDING, then DELETE_IN_PROGRESS for `inProgressMs`; at its end the resource is gone (NotFound). */
+export const DELETE_PENDING_MS = 30_000;
+
+function removeResource(s: ForecastState, jobs: TransitionContext['jobs'], map: Deletable, resourceArn: string): void {
+  (s[map] as Map<string, unknown>).delete(resourceArn);
+  s.tags.delete(resourceArn);
+  const kind = CREATE_KIND[map];
+  if (kind) jobs.remove(kind, resourceArn);
+  if (map === 'importJobs') {
+    for (const ds of s.datasets.values()) {
+      if (ds.latestImportArn !== resourceArn) continue;
+      const { latestImportArn: _gone, ...rest } = ds;
+      s.datasets.set(ds.arn, rest);
+    }
+  }
+}
+
+/** A deletion that ends removes its resource (and the deletion itself: a resource of the same name may come again). */
+function deletionDone(job: JobView, ctx: TransitionContext): void {
+  if (job.status !== 'DELETED') return;
+  removeResource(st(ctx), ctx.jobs, job.data.map as Deletable, job.id);
+  ctx.jobs.remove(DELETION_KIND, job.id);
+}
+
+function deletionLifecycle(inProgressMs: number): LifecycleDefinition {
+  return {
+    kind: DELETION_KIND,
+    phases: [
+      { status: 'DELETE_PENDING', durationMs: DELETE_PENDING_MS },
+      { status: 'DELETE_IN_PROGRESS', durationMs: inProgressMs },
+    ],
+    succeeded: 'DELETED',
+    failed: 'DELETE_FAILED',
+    onTransition: deletionDone,
+  };
+}
+
+function deleting(ctx: Ctx, resourceArn: string): boolean {
+  const job = ctx.jobs.get(DELETION_KIND, resourceArn);
+  return job !== undefined && !job.ended;
+}
+
+/** A resource being deleted cannot be used (imported into, trained on, updated). */
+function notDeleting(ctx: Ctx, resourceArn: string, what: string): void {
+  if (deleting(ctx, resourceArn)) throw ctx.error('ResourceInUseException', `The ${what} ${resourceArn} is being deleted (${status(ctx, '', resourceArn).Status})`);
+}
+
+/**
+ * Starts deleting a resource Forecast lets go (ACTIVE or CREATE_FAILED): DELETE_PENDING, DELETE_IN_PROGRESS, then
+ * gone. A resource still being created or already being deleted answers ResourceInUseException.
+ */
+function startDeletion(ctx: Ctx, map: Deletable, resourceArn: string, what: string, inProgressMs = 60_000): void {
+  const kind = CREATE_KIND[map];
+  if (kind && live(ctx, kind, resourceArn)) throw ctx.error('ResourceInUseException', `The ${what} ${resourceArn} is ${status(ctx, kind, resourceArn).Status}: only an ACTIVE or CREATE_FAILED ${what} can be deleted`);
+  if (deleting(ctx, resourceArn)) throw ctx.error('ResourceInUseException', `The ${what} ${resourceArn} is already being deleted (${status(ctx, kind ?? '', resourceArn).Status})`);
+  ctx.jobs.start(deletionLifecycle(inProgressMs), resourceArn, { map });
+}
+
 function status(ctx: Ctx, kind: string, id: string): { Status: string; LastModificationTime: Date; EstimatedTimeRemainingInMinutes?: number } {
+  const deletion = ctx.jobs.get(DELETION_KIND, id);
+  if (deletion && !deletion.ended) return { Status: deletion.status, LastModificationTime: new Date(deletion.statusSinceMs) };
   const job = ctx.jobs.get(kind, id);
   if (!job) return { Status: 'ACTIVE', LastModificationTime: ctx.now() };
   return {
@@ -204,7 +277,7 @@ export const forecast = defineService<ForecastState>({
   protocol: 'awsJson1_1',
   targetPrefix: 'AmazonForecast',
   validationError: { code: 'InvalidInputException' },
-  lifecycles: [importLifecycle(0, 'ACTIVE'), exportLifecycle(0, 'ACTIVE')],
+  lifecycles: [importLifecycle(0, 'ACTIVE'), exportLifecycle(0, 'ACTIVE'), deletionLifecycle(0)],
   createState: (scope) => ({
     s3: s3StateOf(scope),
     datasetGroups: new Map(),
@@ -231,7 +304,8 @@ export const forecast = defineService<ForecastState>({
       input: z.object({ DatasetGroupArn: arn }),
       handler(input, ctx: Ctx) {
         const g = get(ctx, ctx.state.datasetGroups, 'dataset group', input.DatasetGroupArn);
-        return { DatasetGroupName: g.name, DatasetGroupArn: g.arn, DatasetArns: g.datasetArns, Domain: g.domain, Status: 'ACTIVE', CreationTime: g.createdAt, LastModificationTime: g.modifiedAt };
+        const s = status(ctx, KINDS.datasetGroup, g.arn);
+        return { DatasetGroupName: g.name, DatasetGroupArn: g.arn, DatasetArns: g.datasetArns, Domain: g.domain, Status: s.Status, CreationTime: g.createdAt, LastModificationTime: deleting(ctx, g.arn) ? s.LastModificationTime : g.modifiedAt };
       },
     }),
     ListDatasetGroups: operation({
@@ -248,6 +322,7 @@ export const forecast = defineService<ForecastState>({
       input: z.object({ DatasetGroupArn: arn, DatasetArns: z.array(arn) }),
       handler(input, ctx: Ctx) {
         const g = get(ctx, ctx.state.datasetGroups, 'dataset group', input.DatasetGroupArn);
+        notDeleting(ctx, g.arn, 'dataset group');
         const types = input.DatasetArns.map((d) => get(ctx, ctx.state.datasets, 'dataset', d).type);
         if (new Set(types).size !== types.length) throw ctx.error('InvalidInputException', 'A dataset group can hold at most one dataset of each type');
         ctx.state.datasetGroups.set(g.arn, { ...g, datasetArns: input.DatasetArns, modifiedAt: ctx.now() });
@@ -262,8 +337,7 @@ export const forecast = defineService<ForecastState>({
         if (predictors.length > 0) {
           throw ctx.error('ResourceInUseException', `The dataset group ${input.DatasetGroupArn} is used by ${predictors.length} predictors: delete them first`);
         }
-        ctx.state.datasetGroups.delete(input.DatasetGroupArn);
-        ctx.state.tags.delete(input.DatasetGroupArn);
+        startDeletion(ctx, 'datasetGroups', input.DatasetGroupArn, 'dataset group');
         return {};
       },
     }),
@@ -312,9 +386,9 @@ export const forecast = defineService<ForecastState>({
           DatasetType: d.type,
           ...(d.frequency ? { DataFrequency: d.frequency } : {}),
           Schema: { Attributes: d.attributes },
-          Status: 'ACTIVE',
+          Status: status(ctx, KINDS.dataset, d.arn).Status,
           CreationTime: d.createdAt,
-          LastModificationTime: d.modifiedAt,
+          LastModificationTime: deleting(ctx, d.arn) ? status(ctx, KINDS.dataset, d.arn).LastModificationTime : d.modifiedAt,
         };
       },
     }),
@@ -335,8 +409,7 @@ export const forecast = defineService<ForecastState>({
         const running = [...ctx.state.importJobs.values()].find((i) => i.datasetArn === input.DatasetArn && live(ctx, KINDS.import, i.arn));
         if (running) throw ctx.error('ResourceInUseException', `The dataset ${input.DatasetArn} has an import in progress: ${running.arn}`);
         // Forecast leaves the dataset in its groups' lists (UpdateDatasetGroup removes it); so does the emulator.
-        ctx.state.datasets.delete(input.DatasetArn);
-        ctx.state.tags.delete(input.DatasetArn);
+        startDeletion(ctx, 'datasets', input.DatasetArn, 'dataset');
         return {};
       },
     }),
@@ -353,34 +426,44 @@ export const forecast = defineService<ForecastState>({
         Format: z.enum(['CSV', 'PARQUET']).optional(),
         ImportMode: z.enum(['FULL', 'INCREMENTAL']).optional(),
       }),
-      handler(input, ctx: Ctx) {
+      async handler(input, ctx: Ctx) {
         const ds = get(ctx, ctx.state.datasets, 'dataset', input.DatasetArn);
         const a = ctx.arn(`dataset-import-job/${ds.name}/${input.DatasetImportJobName}`);
         exists(ctx, ctx.state.importJobs, a, 'dataset import job');
+        notDeleting(ctx, ds.arn, 'dataset');
         const format = input.TimestampFormat ?? (ds.frequency === 'D' || ds.frequency === 'W' || ds.frequency === 'M' || ds.frequency === 'Y' ? 'yyyy-MM-dd' : 'yyyy-MM-dd HH:mm:ss');
         const tsProblem = timestampFormatProblem(format);
         if (tsProblem) throw ctx.error('InvalidInputException', tsProblem);
         const loc = parseS3Uri(input.DataSource.S3Config.Path);
         if (!loc) throw ctx.error('InvalidInputException', `${input.DataSource.S3Config.Path} is not a valid S3 path`);
+        const fileFormat = input.Format ?? 'CSV';
         let problem: string | undefined;
-        let validated = { lines: [] as string[], fieldStatistics: {} };
+        let validated: ValidatedImport = { lines: [], fieldStatistics: {} };
         let bytes = 0;
-        if ((input.Format ?? 'CSV') === 'PARQUET') {
-          problem = 'This emulator reads CSV imports only (Format PARQUET is not emulated)';
-        } else if (!ctx.state.s3.buckets.has(loc.bucket)) {
+        if (!ctx.state.s3.buckets.has(loc.bucket)) {
           problem = `AccessDeniedException: the S3 bucket ${loc.bucket} does not exist or Forecast cannot reach it with ${input.DataSource.S3Config.RoleArn}`;
         } else {
           const exact = getObject(ctx.state.s3, loc);
-          const objects = exact ? [exact] : listObjects(ctx.state.s3, { bucket: loc.bucket, key: loc.key.replace(/\/?$/, loc.key === '' ? '' : '/') }).filter((o) => !o.key.endsWith('/'));
+          // Under a prefix, Parquet files end .parquet, .parq or .pqt, or have no extension at all.
+          const listed = exact ? [] : listObjects(ctx.state.s3, { bucket: loc.bucket, key: loc.key.replace(/\/?$/, loc.key === '' ? '' : '/') }).filter((o) => !o.key.endsWith('/'));
+          const objects = exact ? [exact] : fileFormat === 'PARQUET' ? listed.filter((o) => /\.(parquet|parq|pqt)$/i.test(o.key) || !/\.[^/.]+$/.test(o.key)) : listed;
           if (objects.length === 0) problem = `No files found at ${input.DataSource.S3Config.Path}`;
           else if (objects.length > 10_000) problem = `More than 10,000 files at ${input.DataSource.S3Config.Path}`;
           else {
             bytes = objects.reduce((n, o) => n + o.body.length, 0);
-            const v = validateCsv(objects.map((o) => ({ name: `s3://${loc.bucket}/${o.key}`, body: o.body })), ds.attributes, format);
-            problem = v.problem;
-            validated = v;
+            const files = objects.map((o) => ({ name: `s3://${loc.bucket}/${o.key}`, body: o.body }));
+            // Parquet is decoded asynchronously: what was checked above is checked again before anything is written.
+            const rows = fileFormat === 'PARQUET' ? await parquetImportRows(files, format) : csvImportRows(files, ds.attributes);
+            if ('problem' in rows) problem = rows.problem;
+            else {
+              validated = validateImport(rows, ds.attributes, format);
+              problem = validated.problem;
+            }
           }
         }
+        exists(ctx, ctx.state.importJobs, a, 'dataset import job');
+        get(ctx, ctx.state.datasets, 'dataset', ds.arn);
+        notDeleting(ctx, ds.arn, 'dataset');
         const rows = validated.lines.length;
         const job: ImportJob = {
           name: input.DatasetImportJobName,
@@ -389,7 +472,7 @@ export const forecast = defineService<ForecastState>({
           path: input.DataSource.S3Config.Path,
           roleArn: input.DataSource.S3Config.RoleArn,
           timestampFormat: format,
-          format: input.Format ?? 'CSV',
+          format: fileFormat,
           importMode: input.ImportMode ?? 'FULL',
           createdAt: ctx.now(),
           ...(problem ? { problem } : {}),
@@ -447,17 +530,8 @@ export const forecast = defineService<ForecastState>({
     DeleteDatasetImportJob: operation({
       input: z.object({ DatasetImportJobArn: arn }),
       handler(input, ctx: Ctx) {
-        get(ctx, ctx.state.importJobs, 'dataset import job', input.DatasetImportJobArn);
-        if (live(ctx, KINDS.import, input.DatasetImportJobArn)) throw ctx.error('ResourceInUseException', `The dataset import job ${input.DatasetImportJobArn} is in progress`);
-        ctx.state.importJobs.delete(input.DatasetImportJobArn);
-        ctx.jobs.remove(KINDS.import, input.DatasetImportJobArn);
-        ctx.state.tags.delete(input.DatasetImportJobArn);
-        for (const ds of ctx.state.datasets.values()) {
-          if (ds.latestImportArn === input.DatasetImportJobArn) {
-            const { latestImportArn: _gone, ...rest } = ds;
-            ctx.state.datasets.set(ds.arn, rest);
-          }
-        }
+        const j = get(ctx, ctx.state.importJobs, 'dataset import job', input.DatasetImportJobArn);
+        startDeletion(ctx, 'importJobs', j.arn, 'dataset import job', 60_000 + j.rows * 5);
         return {};
       },
     }),
@@ -493,6 +567,7 @@ export const forecast = defineService<ForecastState>({
             throw ctx.error('InvalidInputException', 'A new predictor needs DataConfig.DatasetGroupArn, ForecastHorizon and ForecastFrequency');
           }
           get(ctx, ctx.state.datasetGroups, 'dataset group', input.DataConfig.DatasetGroupArn);
+          notDeleting(ctx, input.DataConfig.DatasetGroupArn, 'dataset group');
           config = {
             datasetGroupArn: input.DataConfig.DatasetGroupArn,
             horizon: input.ForecastHorizon,
@@ -589,12 +664,10 @@ export const forecast = defineService<ForecastState>({
       input: z.object({ PredictorArn: arn }),
       handler(input, ctx: Ctx) {
         get(ctx, ctx.state.predictors, 'predictor', input.PredictorArn);
-        if (live(ctx, KINDS.predictor, input.PredictorArn)) throw ctx.error('ResourceInUseException', `The predictor ${input.PredictorArn} is being created`);
+        // A forecast being deleted still exists until it is gone.
         const forecasts = [...ctx.state.forecasts.values()].filter((f) => f.predictorArn === input.PredictorArn);
         if (forecasts.length > 0) throw ctx.error('ResourceInUseException', `The predictor ${input.PredictorArn} has ${forecasts.length} forecasts: delete them first`);
-        ctx.state.predictors.delete(input.PredictorArn);
-        ctx.jobs.remove(KINDS.predictor, input.PredictorArn);
-        ctx.state.tags.delete(input.PredictorArn);
+        startDeletion(ctx, 'predictors', input.PredictorArn, 'predictor', 2 * 60_000);
         return {};
       },
     }),
@@ -675,13 +748,10 @@ export const forecast = defineService<ForecastState>({
     DeleteForecast: operation({
       input: z.object({ ForecastArn: arn }),
       handler(input, ctx: Ctx) {
-        get(ctx, ctx.state.forecasts, 'forecast', input.ForecastArn);
-        if (live(ctx, KINDS.forecast, input.ForecastArn)) throw ctx.error('ResourceInUseException', `The forecast ${input.ForecastArn} is being created`);
+        const f = get(ctx, ctx.state.forecasts, 'forecast', input.ForecastArn);
         const exporting = [...ctx.state.exportJobs.values()].find((e) => e.forecastArn === input.ForecastArn && live(ctx, KINDS.export, e.arn));
         if (exporting) throw ctx.error('ResourceInUseException', `The forecast ${input.ForecastArn} is being exported by ${exporting.arn}`);
-        ctx.state.forecasts.delete(input.ForecastArn);
-        ctx.jobs.remove(KINDS.forecast, input.ForecastArn);
-        ctx.state.tags.delete(input.ForecastArn);
+        startDeletion(ctx, 'forecasts', f.arn, 'forecast', 60_000 + f.items.length * 10);
         return {};
       },
     }),
@@ -747,11 +817,7 @@ export const forecast = defineService<ForecastState>({
     DeleteForecastExportJob: operation({
       input: z.object({ ForecastExportJobArn: arn }),
       handler(input, ctx: Ctx) {
-        get(ctx, ctx.state.exportJobs, 'forecast export job', input.ForecastExportJobArn);
-        if (live(ctx, KINDS.export, input.ForecastExportJobArn)) throw ctx.error('ResourceInUseException', `The export job ${input.ForecastExportJobArn} is in progress`);
-        ctx.state.exportJobs.delete(input.ForecastExportJobArn);
-        ctx.jobs.remove(KINDS.export, input.ForecastExportJobArn);
-        ctx.state.tags.delete(input.ForecastExportJobArn);
+        startDeletion(ctx, 'exportJobs', get(ctx, ctx.state.exportJobs, 'forecast export job', input.ForecastExportJobArn).arn, 'forecast export job');
         return {};
       },
     }),

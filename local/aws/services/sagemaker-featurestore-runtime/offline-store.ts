@@ -7,24 +7,16 @@
  * (checked on each write), or on `POST /_emulator/services/sagemaker-featurestore-runtime/offline-store/flush`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { loadParquetWriter } from '../../../../common/esm-import';
+import { loadedParquetWriter, parquetWriterReady } from '../../../../common/parquet';
 import type { S3State } from '../s3/state';
 import type { FeatureGroup, OfflineRow } from '../sagemaker/feature-store';
-
-type ParquetWriter = typeof import('hyparquet-writer');
 
 export const FLUSH_ROWS = 100_000;
 export const FLUSH_AFTER_MS = 5 * 60_000;
 
-let writer: ParquetWriter | undefined;
-const loading: Promise<ParquetWriter> = loadParquetWriter().then((m) => (writer = m));
-// An unhandled rejection here would end the process; a failed load shows in the first flush instead.
-loading.catch(() => undefined);
-
-/** Loaded once per process; the handlers are synchronous, so they write only once it is here. */
-export function parquetWriterReady(): Promise<unknown> {
-  return loading;
-}
+// Loaded when the emulator loads; an unhandled rejection would end the process, so a failed load shows in the first flush instead.
+parquetWriterReady().catch(() => undefined);
+export { parquetWriterReady };
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -63,6 +55,7 @@ function stamp(ms: number): string {
  * does not exist (then the offline store is Blocked, as AWS blocks it, and the rows stay buffered).
  */
 export function flushOfflineStore(g: FeatureGroup, s3: S3State, nowMs: number): string[] {
+  const writer = loadedParquetWriter();
   if (!writer || g.offlineBufferedRows === 0 || !g.offlineStoreConfig) return [];
   const resolved = g.offlineStoreConfig.S3StorageConfig.ResolvedOutputS3Uri ?? '';
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(resolved);
