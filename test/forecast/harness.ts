@@ -54,6 +54,8 @@ export interface ForecastStack {
   text(uri: string): Promise<string>;
   keys(prefix: string): Promise<string[]>;
   advance(ms: number): void;
+  /** The server's (virtual) time. */
+  now(): number;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
   close(): Promise<void>;
@@ -103,6 +105,7 @@ export async function startForecastStack(): Promise<ForecastStack> {
       text,
       keys: async (prefix) => ((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map((o) => o.Key as string),
       advance: (ms) => server.time.advance(ms),
+      now: () => server.clock.now(),
       startWorker: worker.start,
       stopWorker: worker.stop,
       close: () => teardown.run(),

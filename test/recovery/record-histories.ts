@@ -5,9 +5,8 @@
  *
  *   npx tsx test/recovery/record-histories.ts [RELEASE]     # writes test/recovery/fixtures/histories/RELEASE/
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { historyToJSON } from './history-json';
+import { runRecording, writeHistories, writeManifest } from '../support/histories';
 import * as cli from '../../clients/cli/commands/recovery';
 import { DATASYNC_SLOTS_WORKFLOW_ID, profileWorkflowId, restoreWorkflowId, type ProfileKey } from '../../workflows/recovery/model';
 import { projectVersion } from '../../common/project-root';
@@ -87,15 +86,8 @@ async function main(): Promise<void> {
       ['seed', seeds[0]!],
       ['lookup', lookups[0]!],
     ];
-    mkdirSync(out, { recursive: true });
-    const manifest: Record<string, { workflowId: string; workflowType: string; status: string; events: number }> = {};
-    for (const [name, workflowId] of wanted) {
-      const handle = stack.client.workflow.getHandle(workflowId);
-      const [history, description] = await Promise.all([handle.fetchHistory(), handle.describe()]);
-      writeFileSync(join(out, `${name}.json`), `${historyToJSON(history)}\n`);
-      manifest[name] = { workflowId, workflowType: description.type, status: description.status.name, events: history.events?.length ?? 0 };
-    }
-    writeFileSync(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    const manifest = await writeHistories(stack.client, out, wanted);
+    writeManifest(out, manifest);
     process.stdout.write(`${JSON.stringify(manifest, null, 2)}\nwritten to ${out}\n`);
   } finally {
     await stack.close();
@@ -103,10 +95,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runRecording(main);
