@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import type { IngestProgress } from '../../workflows/features/model';
 import { control } from '../aws/harness';
-import { featuresStackPerFile, frozenClock, paceClockByThrottling, prepareGroup, syntheticRows, transactionsCsv, upload, type FeaturesStack } from './harness';
+import { prepareGroup, syntheticRows, transactionsCsv, upload, type FeaturesStack } from './harness';
+import { frozenClockStack, paceClockByThrottling } from './frozen-clock';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'clients', 'cli', 'main.ts');
 
 let stack: FeaturesStack;
-featuresStackPerFile({ emulatorClock: frozenClock() }, (s) => (stack = s));
+frozenClockStack((s) => (stack = s));
 
 /** Runs the CLI from source, on a pseudo-terminal (stdout and stderr both on it) or with plain pipes. */
 function mlops(args: string[], opts: { tty: boolean }): Promise<{ code: number | null; out: string; err: string }> {

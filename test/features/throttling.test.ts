@@ -13,7 +13,8 @@ import { FEATURES_TASK_QUEUE, ingestionWorkflowId } from '../../workflows/featur
 import type { featureIngestion } from '../../workflows/features/ingestion';
 import type { JournalEntry } from '../../local/aws/journal';
 import { control } from '../aws/harness';
-import { featuresStackPerFile, frozenClock, paceClockByThrottling, prepareGroup, syntheticRows, transactionsCsv, upload, type FeaturesStack } from './harness';
+import { prepareGroup, syntheticRows, transactionsCsv, upload, type FeaturesStack } from './harness';
+import { frozenClockStack, paceClockByThrottling } from './frozen-clock';
 
 const RUNTIME = '/services/sagemaker-featurestore-runtime';
 /** Write units a second while throttled; every record here is one unit (under 1 KB). */
@@ -22,7 +23,7 @@ const ROWS = 1_500;
 const MAX_CONCURRENCY = 4;
 
 let stack: FeaturesStack;
-featuresStackPerFile({ emulatorClock: frozenClock() }, (s) => (stack = s));
+frozenClockStack((s) => (stack = s));
 afterEach(async () => {
   await control(stack.emulator.endpoint, 'PUT', `${RUNTIME}/throughput`, { onDemandWriteUnitsPerSecond: 10_000 });
 });
