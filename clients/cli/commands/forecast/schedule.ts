@@ -116,7 +116,9 @@ export function registerForecastSchedule(forecast: Command, configFrom: (path: s
     .requiredOption('--from <time>', 'start (ISO)')
     .requiredOption('--to <time>', 'end (ISO)')
     .option('--id <id>', 'schedule id', DEFAULT_SCHEDULE_ID)
-    .option('--overlap <policy>', `overlap policy of the backfill: ${OVERLAP.join(', ')}`, 'allow-all')
+    // One after the other by default: under skip only the first missed run would start, and under allow-all the
+    // week's runs would import into the same dataset group and wait on the ETL job's concurrency at once.
+    .option('--overlap <policy>', `overlap policy of the backfill: ${OVERLAP.join(', ')}`, 'buffer-all')
     .action(async (opts: { from: string; to: string; id: string; overlap: string }) => {
       const start = date(opts.from, '--from');
       const end = date(opts.to, '--to');
