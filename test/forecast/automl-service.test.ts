@@ -26,6 +26,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { RunningEmulator } from '../../local/aws';
+import { loadParquetWriter } from '../../common/esm-import';
 import { caught, clientConfig, control, startTestEmulator } from '../aws/harness';
 
 let emu: RunningEmulator;
@@ -97,7 +98,47 @@ async function untilDone(name: string) {
   throw new Error(`${name} never ended`);
 }
 
+/** The table as Parquet: timestamps as a TIMESTAMP column, demand as DOUBLE. */
+async function parquetTable(csv: string): Promise<Buffer> {
+  const [, ...rows] = csv.trim().split('\n').map((l) => l.split(','));
+  const { parquetWriteBuffer } = await loadParquetWriter();
+  return Buffer.from(
+    parquetWriteBuffer({
+      columnData: [
+        { name: 'item_id', data: rows.map((r) => r[0] as string), type: 'STRING' },
+        { name: 'timestamp', data: rows.map((r) => new Date(`${r[1] as string}T00:00:00Z`)), type: 'TIMESTAMP' },
+        { name: 'demand', data: rows.map((r) => Number(r[2])), type: 'DOUBLE' },
+        { name: 'discount', data: rows.map((r) => Number(r[3])), type: 'DOUBLE' },
+      ],
+    }),
+  );
+}
+
 describe('emulated SageMaker AutoML V2 time series', () => {
+  it('reads a Parquet table (x-application/vnd.amazon+parquet) as it reads the same table in CSV', async () => {
+    const csv = table(3, 120, 4);
+    const csvUri = await put('csv/train.csv', csv);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'pq/train.parquet', Body: await parquetTable(csv) }));
+    const parquet = (name: string, uri: string): CreateAutoMLJobV2CommandInput => {
+      const input = jobInput(name, uri);
+      return { ...input, AutoMLJobInputDataConfig: [{ ...input.AutoMLJobInputDataConfig![0], ContentType: 'x-application/vnd.amazon+parquet' }] };
+    };
+    await sm.send(new CreateAutoMLJobV2Command(jobInput('csv-job', csvUri)));
+    await sm.send(new CreateAutoMLJobV2Command(parquet('parquet-job', `s3://${BUCKET}/pq/`)));
+    await sm.send(new CreateAutoMLJobV2Command(parquet('not-parquet', csvUri)));
+    const fromCsv = await untilDone('csv-job');
+    const fromParquet = await untilDone('parquet-job');
+    expect(fromParquet.AutoMLJobStatus).toBe('Completed');
+    expect(fromParquet.BestCandidate?.CandidateProperties?.CandidateMetrics).toEqual(fromCsv.BestCandidate?.CandidateProperties?.CandidateMetrics);
+    const bad = await untilDone('not-parquet');
+    expect(bad.AutoMLJobStatus).toBe('Failed');
+    expect(bad.FailureReason).toMatch(/train\.csv is not a Parquet file/);
+    const other = jobInput('other-type', csvUri);
+    const refused = await caught(sm.send(new CreateAutoMLJobV2Command({ ...other, AutoMLJobInputDataConfig: [{ ...other.AutoMLJobInputDataConfig![0], ContentType: 'application/json' }] })));
+    expect(refused.name).toBe('ValidationException');
+    expect(refused.message).toMatch(/ContentType application\/json is not supported for time-series forecasting/);
+  });
+
   it('trains on the S3 table through the secondary statuses; the best candidate carries its backtest metrics', async () => {
     const uri = await put('clean/train.csv', table(3, 120, 1));
     const noisy = await put('noisy/train.csv', table(3, 120, 12));

@@ -1,13 +1,15 @@
 /**
- * SageMaker AutoML V2, time-series forecasting only: CreateAutoMLJobV2 (TimeSeriesForecastingJobConfig) reads its CSV
- * from the emulated S3 and trains the same real model as the emulated Amazon Forecast (../forecast/model.ts: ARIMA and
- * SARIMA candidates backtested on the last ForecastHorizon steps, metrics from that backtest), DescribeAutoMLJobV2
- * (AutoMLJobStatus / AutoMLJobSecondaryStatus on the emulator's clock, BestCandidate with its metrics and
- * InferenceContainers), ListAutoMLJobs, ListCandidatesForAutoMLJob, StopAutoMLJob; then the documented path to
- * forecasts: CreateModel from the best candidate's containers, CreateTransformJob / DescribeTransformJob (batch
- * transform) writing `<input file>.out` with `item, timestamp, p10, p50, ...` to S3; AddTags / ListTags / DeleteTags on
- * these resources. Training time grows with the rows read. The model artifact at ModelDataUrl is JSON naming the
- * chosen algorithm (the transform reads it back, so it must still be there). Output layout and default objective
+ * SageMaker AutoML V2, time-series forecasting only: CreateAutoMLJobV2 (TimeSeriesForecastingJobConfig) reads its
+ * table from the emulated S3, CSV with a header (`text/csv;header=present`, the default) or Parquet
+ * (`x-application/vnd.amazon+parquet`), and trains the same real model as the emulated Amazon Forecast
+ * (../forecast/model.ts: ARIMA and SARIMA candidates backtested on the last ForecastHorizon steps, metrics from that
+ * backtest), DescribeAutoMLJobV2 (AutoMLJobStatus / AutoMLJobSecondaryStatus on the emulator's clock, BestCandidate
+ * with its metrics and InferenceContainers), ListAutoMLJobs, ListCandidatesForAutoMLJob, StopAutoMLJob; then the
+ * documented path to forecasts: CreateModel from the best candidate's containers, CreateTransformJob /
+ * DescribeTransformJob (batch transform of a CSV input; Parquet input to it is not emulated) writing
+ * `<input file>.out` with `item, timestamp, p10, p50, ...` to S3; AddTags / ListTags / DeleteTags on these resources.
+ * Training time grows with the rows read. The model artifact at ModelDataUrl is JSON naming the chosen algorithm (the
+ * transform reads it back, so it must still be there). Output layout and default objective
  * (AverageWeightedQuantileLoss) are this emulator's reading of the documentation, not confirmed on an account.
  */
 import { z } from 'zod';
@@ -16,6 +18,7 @@ import type { JobView, LifecycleDefinition, TransitionContext } from '../../jobs
 import { paginate } from '../efs/pages';
 import { getObject, listObjects, parseS3Uri, putObject, s3StateOf } from '../s3/objects';
 import type { Bucket } from '../s3/state';
+import { isParquet, parquetValue, readParquetTable } from '../../../../common/parquet';
 import { targetSeries, timestampMs } from '../forecast/data';
 import type { Attribute } from '../forecast/state';
 import { backtest, fitAndForecast, metricValue, seasonOf, stepMs, type AccuracyMetrics, type Algorithm, type OptimizationMetric } from '../forecast/model';
@@ -204,24 +207,62 @@ function tagsOf(ctx: Ctx, arn: string) {
   return s.tags.get(arn) ?? [];
 }
 
-/** The CSV rows of an S3 input (one object or every object under a prefix), header first. */
-function readCsv(ctx: Ctx, uri: string): { header: string[]; rows: string[][]; files: string[] } | string {
+/** The content types of an AutoML time-series channel (the default is CSV with a header row). */
+export const CSV_CONTENT_TYPE = 'text/csv;header=present';
+export const PARQUET_CONTENT_TYPE = 'x-application/vnd.amazon+parquet';
+
+interface Table {
+  header: string[];
+  rows: string[][];
+  files: string[];
+}
+
+/** A Parquet timestamp as the CSV table would carry it: a date at midnight, else date and time (UTC). */
+const parquetCell = (v: unknown): string => (v instanceof Date ? (v.getTime() % 86_400_000 === 0 ? v.toISOString().slice(0, 10) : v.toISOString().slice(0, 19).replace('T', ' ')) : (parquetValue(v) ?? ''));
+
+/** The objects of an S3 input (one object or every object under a prefix), read now: the bytes do not change under a later await. */
+function inputObjects(ctx: Ctx, uri: string): { bucket: string; objects: { key: string; body: Buffer }[] } | string {
   const loc = parseS3Uri(uri);
   if (!loc) return `${uri} is not an S3 URI`;
   const s3 = { buckets: ctx.state.automl.buckets };
   const exact = getObject(s3, loc);
   const objects = exact ? [exact] : listObjects(s3, loc).filter((o) => !o.key.endsWith('/'));
   if (objects.length === 0) return `No data found at ${uri}`;
-  let header: string[] | undefined;
-  const rows: string[][] = [];
-  for (const o of objects) {
-    const lines = o.body.toString('utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
-    const h = (lines.shift() ?? '').split(',').map((c) => c.trim());
-    if (header && h.join(',') !== header.join(',')) return `The header of s3://${loc.bucket}/${o.key} differs from the first file's`;
-    header = h;
-    for (const l of lines) rows.push(l.split(',').map((c) => c.trim()));
+  return { bucket: loc.bucket, objects: objects.map((o) => ({ key: o.key, body: o.body })) };
+}
+
+/** Files' columns and rows as one table: every file must have the first file's columns. */
+function tableOf(parts: { key: string; name: string; header: string[]; rows: string[][] }[]): Table | string {
+  const header = parts[0]?.header ?? [];
+  const odd = parts.find((p) => p.header.join(',') !== header.join(','));
+  if (odd) return `The columns of ${odd.name} differ from the first file's`;
+  return { header, rows: parts.flatMap((p) => p.rows), files: parts.map((p) => p.key) };
+}
+
+/** CSV files with a header row as one table. */
+function csvTable(input: ReturnType<typeof inputObjects>): Table | string {
+  if (typeof input === 'string') return input;
+  return tableOf(
+    input.objects.map((o) => {
+      const lines = o.body.toString('utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+      const header = (lines.shift() ?? '').split(',').map((c) => c.trim());
+      return { key: o.key, name: `s3://${input.bucket}/${o.key}`, header, rows: lines.map((l) => l.split(',').map((c) => c.trim())) };
+    }),
+  );
+}
+
+/** The rows of a channel's input as one table: CSV with a header row, or Parquet (its column names as the header). */
+async function readTable(input: ReturnType<typeof inputObjects>, contentType: string): Promise<Table | string> {
+  if (typeof input === 'string' || contentType !== PARQUET_CONTENT_TYPE) return csvTable(input);
+  const parts = [];
+  for (const o of input.objects) {
+    const name = `s3://${input.bucket}/${o.key}`;
+    if (!isParquet(o.body)) return `${name} is not a Parquet file (ContentType ${PARQUET_CONTENT_TYPE})`;
+    const table = await readParquetTable(o.body).catch((err: Error) => `${name} cannot be read as Parquet: ${err.message}`);
+    if (typeof table === 'string') return table;
+    parts.push({ key: o.key, name, header: table.columns, rows: table.rows.map((r) => r.map(parquetCell)) });
   }
-  return { header: header ?? [], rows, files: objects.map((o) => o.key) };
+  return tableOf(parts);
 }
 
 /** The target series of a table as the Forecast model reads them (one axis, gaps as 0). */
@@ -255,7 +296,7 @@ export const automlOperations: Record<string, OperationDefinition<HasAutoML>> = 
       Tags: tagList,
       AutoMLJobObjective: z.object({ MetricName: z.string() }).optional(),
     }),
-    handler(input, ctx: Ctx) {
+    async handler(input, ctx: Ctx) {
       const s = ctx.state.automl;
       const key = input.AutoMLJobName.toLowerCase();
       const arn = ctx.arn(`automl-job/${key}`);
@@ -268,8 +309,17 @@ export const automlOperations: Record<string, OperationDefinition<HasAutoML>> = 
       const source = training?.DataSource?.S3DataSource;
       if (!source) throw ctx.error('ValidationException', 'AutoMLJobInputDataConfig needs a training channel with DataSource.S3DataSource.');
       if (source.S3DataType !== 'S3Prefix') throw ctx.error('ValidationException', `S3DataType ${source.S3DataType} is not supported for time-series forecasting: use S3Prefix.`);
-      const running = [...s.jobs.values()].filter((j) => !ctx.jobs.get(AUTOML_JOB_KIND, j.arn)?.ended).length;
-      if (running >= MAX_RUNNING_AUTOML_JOBS) throw ctx.error('ResourceLimitExceeded', `The account-level service limit 'Number of concurrent AutoML jobs' is ${MAX_RUNNING_AUTOML_JOBS} Jobs.`);
+      const contentTypes = new Set(input.AutoMLJobInputDataConfig.map((c) => c.ContentType ?? CSV_CONTENT_TYPE));
+      const contentType = training?.ContentType ?? CSV_CONTENT_TYPE;
+      if (contentType !== CSV_CONTENT_TYPE && contentType !== PARQUET_CONTENT_TYPE) {
+        throw ctx.error('ValidationException', `ContentType ${contentType} is not supported for time-series forecasting: use ${CSV_CONTENT_TYPE} or ${PARQUET_CONTENT_TYPE}.`);
+      }
+      if (contentTypes.size > 1) throw ctx.error('ValidationException', 'Channels for training and validation must share the same ContentType.');
+      const limit = () => {
+        const running = [...s.jobs.values()].filter((j) => !ctx.jobs.get(AUTOML_JOB_KIND, j.arn)?.ended).length;
+        if (running >= MAX_RUNNING_AUTOML_JOBS) throw ctx.error('ResourceLimitExceeded', `The account-level service limit 'Number of concurrent AutoML jobs' is ${MAX_RUNNING_AUTOML_JOBS} Jobs.`);
+      };
+      limit();
 
       const tsc = ts.TimeSeriesConfig;
       const columns = { target: tsc.TargetAttributeName, timestamp: tsc.TimestampAttributeName, item: tsc.ItemIdentifierAttributeName };
@@ -278,7 +328,10 @@ export const automlOperations: Record<string, OperationDefinition<HasAutoML>> = 
       const job: AutoMLJob = { name: input.AutoMLJobName, arn, createdAtMs: ctx.nowMs(), input: input.AutoMLJobInputDataConfig, outputPath, roleArn: input.RoleArn, objective, problemConfig: ts, columns, quantiles, candidates: [], completedAs: 'Completed' };
 
       // The model is fitted now (the emulator's clock then shows the time it takes): a bad table fails the job after AnalyzingData.
-      const table = readCsv(ctx, source.S3Uri);
+      // Parquet is decoded asynchronously: the name and the limit are checked again before anything is written.
+      const table = await readTable(inputObjects(ctx, source.S3Uri), contentType);
+      if (s.jobs.has(key)) throw ctx.error('ResourceInUse', `Job name must be unique within an AWS account and region, and a job with this name already exists (${arn}).`);
+      limit();
       const series = typeof table === 'string' ? table : seriesOf(table, columns, ts.ForecastFrequency);
       const rows = typeof table === 'string' ? 0 : table.rows.length;
       if (typeof series === 'string') job.problem = series;
@@ -501,7 +554,7 @@ export const automlOperations: Record<string, OperationDefinition<HasAutoML>> = 
       else {
         const a = JSON.parse(artifact.body.toString('utf8')) as { algorithm: Algorithm; frequency: string; horizon: number; quantiles: string[]; columns: AutoMLJob['columns'] };
         const inLoc = parseS3Uri(source.S3Uri);
-        const table = readCsv(ctx, source.S3Uri);
+        const table = csvTable(inputObjects(ctx, source.S3Uri));
         const series = typeof table === 'string' ? table : seriesOf(table, a.columns, a.frequency);
         if (typeof series === 'string') problem = `ClientError: ${series}`;
         else if (typeof table !== 'string' && inLoc) {
