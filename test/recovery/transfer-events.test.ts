@@ -2,9 +2,13 @@
  * Issue 8, fan-out speed: a DataSync execution's end reaches its restore as an event (emulator -> EventBridge-style
  * delivery -> gateway -> transferEventIntake -> signal), so the restore ends, and its slot is given back, the moment
  * the copy ends. The restore's own poll is only the safety net, at least a minute apart: without the event path a
- * restore would end up to minutes after its execution.
+ * restore would end up to minutes after its execution. And the wait for the new home looks often while the app is
+ * starting, so the copy starts soon after it is InService.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { matchesEventPattern, type EventPattern } from '../../local/aws/event-pattern';
 import type { RunningGateway } from '../../clients/gateway/server';
 import * as cli from '../../clients/cli/commands/recovery';
 import { transferIntakeWorkflowId, type ProfileKey, type RestoreRecord } from '../../workflows/recovery/model';
@@ -35,6 +39,7 @@ afterAll(async () => {
 interface EndedExecution {
   arn: string;
   status: string;
+  startedAtMs: number;
   endedAtMs: number;
 }
 
@@ -110,6 +115,31 @@ describe('DataSync execution state-change events', () => {
       await s.control('DELETE', '/scenarios');
     }
   }, 120_000);
+
+  it('a restore starts its copy within seconds of the new app coming InService, not at a backoff that has grown to half a minute', async () => {
+    const carol = await recreated('carol');
+    const r = await d.restoreEnded(carol, 1, 120_000);
+    expect(r.status).toBe('succeeded');
+    const { body } = await s.control<{ jobs: { id: string; history: { status: string; atMs: number }[] }[] }>('GET', '/jobs?service=sagemaker&kind=app');
+    const app = body.jobs.find((j) => j.id.endsWith('/carol/jupyterserver/default'));
+    const inService = app?.history.find((h) => h.status === 'InService')?.atMs;
+    // The app starts for 90 s: polls by the policy's backoff (15 s, x1.5) would come at +71 s and +122 s.
+    expect((await ended(r.figures!.taskExecutionArn)).startedAtMs - inService!).toBeLessThan(10_000);
+  }, 120_000);
+
+  it('the documented EventBridge rule (docs/recovery) passes the ends the emulator published, and no other state', async () => {
+    const pattern = JSON.parse(readFileSync(join(__dirname, '../../docs/recovery/datasync-execution-rule-pattern.json'), 'utf8')) as EventPattern;
+    const { body } = await s.control<{ events: { event: { detail: { State: string } } }[] }>('GET', `/events?source=aws.datasync&detailType=${encodeURIComponent('DataSync Task Execution State Change')}`);
+    const published = body.events.map((r) => r.event);
+    // The CloudTrail records of DataSync calls share the source: the rule must not pass those.
+    const { body: calls } = await s.control<{ events: { event: object }[] }>('GET', `/events?source=aws.datasync&detailType=${encodeURIComponent('AWS API Call via CloudTrail')}`);
+    expect(calls.events.length).toBeGreaterThan(0);
+    expect(calls.events.filter((r) => matchesEventPattern(pattern, r.event))).toEqual([]);
+    expect(new Set(published.map((e) => e.detail.State))).toEqual(new Set(['QUEUED', 'LAUNCHING', 'PREPARING', 'TRANSFERRING', 'VERIFYING', 'SUCCESS', 'ERROR']));
+    const passed = published.filter((e) => matchesEventPattern(pattern, e)).map((e) => e.detail.State);
+    expect(passed.length).toBeGreaterThan(0);
+    expect(new Set(passed)).toEqual(new Set(['SUCCESS', 'ERROR']));
+  });
 
   it('the gateway: a state other than SUCCESS or ERROR is ignored, a repeated end is a duplicate, a bad ARN is refused', async () => {
     const running = await postEvent(executionEvent('arn:aws:datasync:us-east-1:123456789012:task/task-0123456789abcdef0/execution/exec-0123456789abcdef0', 'TRANSFERRING'));
