@@ -15,6 +15,7 @@ import {
   DescribeTaskExecutionCommand,
   StartTaskExecutionCommand,
   type DataSyncClient,
+  type DescribeTaskExecutionCommandOutput,
 } from '@aws-sdk/client-datasync';
 import { DescribeMountTargetSecurityGroupsCommand, DescribeMountTargetsCommand, type EFSClient } from '@aws-sdk/client-efs';
 import { AuthorizeSecurityGroupIngressCommand, DescribeSecurityGroupsCommand, type EC2Client } from '@aws-sdk/client-ec2';
@@ -31,7 +32,16 @@ import {
   type RestoreFigures,
 } from '../../workflows/recovery/model';
 import { DEFAULT_DATASYNC_TASK_CAP, type SlotTransfer } from '../../workflows/recovery/slots';
-import { homeReportedSignal, releaseSlotSignal, requestSlotSignal, slotGrantedSignal, slotsQuery, type SlotRequest } from '../../workflows/recovery/messages';
+import {
+  homeReportedSignal,
+  releaseSlotSignal,
+  requestSlotSignal,
+  slotGrantedSignal,
+  slotsQuery,
+  transferEndedSignal,
+  type SlotRequest,
+  type TransferOutcome,
+} from '../../workflows/recovery/messages';
 import type { dataSyncSlots, profileRecovery } from '../../workflows/recovery/workflows';
 import { aws, classifyAwsError, isAlreadyDeleted, isAwsError } from './aws-errors';
 import { RESTORE_RUN_TAG, RESTORE_TAG, RESTORE_TASK_OPTIONS, dataSyncResources, transferTaskName } from './datasync-resources';
@@ -122,12 +132,30 @@ export interface AccessGrant {
 
 const TERMINAL_EXECUTION = new Set(['SUCCESS', 'ERROR']);
 
+/** How often the wait for a new home looks while the profile's app is starting (Pending). */
+export const APP_STARTING_POLL = '5 seconds';
+
+export type TransferReport = { status: 'delivered'; workflowId: string } | { status: 'ignored'; reason: string };
+
+/** How an execution ended, from its DescribeTaskExecution answer; undefined while it runs. */
+function transferOutcome(taskExecutionArn: string, e: DescribeTaskExecutionCommandOutput): TransferOutcome | undefined {
+  if (e.Status === 'ERROR') {
+    const why = `${e.Result?.ErrorCode ?? 'unknown'} ${e.Result?.ErrorDetail ?? ''}`.trim();
+    return { status: 'failed', message: `DataSync execution ${taskExecutionArn} failed: ${why}` };
+  }
+  if (e.Status !== 'SUCCESS') return undefined;
+  return {
+    status: 'succeeded',
+    figures: { bytesWritten: e.BytesWritten ?? 0, filesTransferred: e.FilesTransferred ?? 0, transferDurationMs: e.Result?.TotalDuration ?? 0, taskExecutionArn },
+  };
+}
+
 export function createRecoveryActivities(deps: RecoveryActivityDeps) {
   const { sagemaker, datasync, datasyncCreates, efs, ec2 } = deps;
   const cap = deps.dataSyncTaskCap ?? DEFAULT_DATASYNC_TASK_CAP;
   const temporal = (): Client => (deps.temporal ? deps.temporal() : Context.current().client);
   const { describeDomain, homeUidOf, liveDomainsByName } = studioLookups(sagemaker);
-  const { findLocations, findOrCreateLocation, findTasks, executionsOf, tagsOf } = dataSyncResources(datasync, datasyncCreates, efs, ec2, deps.dataSyncSecurityGroupId);
+  const { findLocations, findOrCreateLocations, findTasks, executionsOf, tagsOf } = dataSyncResources(datasync, datasyncCreates, efs, ec2, deps.dataSyncSecurityGroupId);
   const log = (): Pick<Logger, 'info' | 'warn'> => {
     try {
       return Context.current().log;
@@ -318,14 +346,22 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
           }),
         ),
       );
-      const running = (r.Apps ?? []).some((a) => a.Status === 'InService');
-      if (!running) throw recoveryFailure(RecoveryFailure.HomeNotReady, `no app of ${key.kind} ${key.name} is InService yet`);
+      const apps = r.Apps ?? [];
+      if (apps.some((a) => a.Status === 'InService')) return;
+      // An app that is starting comes InService within minutes: look again soon, not at the policy's next backoff
+      // (which grows towards minutes while nobody opens Studio).
+      const starting = apps.some((a) => a.Status === 'Pending');
+      throw recoveryFailure(
+        RecoveryFailure.HomeNotReady,
+        `no app of ${key.kind} ${key.name} is InService yet${starting ? ' (one is starting)' : ''}`,
+        undefined,
+        starting ? { nextRetryDelay: APP_STARTING_POLL } : {},
+      );
     },
 
     /** Creates (or finds, after a retry or a crash) both locations and the task, and starts (or finds) its one execution. */
     async startTransfer(req: TransferRequest): Promise<TransferResources> {
-      const sourceLocationArn = await findOrCreateLocation(req.restoreId, 'source', req.from);
-      const destinationLocationArn = await findOrCreateLocation(req.restoreId, 'destination', req.to);
+      const { sourceLocationArn, destinationLocationArn } = await findOrCreateLocations(req.restoreId, req.from, req.to);
       // A restore id is used again when a profile's workflow starts afresh (terminated by hand): a task another run of
       // this restore left behind (its run tag differs) is deleted, never adopted, or its old result would be taken
       // for this copy. A task of this run (a retry after a lost answer or a crash) is continued.
@@ -371,17 +407,38 @@ export function createRecoveryActivities(deps: RecoveryActivityDeps) {
     /** "Not yet" while the execution runs; its figures once it succeeded. Polled by activity retries. */
     async followTransfer(taskExecutionArn: string): Promise<Omit<RestoreFigures, 'durationMs'>> {
       const e = await aws(`DescribeTaskExecution ${taskExecutionArn}`, () => datasync.send(new DescribeTaskExecutionCommand({ TaskExecutionArn: taskExecutionArn })));
-      if (e.Status === 'ERROR') {
-        const why = `${e.Result?.ErrorCode ?? 'unknown'} ${e.Result?.ErrorDetail ?? ''}`.trim();
-        throw recoveryFailure(RecoveryFailure.TransferFailed, `DataSync execution ${taskExecutionArn} failed: ${why}`);
+      const outcome = transferOutcome(taskExecutionArn, e);
+      if (!outcome) throw recoveryFailure(RecoveryFailure.TransferInProgress, `DataSync execution is ${e.Status ?? 'unknown'}`);
+      if (outcome.status === 'failed') throw recoveryFailure(RecoveryFailure.TransferFailed, outcome.message);
+      return outcome.figures;
+    },
+
+    /**
+     * A "DataSync Task Execution State Change" to SUCCESS or ERROR (through the gateway): tells the restore whose
+     * task it is (its `mlops:restore` tag) how the execution ended, so it stops waiting now. Not a restore's task, or
+     * one already deleted (its restore has ended), or a restore no longer running: nothing to tell.
+     */
+    async reportTransferEnded(taskExecutionArn: string): Promise<TransferReport> {
+      const taskArn = taskExecutionArn.replace(/\/execution\/[^/]+$/, '');
+      const restoreId = (await tagsOf(taskArn))[RESTORE_TAG];
+      if (!restoreId) return { status: 'ignored', reason: `${taskArn} is not a restore's task, or was deleted already` };
+      let e;
+      try {
+        e = await datasync.send(new DescribeTaskExecutionCommand({ TaskExecutionArn: taskExecutionArn }));
+      } catch (err) {
+        if (isAlreadyDeleted(err)) return { status: 'ignored', reason: `${taskExecutionArn} was deleted already` };
+        throw classifyAwsError(err, `DescribeTaskExecution ${taskExecutionArn}`);
       }
-      if (e.Status !== 'SUCCESS') throw recoveryFailure(RecoveryFailure.TransferInProgress, `DataSync execution is ${e.Status ?? 'unknown'}`);
-      return {
-        bytesWritten: e.BytesWritten ?? 0,
-        filesTransferred: e.FilesTransferred ?? 0,
-        transferDurationMs: e.Result?.TotalDuration ?? 0,
-        taskExecutionArn,
-      };
+      const outcome = transferOutcome(taskExecutionArn, e);
+      // The event may come before DescribeTaskExecution says so: retried shortly.
+      if (!outcome) throw recoveryFailure(RecoveryFailure.TransferInProgress, `the event says ended, DataSync still says ${e.Status ?? 'unknown'}`);
+      try {
+        await temporal().workflow.getHandle(restoreId).signal(transferEndedSignal, { taskExecutionArn, outcome });
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { status: 'ignored', reason: `restore ${restoreId} is no longer running` };
+        throw err;
+      }
+      return { status: 'delivered', workflowId: restoreId };
     },
 
     /** Deletes this restore's task (cancelling a live execution first) and both locations; found by name and tags. */

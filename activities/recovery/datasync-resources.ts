@@ -5,6 +5,7 @@ import {
   ListTaskExecutionsCommand,
   ListTasksCommand,
   type DataSyncClient,
+  type LocationListEntry,
   type Options as DataSyncOptions,
 } from '@aws-sdk/client-datasync';
 import { DescribeSecurityGroupsCommand, type EC2Client } from '@aws-sdk/client-ec2';
@@ -107,12 +108,16 @@ export function dataSyncResources(datasync: DataSyncClient, datasyncCreates: Dat
     return Object.fromEntries((r.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
   }
 
-  /** Locations this restore created for one home: matched by URI first (cheap), then by tags (ours for sure). */
-  async function findLocations(restoreId: string, role: 'source' | 'destination', h: HomeDirectory): Promise<string[]> {
-    const locations = await allPages(async (token) => {
+  async function listLocations() {
+    return await allPages(async (token) => {
       const r = await aws('ListLocations', () => datasync.send(new ListLocationsCommand({ NextToken: token, MaxResults: 100 })));
       return { items: r.Locations ?? [], next: r.NextToken };
     });
+  }
+
+  /** Locations this restore created for one home: matched by URI first (cheap), then by tags (ours for sure). */
+  async function findLocations(restoreId: string, role: 'source' | 'destination', h: HomeDirectory, listed?: LocationListEntry[]): Promise<string[]> {
+    const locations = listed ?? (await listLocations());
     const candidates = locations.filter((l) => l.LocationArn && l.LocationUri?.includes(h.efsId) && l.LocationUri.replace(/\/+$/, '').endsWith(`/${h.homeUid}`));
     const mine: string[] = [];
     for (const c of candidates) {
@@ -122,28 +127,43 @@ export function dataSyncResources(datasync: DataSyncClient, datasyncCreates: Dat
     return mine;
   }
 
-  async function findOrCreateLocation(restoreId: string, role: 'source' | 'destination', h: HomeDirectory): Promise<string> {
-    const existing = await findLocations(restoreId, role, h);
-    if (existing[0]) return existing[0];
-    const cfg = await efsLocationConfig(h);
-    const r = await aws(
-      `CreateLocationEfs ${role} ${h.efsId}/${h.homeUid}`,
-      () =>
-        datasyncCreates.send(
-          new CreateLocationEfsCommand({
-            EfsFilesystemArn: cfg.fileSystemArn,
-            Subdirectory: `/${h.homeUid}`,
-            Ec2Config: { SubnetArn: cfg.subnetArn, SecurityGroupArns: cfg.securityGroupArns },
-            Tags: [
-              { Key: RESTORE_TAG, Value: restoreId },
-              { Key: ROLE_TAG, Value: role },
-            ],
-          }),
-        ),
-      RecoveryFailure.FileSystemNotFound,
-    );
-    if (!r.LocationArn) throw recoveryFailure(RecoveryFailure.AwsUnavailable, 'CreateLocationEfs returned no LocationArn');
-    return r.LocationArn;
+  /**
+   * Both locations of a restore, found (a retry, a crash) or created. One listing serves both, and the network
+   * settings of a file system are looked up once when both homes are on it (the usual case): fewer calls while a
+   * slot is held.
+   */
+  async function findOrCreateLocations(restoreId: string, from: HomeDirectory, to: HomeDirectory): Promise<{ sourceLocationArn: string; destinationLocationArn: string }> {
+    const listed = await listLocations();
+    const configs = new Map<string, ReturnType<typeof efsLocationConfig>>();
+    const configOf = (h: HomeDirectory) => {
+      const k = `${h.domainId}/${h.efsId}`;
+      if (!configs.has(k)) configs.set(k, efsLocationConfig(h));
+      return configs.get(k)!;
+    };
+    const one = async (role: 'source' | 'destination', h: HomeDirectory): Promise<string> => {
+      const existing = await findLocations(restoreId, role, h, listed);
+      if (existing[0]) return existing[0];
+      const cfg = await configOf(h);
+      const r = await aws(
+        `CreateLocationEfs ${role} ${h.efsId}/${h.homeUid}`,
+        () =>
+          datasyncCreates.send(
+            new CreateLocationEfsCommand({
+              EfsFilesystemArn: cfg.fileSystemArn,
+              Subdirectory: `/${h.homeUid}`,
+              Ec2Config: { SubnetArn: cfg.subnetArn, SecurityGroupArns: cfg.securityGroupArns },
+              Tags: [
+                { Key: RESTORE_TAG, Value: restoreId },
+                { Key: ROLE_TAG, Value: role },
+              ],
+            }),
+          ),
+        RecoveryFailure.FileSystemNotFound,
+      );
+      if (!r.LocationArn) throw recoveryFailure(RecoveryFailure.AwsUnavailable, 'CreateLocationEfs returned no LocationArn');
+      return r.LocationArn;
+    };
+    return { sourceLocationArn: await one('source', from), destinationLocationArn: await one('destination', to) };
   }
 
   /**
@@ -167,5 +187,5 @@ export function dataSyncResources(datasync: DataSyncClient, datasyncCreates: Dat
     return r.TaskExecutions ?? [];
   }
 
-  return { findLocations, findOrCreateLocation, findTasks, executionsOf, tagsOf };
+  return { findLocations, findOrCreateLocations, findTasks, executionsOf, tagsOf };
 }

@@ -1,11 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, isGrpcServiceError, type WorkflowClient } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger';
 import { UsageError } from '../cli/usage-error';
-import { RECOVERY_TASK_QUEUE, intakeWorkflowId } from '../../workflows/recovery/model';
-import type { recoveryEventIntake } from '../../workflows/recovery/workflows';
+import { RECOVERY_TASK_QUEUE, intakeWorkflowId, transferIntakeWorkflowId } from '../../workflows/recovery/model';
+import type { recoveryEventIntake, transferEventIntake } from '../../workflows/recovery/workflows';
+import { interpretDataSyncEvent, type DataSyncInterpretation } from './datasync-events';
 import { interpretDelivery } from './events';
 import { interpretProcessingEvent, type ProcessingSignal } from './processing-events';
 import { alarmSignal, jobStateSignal } from '../../workflows/processing/messages';
@@ -86,6 +87,58 @@ function invalidArgumentReason(err: unknown): string | undefined {
   return isGrpcServiceError(cause) && cause.code === GrpcStatus.INVALID_ARGUMENT ? cause.details || cause.message : undefined;
 }
 
+/**
+ * Starts the intake workflow of one event under an id the event determines: a redelivery is refused by Temporal
+ * (202 duplicate); an event Temporal refuses as malformed gets 400 (EventBridge does not send it again); an
+ * unreachable Temporal 503 (EventBridge retries the delivery).
+ */
+async function startIntake(
+  client: GatewayClient,
+  log: Logger,
+  reply: FastifyReply,
+  start: { workflowType: string; workflowId: string; args: unknown[]; what: Record<string, unknown> },
+): Promise<FastifyReply | undefined> {
+  const { workflowId, what } = start;
+  try {
+    await client.workflow.start(start.workflowType, {
+      workflowId,
+      taskQueue: RECOVERY_TASK_QUEUE,
+      args: start.args,
+      // A redelivery is refused by Temporal, durably, unless the first intake failed (then the redelivery is a retry).
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+    });
+    return undefined;
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      log.info({ decision: 'duplicate', ...what, workflowId }, 'event already received');
+      return reply.code(202).send({ status: 'duplicate', workflowId });
+    }
+    const invalid = invalidArgumentReason(err);
+    if (invalid !== undefined) {
+      log.warn({ decision: 'malformed', ...what, err: invalid }, 'Temporal refused the event as invalid');
+      return reply.code(400).send({ error: `Temporal refused the event as invalid: ${invalid}` });
+    }
+    log.error({ decision: 'unavailable', ...what, err: err instanceof Error ? err.message : String(err) }, 'cannot hand the event to Temporal');
+    return reply.code(503).send({ error: 'Temporal is unavailable; retry later' });
+  }
+}
+
+/** A DataSync execution's state change: an ended one starts the intake that tells its restore (one per execution). */
+async function handleTransferEvent(meaning: Exclude<DataSyncInterpretation, { kind: 'not-datasync' }>, client: GatewayClient, log: Logger, reply: FastifyReply): Promise<FastifyReply> {
+  if (meaning.kind === 'malformed') {
+    log.warn({ decision: 'malformed', message: meaning.message }, 'DataSync event malformed');
+    return reply.code(400).send({ error: meaning.message });
+  }
+  if (meaning.kind === 'ignored') return reply.code(202).send({ status: 'ignored', reason: meaning.reason });
+  const { taskExecutionArn, state } = meaning;
+  const workflowId = transferIntakeWorkflowId(taskExecutionArn);
+  const args: Parameters<typeof transferEventIntake> = [taskExecutionArn];
+  const refused = await startIntake(client, log, reply, { workflowType: 'transferEventIntake', workflowId, args, what: { taskExecutionArn } });
+  if (refused) return refused;
+  log.info({ decision: 'accepted', taskExecutionArn, state, workflowId }, 'DataSync execution ended');
+  return reply.code(202).send({ status: 'accepted', workflowId });
+}
+
 /** The HTTP application, without listening: `inject` it in tests, `listen` it in `startGateway`. */
 export function buildGateway(opts: GatewayOptions): FastifyInstance {
   const { client, log, apiKey } = opts;
@@ -131,6 +184,8 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
           return reply.code(503).send({ error: 'Temporal is unavailable; retry later' });
         }
       }
+      const transfer = interpretDataSyncEvent(req.body);
+      if (transfer.kind !== 'not-datasync') return handleTransferEvent(transfer, client, log, reply);
       const meaning = interpretDelivery(req.body);
       if (meaning.kind === 'malformed') {
         log.warn({ decision: 'malformed', message: meaning.message }, 'event delivery malformed');
@@ -142,30 +197,10 @@ export function buildGateway(opts: GatewayOptions): FastifyInstance {
       }
       const { event } = meaning;
       const workflowId = intakeWorkflowId(event.eventId);
-      try {
-        await client.workflow.start<typeof recoveryEventIntake>('recoveryEventIntake', {
-          workflowId,
-          taskQueue: RECOVERY_TASK_QUEUE,
-          args: [event],
-          // The CloudTrail eventID is the workflow id: a redelivery is refused by Temporal, durably, unless the first
-          // intake failed (then the redelivery is a retry; the profile workflow ignores an event id it has seen).
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-        });
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) {
-          log.info({ decision: 'duplicate', eventId: event.eventId, workflowId }, 'event already received');
-          return reply.code(202).send({ status: 'duplicate', workflowId });
-        }
-        const invalid = invalidArgumentReason(err);
-        if (invalid !== undefined) {
-          // 4xx: EventBridge does not deliver it again (a 5xx would be retried for a day).
-          log.warn({ decision: 'malformed', eventId: event.eventId, err: invalid }, 'Temporal refused the event as invalid');
-          return reply.code(400).send({ error: `Temporal refused the event as invalid: ${invalid}` });
-        }
-        log.error({ decision: 'unavailable', eventId: event.eventId, err: err instanceof Error ? err.message : String(err) }, 'cannot hand the event to Temporal');
-        // 5xx: EventBridge retries the delivery.
-        return reply.code(503).send({ error: 'Temporal is unavailable; retry later' });
-      }
+      // The CloudTrail eventID is the workflow id (the profile workflow also ignores an event id it has seen).
+      const args: Parameters<typeof recoveryEventIntake> = [event];
+      const refused = await startIntake(client, log, reply, { workflowType: 'recoveryEventIntake', workflowId, args, what: { eventId: event.eventId } });
+      if (refused) return refused;
       log.info({ decision: 'accepted', eventId: event.eventId, kind: event.kind, domainId: event.domainId, name: event.name, workflowId }, 'creation event accepted');
       return reply.code(202).send({ status: 'accepted', workflowId });
     },

@@ -134,6 +134,11 @@ export interface JobTracker {
   stop(kind: string, id: string): JobView | undefined;
   remove(kind: string, id: string): boolean;
   list(kind?: string): JobView[];
+  /**
+   * When the next status of any job of `kind` is due (undefined when none will change): a service whose transitions
+   * have effects others wait for (state-change events) wakes a jumping clock then, so they happen on time.
+   */
+  nextTransitionMs(kind: string): number | undefined;
 }
 
 /** A lifecycle as stored: its data; the `onTransition` hook comes back from the service's declared `lifecycles`. */
@@ -274,7 +279,18 @@ export class JobEngine {
         return removed;
       },
       list: (kind) => this.list(service, kind),
+      nextTransitionMs: (kind) => this.nextTransitionMs(service, kind),
     };
+  }
+
+  nextTransitionMs(service: string, kind: string): number | undefined {
+    let next: number | undefined;
+    for (const job of this.jobs.values()) {
+      if (job.service !== service || job.def.kind !== kind) continue;
+      const due = timeline(job)[job.observed]?.atMs;
+      if (due !== undefined && (next === undefined || due < next)) next = due;
+    }
+    return next;
   }
 
   start(service: string, def: LifecycleDefinition, id: string, data: Record<string, unknown>, startAtMs?: number): JobView {

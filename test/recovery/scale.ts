@@ -18,12 +18,45 @@ export interface ScaleFigures {
   leftoverLocations: number;
   /** From the first restore requested to the last one ended, virtual. */
   virtualMs: number;
-  /** Waves the cap forces (ceil(profiles / cap)) times the median DataSync execution, plus the wait for the first app. */
+  /**
+   * The shortest the whole fan-out could take under the cap, from what the emulator measured: each profile's copy can
+   * start once its new app is InService and lasts as long as its DataSync execution did (StartTaskExecution to end);
+   * the copies take the cap's slots in the order their homes became ready, each slot free again the moment its copy ends.
+   */
   quotaBoundMinimumMs: number;
+  /** What the minimum is made of: the first and last home ready, and the median execution, virtual ms after the first request. */
+  measured: { firstHomeReadyMs: number; lastHomeReadyMs: number; medianExecutionMs: number };
   eventsPerRestore: { max: number; mean: number };
   wallMs: number;
   /** Restores that did not succeed, with their error. */
   failures: string[];
+}
+
+/**
+ * The end of `cap` slots serving copies that may start at `readyMs` and take `durationMs`, in the order they became
+ * ready, each taking the slot that frees first (equal-length copies: no order finishes sooner).
+ */
+export function quotaBoundEnd(copies: { readyMs: number; durationMs: number }[], cap: number): number {
+  const freeAt: number[] = Array.from({ length: Math.min(cap, copies.length) }, () => -Infinity);
+  let end = -Infinity;
+  for (const c of [...copies].sort((a, b) => a.readyMs - b.readyMs)) {
+    freeAt.sort((a, b) => a - b);
+    const done = Math.max(c.readyMs, freeAt[0]!) + c.durationMs;
+    freeAt[0] = done;
+    end = Math.max(end, done);
+  }
+  return end;
+}
+
+interface EmulatorJob {
+  id: string;
+  history: { status: string; atMs: number }[];
+}
+
+interface EndedExecution {
+  arn: string;
+  startedAtMs: number;
+  endedAtMs: number;
 }
 
 async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<unknown>): Promise<void> {
@@ -99,10 +132,19 @@ export async function recoverMany(stack: RecoveryStack, n: number, cap: number, 
   }
   const lengths: number[] = [];
   for (const r of restores) lengths.push((await stack.client.workflow.getHandle(r.workflowId).fetchHistory()).events?.length ?? 0);
-  const transfers = restores.map((r) => r.figures?.transferDurationMs ?? 0).sort((a, b) => a - b);
-  const median = transfers[Math.floor(transfers.length / 2)] ?? 0;
   const first = Math.min(...restores.map((r) => Date.parse(r.requestedAt)));
   const last = Math.max(...restores.map((r) => Date.parse(r.endedAt ?? r.requestedAt)));
+  // The emulator's own record: when each new app came InService, and how long each execution ran.
+  const apps = (await s.control<{ jobs: EmulatorJob[] }>('GET', '/jobs?service=sagemaker&kind=app')).body.jobs;
+  const executions = new Map((await s.control<{ executions: EndedExecution[] }>('GET', '/services/datasync/ended-executions')).body.executions.map((e) => [e.arn, e]));
+  const copies = restores.map((r, i) => {
+    const name = names[i]!;
+    const inService = apps.find((a) => a.id.endsWith(`/${name}/jupyterserver/default`))?.history.find((h) => h.status === 'InService' && h.atMs >= virtualStart);
+    const execution = executions.get(r.figures?.taskExecutionArn ?? '');
+    if (!inService || !execution) throw new Error(`no emulator record of ${name}'s ${inService ? 'DataSync execution' : 'app start'}`);
+    return { readyMs: inService.atMs - first, durationMs: execution.endedAtMs - execution.startedAtMs };
+  });
+  const durations = copies.map((c) => c.durationMs).sort((a, b) => a - b);
   return {
     profiles: n,
     cap,
@@ -111,7 +153,12 @@ export async function recoverMany(stack: RecoveryStack, n: number, cap: number, 
     leftoverTasks: after.liveTasks,
     leftoverLocations: after.liveLocations,
     virtualMs: last - first,
-    quotaBoundMinimumMs: 90_000 + Math.ceil(n / cap) * median,
+    quotaBoundMinimumMs: quotaBoundEnd(copies, cap),
+    measured: {
+      firstHomeReadyMs: Math.min(...copies.map((c) => c.readyMs)),
+      lastHomeReadyMs: Math.max(...copies.map((c) => c.readyMs)),
+      medianExecutionMs: durations[Math.floor(durations.length / 2)] ?? 0,
+    },
     eventsPerRestore: { max: Math.max(...lengths), mean: lengths.reduce((a, b) => a + b, 0) / lengths.length },
     wallMs,
     failures: restores.filter((r) => r.status !== 'succeeded').map((r) => `${r.workflowId}: ${r.error ?? r.status}`),

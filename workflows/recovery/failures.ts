@@ -1,5 +1,5 @@
 import type { ApplicationFailure } from '@temporalio/common';
-import { AwsFailure, NON_RETRYABLE_AWS_FAILURES, typedFailure } from '../shared/failures';
+import { AwsFailure, NON_RETRYABLE_AWS_FAILURES, typedFailure, type TypedFailureOptions } from '../shared/failures';
 
 /**
  * The failure types of profile recovery, in one place. Activities raise them with `recoveryFailure`; workflows pass
@@ -68,6 +68,6 @@ export const OPERATOR_MISTAKE_FAILURES: RecoveryFailureType[] = [
  * policy, and cleanup must retry even an AccessDenied an operator can fix. Whether a type is retried is decided by
  * the caller's policy (`NON_RETRYABLE_FAILURES`, or nothing for cleanup).
  */
-export function recoveryFailure(type: RecoveryFailureType, message: string, cause?: unknown): ApplicationFailure {
-  return typedFailure(type, message, { cause, benign: NOT_YET_FAILURES.includes(type) });
+export function recoveryFailure(type: RecoveryFailureType, message: string, cause?: unknown, options: Pick<TypedFailureOptions, 'nextRetryDelay'> = {}): ApplicationFailure {
+  return typedFailure(type, message, { cause, benign: NOT_YET_FAILURES.includes(type), ...options });
 }

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CancelRequest, CopyRequest, HomeReport, ProfileStatus, ReplicationChange, RetryRequest } from './model';
+import type { CancelRequest, CopyRequest, HomeReport, ProfileStatus, ReplicationChange, RestoreFigures, RetryRequest } from './model';
 import type { SlotTransfer, SlotsState } from './slots';
 
 /** A home directory was created (CloudTrail event through the gateway) or found (seed). */
@@ -31,3 +31,16 @@ export const releaseSlotSignal = defineSignal<[{ holder: string }]>('releaseSlot
 /** Slots workflow -> restore. */
 export const slotGrantedSignal = defineSignal('slotGranted');
 export const slotsQuery = defineQuery<SlotsState>('slots');
+
+/** How a DataSync execution ended, as DescribeTaskExecution tells it once it did. */
+export type TransferOutcome = { status: 'succeeded'; figures: Omit<RestoreFigures, 'durationMs'> } | { status: 'failed'; message: string };
+
+/**
+ * Gateway -> restore (through a `transferEventIntake` workflow, which finds the restore by the task's tag): the
+ * restore's DataSync execution ended, so it stops waiting at once instead of at its next poll.
+ */
+export interface TransferEnded {
+  taskExecutionArn: string;
+  outcome: TransferOutcome;
+}
+export const transferEndedSignal = defineSignal<[TransferEnded]>('transferEnded');

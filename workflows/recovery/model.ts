@@ -118,6 +118,16 @@ export function intakeWorkflowId(eventId: string): string {
   return `recovery/event/${eventId}`;
 }
 
+/**
+ * One per DataSync execution that ended (`arn:...:task/task-X/execution/exec-Y` -> `recovery/transfer/task-X/exec-Y`):
+ * the same end reported twice (EventBridge delivers at least once) is refused by Temporal.
+ */
+export function transferIntakeWorkflowId(taskExecutionArn: string): string {
+  const m = /:task\/(task-[0-9a-z]+)\/execution\/(exec-[0-9a-z]+)$/.exec(taskExecutionArn);
+  if (!m) throw new TypeError(`not a DataSync task execution ARN: ${taskExecutionArn}`);
+  return `recovery/transfer/${m[1]}/${m[2]}`;
+}
+
 export const DATASYNC_SLOTS_WORKFLOW_ID = 'recovery/datasync-slots';
 
 /**

@@ -17,7 +17,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import { RetryState, type Duration } from '@temporalio/common';
-import type { CreationEvent, ProfileLookup, RecoveryActivities, SeededDomain } from '../../activities/recovery/activities';
+import type { CreationEvent, ProfileLookup, RecoveryActivities, SeededDomain, TransferReport } from '../../activities/recovery/activities';
 import { NON_RETRYABLE_FAILURES, RecoveryFailure } from './failures';
 import {
   DEFAULT_HOME_WAIT,
@@ -52,6 +52,8 @@ import {
   slotGrantedSignal,
   slotsQuery,
   statusQuery,
+  transferEndedSignal,
+  type TransferOutcome,
 } from './messages';
 
 /** Ordinary AWS calls: throttling and faults retried with exponential backoff, the failure types above honoured. */
@@ -63,11 +65,16 @@ const awsCall: ActivityOptions = {
 
 const acts = proxyActivities<RecoveryActivities>(awsCall);
 
-/** Transfers run minutes to hours: poll DescribeTaskExecution by activity retries, at most 30 s apart (a slot idles at most that long). */
+/**
+ * Transfers run minutes to hours. A "DataSync Task Execution State Change" event, through the gateway, ends the wait
+ * the moment the execution ends (`transferEndedSignal`); polling DescribeTaskExecution by activity retries is only
+ * the safety net for an event lost on the way (EventBridge delivers best effort), so it is slow: a slot idles at
+ * most 5 minutes when the event never comes.
+ */
 const { followTransfer } = proxyActivities<RecoveryActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '3 days',
-  retry: { initialInterval: '10 seconds', backoffCoefficient: 1.5, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  retry: { initialInterval: '1 minute', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
 
 /**
@@ -263,6 +270,25 @@ async function waitForSlotGrant(restoreId: string, transfer: SlotTransfer, grant
   await watch;
 }
 
+/** Whichever comes first: the execution's end as its event reported it, or as the safety-net poll found it. */
+async function transferEnd(taskExecutionArn: string, reported: () => TransferOutcome | undefined): Promise<Omit<RestoreFigures, 'durationMs'>> {
+  let polled: { figures: Omit<RestoreFigures, 'durationMs'> } | { error: unknown } | undefined;
+  const pollScope = new CancellationScope();
+  void pollScope.run(() => followTransfer(taskExecutionArn)).then(
+    (figures) => (polled = { figures }),
+    (error: unknown) => (polled = { error }),
+  );
+  await condition(() => polled !== undefined || reported() !== undefined);
+  const outcome = reported();
+  if (outcome) {
+    if (polled === undefined) pollScope.cancel();
+    if (outcome.status === 'failed') throw ApplicationFailure.create({ type: RecoveryFailure.TransferFailed, nonRetryable: true, message: outcome.message });
+    return outcome.figures;
+  }
+  if (polled && 'error' in polled) throw polled.error;
+  return (polled as { figures: Omit<RestoreFigures, 'durationMs'> }).figures;
+}
+
 export async function restoreHomeDirectory(input: RestoreInput): Promise<RestoreFigures> {
   const restoreId = workflowInfo().workflowId;
   const started = Date.now();
@@ -291,12 +317,16 @@ export async function restoreHomeDirectory(input: RestoreInput): Promise<Restore
   setHandler(slotGrantedSignal, () => {
     granted = true;
   });
+  const ended = new Map<string, TransferOutcome>();
+  setHandler(transferEndedSignal, ({ taskExecutionArn, outcome }) => {
+    ended.set(taskExecutionArn, outcome);
+  });
   const transfer = { restoreId, from: input.from, to: input.to };
   try {
     await acts.requestDataSyncSlot(restoreId, transfer);
     await waitForSlotGrant(restoreId, transfer, () => granted);
     const { taskExecutionArn } = await acts.startTransfer(transfer);
-    const figures = await followTransfer(taskExecutionArn);
+    const figures = await transferEnd(taskExecutionArn, () => ended.get(taskExecutionArn));
     return { ...figures, durationMs: Date.now() - started };
   } finally {
     // Runs on success, failure and cancellation alike; the slot goes back only once the task is gone.
@@ -415,6 +445,21 @@ export async function recoveryEventIntake(event: CreationEvent): Promise<IntakeO
     if (type === RecoveryFailure.ProfileNotFound || type === RecoveryFailure.DomainNotFound) return { status: 'ignored', reason: failureMessage(err) };
     throw err;
   }
+}
+
+/** Bounded: the restore's own poll is the safety net if this never gets through. */
+const { reportTransferEnded } = proxyActivities<RecoveryActivities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '1 hour',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+});
+
+/**
+ * Started by the gateway for a DataSync execution that reached SUCCESS or ERROR (id: `transferIntakeWorkflowId`, so
+ * the same end reported twice is refused by Temporal): finds the restore by its task's tag and tells it.
+ */
+export async function transferEventIntake(taskExecutionArn: string): Promise<TransferReport> {
+  return await reportTransferEnded(taskExecutionArn);
 }
 
 /**

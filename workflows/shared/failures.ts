@@ -1,4 +1,4 @@
-import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory, type Duration } from '@temporalio/common';
 
 /**
  * The failure types every pipeline gives an AWS error (activities/shared/aws-errors.ts classifies it): each pipeline's
@@ -24,6 +24,8 @@ export interface TypedFailureOptions {
   benign?: boolean;
   /** Beats every retry policy: only for a pipeline whose policies never need to retry the type. */
   nonRetryable?: boolean;
+  /** The next attempt's delay instead of the policy's backoff (a "not yet" that knows it will be soon). */
+  nextRetryDelay?: Duration;
 }
 
 /** A typed failure for an activity to throw (the pipelines' `recoveryFailure`, `forecastFailure`, `featureFailure`). */
@@ -35,6 +37,7 @@ export function typedFailure(type: string, message: string, options: TypedFailur
     ...(options.cause instanceof Error ? { cause: options.cause } : {}),
     ...(options.details ? { details: options.details } : {}),
     ...(options.benign ? { category: ApplicationFailureCategory.BENIGN } : {}),
+    ...(options.nextRetryDelay !== undefined ? { nextRetryDelay: options.nextRetryDelay } : {}),
   });
 }
 

@@ -7,11 +7,12 @@
 import type { JobTracker, JobView, LifecycleDefinition, TransitionContext } from '../../jobs';
 import type { ServiceContext } from '../../service';
 import { PathError } from '../efs/file-tree';
-import type { DataSyncState, EfsLocation, Execution } from './state';
+import type { DataSyncState, EfsLocation, EndedExecution, Execution } from './state';
 import { applyTransfer, differingFiles, pathFilter, planTransfer, type Side, type TransferOptions } from './transfer';
 
 export const EXECUTION_KIND = 'task-execution';
 const DEFAULT_RATE_BYTES_PER_SECOND = 100 * 1024 * 1024;
+const MAX_ENDED_KEPT = 10_000;
 
 function sideOf(state: DataSyncState, location: EfsLocation | undefined): Side | undefined {
   if (!location) return undefined;
@@ -41,6 +42,14 @@ function startNextQueued(state: DataSyncState, taskArn: string, atMs: number, jo
   if (next) beginExecution(state, next, jobs, atMs);
 }
 
+/** Kept after the task (and with it the execution) is deleted, so a benchmark can tell how long each copy took. */
+function recordEnd(state: DataSyncState, record: EndedExecution): void {
+  // A state directory written before this record existed has none.
+  const ended = (state.endedExecutions ??= []);
+  ended.push(record);
+  if (ended.length > MAX_ENDED_KEPT) ended.splice(0, ended.length - MAX_ENDED_KEPT);
+}
+
 function onTransition(job: JobView, ctx: TransitionContext): void {
   const state = ctx.state as DataSyncState;
   const rec = state.executions.get(job.id);
@@ -49,7 +58,11 @@ function onTransition(job: JobView, ctx: TransitionContext): void {
   if (!failedBefore) advance(state, rec, job, ctx.nowMs());
   // Set again after changing it in place: `executions` is a TrackedMap, which sees only `set`.
   state.executions.set(rec.arn, rec);
-  if (!failedBefore && (rec.failure || job.ended)) startNextQueued(state, rec.taskArn, rec.failure?.atMs ?? job.statusSinceMs, ctx.jobs);
+  if (!failedBefore && (rec.failure || job.ended)) {
+    const endedAtMs = rec.failure?.atMs ?? job.statusSinceMs;
+    recordEnd(state, { arn: rec.arn, taskArn: rec.taskArn, status: rec.failure ? 'ERROR' : job.status, startedAtMs: rec.startedAtMs, launchedAtMs: job.createdAtMs, endedAtMs });
+    startNextQueued(state, rec.taskArn, endedAtMs, ctx.jobs);
+  }
   ctx.publish({
     source: 'aws.datasync',
     detailType: 'DataSync Task Execution State Change',

@@ -1,7 +1,9 @@
 /**
  * AWS DataSync (awsJson1_1, `FmrsService.*`) for EFS-to-EFS transfers: EFS locations, tasks (at most 100 per
  * region, as AWS), task executions that really copy the emulated file trees with the task's options, and tags.
- * Control endpoints: GET /_emulator/services/datasync/stats (live tasks and their high-water mark), settings.
+ * Every status an execution reaches is published as a "DataSync Task Execution State Change" event.
+ * Control endpoints: GET /_emulator/services/datasync/stats (live tasks and their high-water mark), ended-executions
+ * (how long each copy took, kept after its task is deleted), settings.
  */
 import { z } from 'zod';
 import { defineService, newId, operation, type OperationContext, type ServiceContext } from '../../service';
@@ -201,6 +203,9 @@ export const datasync = defineService<DataSyncState>({
   persistentClasses: WORLD_CLASSES,
   // Every execution's lifecycle has its own durations but the same hook: one stands for them all.
   lifecycles: [executionLifecycle(DEFAULT_OPTIONS, 0, 0)],
+  // Each status an execution reaches publishes its state-change event: a jumping clock stops there, so the event
+  // goes out when the execution changes, not whenever something else next moves time.
+  nextWakeMs: (ctx) => ctx.jobs.nextTransitionMs(EXECUTION_KIND),
   createState: (scope) => ({
     world: worldOf(scope),
     locations: new Map(),
@@ -210,6 +215,7 @@ export const datasync = defineService<DataSyncState>({
     tags: new Map(),
     settings: { ...DEFAULT_SETTINGS },
     stats: emptyStats(),
+    endedExecutions: [],
   }),
   operations: {
     CreateLocationEfs: operation({
@@ -593,11 +599,18 @@ export const datasync = defineService<DataSyncState>({
     {
       method: 'POST',
       path: '/stats/reset',
-      description: 'starts the counters and high-water marks again from what exists now',
+      description: 'starts the counters, high-water marks and the ended executions again from what exists now',
       handler: (_req, ctx) => {
         ctx.state.stats = { ...emptyStats(), maxLiveTasks: ctx.state.tasks.size, maxLiveLocations: ctx.state.locations.size };
+        ctx.state.endedExecutions = [];
         return ctx.state.stats;
       },
+    },
+    {
+      method: 'GET',
+      path: '/ended-executions',
+      description: 'every execution that ended since start or the last stats reset (kept after its task is deleted): arn, taskArn, status, startedAtMs, launchedAtMs, endedAtMs',
+      handler: (_req, ctx) => ({ executions: ctx.state.endedExecutions ?? [] }),
     },
     {
       method: 'GET',

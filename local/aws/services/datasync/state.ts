@@ -66,6 +66,18 @@ export interface Execution {
   queued: boolean;
 }
 
+/** An execution that ended, as the emulator measured it (emulated epoch milliseconds). */
+export interface EndedExecution {
+  arn: string;
+  taskArn: string;
+  status: string;
+  /** StartTaskExecution. */
+  startedAtMs: number;
+  /** Left the task's queue and began. */
+  launchedAtMs: number;
+  endedAtMs: number;
+}
+
 export interface DataSyncSettings {
   /** Tasks per account and region (AWS: 100). */
   tasksPerRegion: number;
@@ -96,6 +108,8 @@ export interface DataSyncState {
   tags: Map<string, Tag[]>;
   settings: DataSyncSettings;
   stats: DataSyncStats;
+  /** The most recent ended executions, oldest first (at most 10,000), since start or the last stats reset. */
+  endedExecutions: EndedExecution[];
 }
 
 export const DEFAULT_SETTINGS: DataSyncSettings = { tasksPerRegion: 100, checkNetworkAccess: true };
