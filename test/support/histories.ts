@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { historyFromJSON, historyToJSON } from './history-json';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 
 export interface RecordedHistory {
   workflowId: string;
