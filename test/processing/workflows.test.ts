@@ -10,7 +10,7 @@ import * as cli from '../../clients/cli/commands/processing';
 import { UsageError } from '../../clients/cli/usage-error';
 import { WorkflowFailedError } from '@temporalio/client';
 import { approveBudgetUpdate, processingStatusQuery } from '../../workflows/processing/messages';
-import { emulatorControl, processingInput, startProcessing, startProcessingStack, stepRuns, workload, type ProcessingStack } from './harness';
+import { completedTwice, emulatorControl, processingInput, startProcessing, startProcessingStack, stepRuns, workload, type ProcessingStack } from './harness';
 
 let stack: ProcessingStack;
 beforeAll(async () => {
@@ -23,12 +23,6 @@ afterAll(async () => {
 async function alarmsLeft(prefix: string): Promise<string[]> {
   const out = await stack.cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: prefix }));
   return (out.MetricAlarms ?? []).map((a) => a.AlarmName as string);
-}
-
-function completedTwice(runs: { step: string; outcome: string }[]): string[] {
-  const seen = new Map<string, number>();
-  for (const r of runs) if (r.outcome === 'completed') seen.set(r.step, (seen.get(r.step) ?? 0) + 1);
-  return [...seen].filter(([, n]) => n > 1).map(([s]) => s);
 }
 
 describe('processing workflow', () => {
