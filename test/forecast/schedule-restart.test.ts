@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { eventually } from '../recovery/drive';
-import { cli, freshDataDir, stackEnv, startStack } from '../foundation/running-stack';
+import { cli, freshDataDir, killStack, stackEnv, startStack } from '../foundation/running-stack';
 
 const EVERY_MS = 5_000;
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
@@ -49,8 +49,7 @@ describe('a forecast schedule across a restart of mlops start', () => {
     expect(made.status, made.stderr).toBe(0);
     const before = await eventually('a run before the kill', async () => ((await runsOf(env, 'often')).length > 0 ? runsOf(env, 'often') : undefined), 60_000, 250);
 
-    running.child.kill('SIGKILL');
-    await running.exited;
+    await killStack(running);
     const killedAt = Date.now();
     // Down while one of its times passes.
     const missed = Math.ceil((killedAt + 1) / EVERY_MS) * EVERY_MS;

@@ -35,8 +35,11 @@ export function freshDataDir(label: string): string {
   return dir;
 }
 
-/** The environment of a `mlops start` on the embedded defaults, with new free ports and the given data directory. */
-export async function stackEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
+/**
+ * The environment of a `mlops start` on the embedded defaults, with new free ports and the given data directory;
+ * `over` sets more (e.g. another MLOPS_EMULATOR_TIME_SCALE).
+ */
+export async function stackEnv(dataDir: string, over: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     MLOPS_TEMPORAL_PORT: String(await freePort()),
@@ -48,7 +51,7 @@ export async function stackEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
     MLOPS_LOG_LEVEL: 'warn',
   };
   for (const k of ['TEMPORAL_ADDRESS', 'AWS_ENDPOINT_URL', 'MLOPS_AWS', 'MLOPS_GATEWAY_API_KEY', 'MLOPS_DATASYNC_TASK_CAP']) delete env[k];
-  return env;
+  return { ...env, ...over };
 }
 
 /** Spawns `mlops start --json` and resolves once its banner is printed. */
@@ -72,6 +75,12 @@ export function startStack(env: NodeJS.ProcessEnv): Promise<RunningStack> {
       }
     });
   });
+}
+
+/** Kills `mlops start` with SIGKILL (server, emulator, gateway and worker at once, as a crash would) and waits until it is gone. */
+export async function killStack(running: RunningStack): Promise<void> {
+  running.child.kill('SIGKILL');
+  await running.exited;
 }
 
 /** `mlops ...` against the stack started with `env`. */

@@ -147,6 +147,13 @@ export async function stepRuns(stack: ProcessingStack, base: string): Promise<{ 
   return body.steps.filter((s) => s.job.startsWith(`${base}-a`)).map(({ job, step, outcome }) => ({ job, step, outcome }));
 }
 
+/** Steps that completed more than once across a job's attempts (from the emulator's record): none, when checkpoints work. */
+export function completedTwice(runs: { step: string; outcome: string }[]): string[] {
+  const seen = new Map<string, number>();
+  for (const r of runs) if (r.outcome === 'completed') seen.set(r.step, (seen.get(r.step) ?? 0) + 1);
+  return [...seen].filter(([, n]) => n > 1).map(([s]) => s);
+}
+
 /** A call to the emulator's control API (JSON only, as it requires); a refusal fails the test instead of passing silently. */
 export async function emulatorControl(stack: ProcessingStack, method: 'POST' | 'PUT', path: string, body: unknown): Promise<void> {
   const res = await fetch(`${stack.emu.endpoint}/_emulator${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -10,7 +10,7 @@ import * as cli from '../../clients/cli/commands/processing';
 import { UsageError } from '../../clients/cli/usage-error';
 import { WorkflowFailedError } from '@temporalio/client';
 import { approveBudgetUpdate, processingStatusQuery } from '../../workflows/processing/messages';
-import { emulatorControl, processingInput, startProcessing, startProcessingStack, stepRuns, workload, type ProcessingStack } from './harness';
+import { completedTwice, emulatorControl, processingInput, startProcessing, startProcessingStack, stepRuns, workload, type ProcessingStack } from './harness';
 
 let stack: ProcessingStack;
 beforeAll(async () => {
@@ -23,12 +23,6 @@ afterAll(async () => {
 async function alarmsLeft(prefix: string): Promise<string[]> {
   const out = await stack.cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: prefix }));
   return (out.MetricAlarms ?? []).map((a) => a.AlarmName as string);
-}
-
-function completedTwice(runs: { step: string; outcome: string }[]): string[] {
-  const seen = new Map<string, number>();
-  for (const r of runs) if (r.outcome === 'completed') seen.set(r.step, (seen.get(r.step) ?? 0) + 1);
-  return [...seen].filter(([, n]) => n > 1).map(([s]) => s);
 }
 
 describe('processing workflow', () => {
@@ -135,6 +129,44 @@ describe('processing workflow', () => {
       ]);
       // The retry waited the policy's 10 minutes after the first failure.
       expect(Date.parse(result.attempts[1]!.createdAt ?? '') - Date.parse(result.attempts[0]!.endedAt ?? '')).toBeGreaterThanOrEqual(10 * 60_000);
+    } finally {
+      await emulatorControl(stack, 'PUT', '/services/sagemaker/processing-capacity', { unavailableInstanceTypes: [] });
+    }
+  });
+
+  it('continues as new between attempts: each run holds one attempt, and the queries and the CLI still show every attempt', async () => {
+    await emulatorControl(stack, 'PUT', '/services/sagemaker/processing-capacity', { unavailableInstanceTypes: ['ml.m5.xlarge'] });
+    try {
+      const handle = await startProcessing(stack, processingInput('fe-runs', { count: 5, policy: { capacityRetries: 1 } }));
+      // In the third attempt's run, the first two are there, with their outcomes and reasons.
+      for (let i = 0; i < 60 && (await handle.query(processingStatusQuery)).attempt < 3; i++) await stack.sleep(60_000);
+      const during = await handle.query(processingStatusQuery);
+      expect(during.attempts.map((a) => [a.jobName, a.outcome])).toEqual([
+        ['fe-runs-a1', 'capacity'],
+        ['fe-runs-a2', 'capacity'],
+        ['fe-runs-a3', 'running'],
+      ]);
+      expect(during.attempts[0]?.reason).toMatch(/^CapacityError/);
+      const result = await handle.result();
+      expect(result.status).toBe('Completed');
+      expect(result.attempts.map((a) => [a.jobName, a.resources.instanceType, a.outcome])).toEqual([
+        ['fe-runs-a1', 'ml.m5.xlarge', 'capacity'],
+        ['fe-runs-a2', 'ml.m5.xlarge', 'capacity'],
+        ['fe-runs-a3', 'ml.t3.xlarge', 'completed'],
+      ]);
+      expect(result.spentUsd).toBeCloseTo(result.attempts.reduce((sum, a) => sum + a.costUsd, 0), 6);
+      expect((await handle.query(processingStatusQuery)).attempts).toHaveLength(3);
+      // One run per attempt, none of them holding more than its own attempt's events.
+      const runs: { status: string; events: number }[] = [];
+      for await (const wf of stack.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
+        const history = await stack.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+        runs.push({ status: wf.status.name, events: history.events?.length ?? 0 });
+      }
+      expect(runs.map((r) => r.status).sort()).toEqual(['COMPLETED', 'CONTINUED_AS_NEW', 'CONTINUED_AS_NEW']);
+      const oneAttempt = Math.max(...runs.map((r) => r.events));
+      expect(oneAttempt).toBeLessThan(100);
+      expect((await cli.listProcessing(stack.client)).filter((j) => j.name === 'fe-runs')).toEqual([expect.objectContaining({ status: 'COMPLETED' })]);
+      expect(completedTwice(await stepRuns(stack, 'fe-runs'))).toEqual([]);
     } finally {
       await emulatorControl(stack, 'PUT', '/services/sagemaker/processing-capacity', { unavailableInstanceTypes: [] });
     }

@@ -113,6 +113,18 @@ export interface ProcessingInput {
   /** The CreateProcessingJob request, ProcessingJobName left out (each attempt sets its own). */
   request: Record<string, unknown>;
   policy: ScalingPolicy;
+  /** Set by the workflow itself when it continues as new between attempts. */
+  carried?: CarriedRun;
+}
+
+/** What one run of a job's workflow hands the next: the whole status (attempts, checkpoints, cost, budget) and where the attempt loop stands. */
+export interface CarriedRun {
+  status: ProcessingStatus;
+  nextAttempt: number;
+  resources: Resources;
+  triedFamilies: string[];
+  capacityTries: number;
+  beforeHorizontal?: Resources;
 }
 
 export function resourcesOf(request: Record<string, unknown>): Resources {

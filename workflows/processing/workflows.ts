@@ -3,9 +3,11 @@
  * same checkpoint prefix, each watched by its own CloudWatch alarms (always deleted when the attempt ends, also on
  * failure or cancel). It waits on signals (alarm and job-state events through the gateway) with a slow poll as the
  * safety net, so a long job costs a few events per poll interval. On an alarm it stops the job and starts the next
- * attempt with the delta for that breach; failures go through the restart policy table (model.ts).
+ * attempt with the delta for that breach; failures go through the restart policy table (model.ts). Each attempt
+ * runs in a run of its own: between attempts the workflow continues as new with its status, so a job's history stays
+ * one attempt long however many it takes, and its queries still tell the whole story.
  */
-import { ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, allHandlersFinished, condition, continueAsNew, isCancellation, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { JobDescription, ProcessingActivities } from '../../activities/processing/activities';
 import { costUsd, instanceType } from '../../common/instance-types';
 import { PROCESSING_NON_RETRYABLE, ProcessingFailure } from './failures';
@@ -24,6 +26,7 @@ import {
   withResources,
   type AlarmRole,
   type AttemptRecord,
+  type CarriedRun,
   type ProcessingInput,
   type ProcessingResult,
   type ProcessingStatus,
@@ -50,8 +53,9 @@ type Notice = ({ kind: 'alarm' } & AlarmNotice) | ({ kind: 'job' } & JobStateNot
 
 export async function processingJob(input: ProcessingInput): Promise<ProcessingResult> {
   const policy = { ...DEFAULT_POLICY, ...input.policy };
-  let resources: Resources = resourcesOf(input.request);
-  const st: ProcessingStatus = {
+  const carried = input.carried;
+  let resources: Resources = carried?.resources ?? resourcesOf(input.request);
+  const st: ProcessingStatus = carried?.status ?? {
     baseName: input.baseName,
     phase: 'starting',
     attempt: 0,
@@ -134,11 +138,20 @@ export async function processingJob(input: ProcessingInput): Promise<ProcessingR
     }
   };
 
-  st.checkpointsDone = await acts.listCheckpoints({ request: input.request });
-  const triedFamilies = [instanceType(resources.instanceType)?.family ?? ''];
-  let capacityTries = 0;
-  let beforeHorizontal: Resources | undefined;
-  for (let n = 1; ; n++) {
+  // A run carried over knows the checkpoints from the end of the attempt before.
+  if (!carried) st.checkpointsDone = await acts.listCheckpoints({ request: input.request });
+  const triedFamilies = carried?.triedFamilies ?? [instanceType(resources.instanceType)?.family ?? ''];
+  let capacityTries = carried?.capacityTries ?? 0;
+  let beforeHorizontal: Resources | undefined = carried?.beforeHorizontal;
+  const first = carried?.nextAttempt ?? 1;
+  for (let n = first; ; n++) {
+    // Between attempts (no job running, its alarms deleted) the next one starts in a new run, the status carried along.
+    // Runs recorded before this change go on in one run (patched() is false on their replay).
+    if (n > first && patched(CONTINUE_AS_NEW_BETWEEN_ATTEMPTS)) {
+      await condition(allHandlersFinished);
+      const next: CarriedRun = { status: st, nextAttempt: n, resources, triedFamilies, capacityTries, ...(beforeHorizontal ? { beforeHorizontal } : {}) };
+      return await continueAsNew<typeof processingJob>({ ...input, carried: next });
+    }
     if (n > policy.maxAttempts) fail(ProcessingFailure.AttemptCapReached, `${input.baseName}: all ${policy.maxAttempts} attempts used without completing`);
     const estimate = estimatedAttemptCost(input, resources);
     if (st.budgetUsd !== undefined && st.spentUsd + estimate > st.budgetUsd) {
@@ -250,6 +263,7 @@ export async function processingJob(input: ProcessingInput): Promise<ProcessingR
 }
 
 const TERMINAL_PHASES = new Set(['completed', 'failed', 'cancelled']);
+const CONTINUE_AS_NEW_BETWEEN_ATTEMPTS = 'continue-as-new-between-attempts';
 
 function isQuota(err: unknown): boolean {
   const cause = (err as { cause?: { type?: string } }).cause;

@@ -60,6 +60,8 @@ export async function processingStatus(client: Client, name: string): Promise<Pr
 export async function listProcessing(client: Client): Promise<{ name: string; status: string; startedAt: string }[]> {
   const out: { name: string; status: string; startedAt: string }[] = [];
   for await (const wf of client.workflow.list({ query: `WorkflowType = 'processingJob'` })) {
+    // A job continues as new between attempts: its earlier runs are part of the same job.
+    if (wf.status.name === 'CONTINUED_AS_NEW') continue;
     out.push({ name: wf.workflowId.replace(/^processing\//, ''), status: wf.status.name, startedAt: wf.startTime.toISOString() });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
