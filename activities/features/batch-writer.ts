@@ -89,6 +89,12 @@ async function writeBatch<T>(client: SageMakerFeatureStoreRuntimeClient, group: 
       await delay(backoffMs(transient));
       continue;
     }
+    const errors = answer.Errors ?? [];
+    const unprocessed = answer.UnprocessedEntries ?? [];
+    if (errors.length === 0 && unprocessed.length === 0) {
+      out.written += pending.length;
+      break;
+    }
     // Answers name entries by content: match them back to their rows, first unmatched one of equal content.
     const byContent = new Map<string, PendingRecord<T>[]>();
     for (const p of pending) {
@@ -102,13 +108,13 @@ async function writeBatch<T>(client: SageMakerFeatureStoreRuntimeClient, group: 
       return list?.shift();
     };
     let notWritten = 0;
-    for (const err of answer.Errors ?? []) {
+    for (const err of errors) {
       const p = take(err.Entry);
       notWritten += 1;
       out.failures.push({ tag: p?.tag as T, record: p?.record ?? err.Entry?.Record ?? [], errorCode: err.ErrorCode ?? 'Unknown', errorMessage: err.ErrorMessage ?? '' });
     }
     const again: PendingRecord<T>[] = [];
-    for (const e of answer.UnprocessedEntries ?? []) {
+    for (const e of unprocessed) {
       const p = take(e);
       if (p) again.push(p);
     }
