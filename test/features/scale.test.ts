@@ -94,6 +94,9 @@ it(`${ROWS} generated records ingest, every one readable online (latest per card
     }),
   );
   await control(endpoint, 'POST', '/clock', { advanceSeconds: 10 });
+  // The emulator's default on-demand rate (10,000 write units a second) would make this a test of throttling,
+  // which test/features/throttling.test.ts covers; here the machine sets the pace.
+  await control(endpoint, 'PUT', '/services/sagemaker-featurestore-runtime/throughput', { onDemandWriteUnitsPerSecond: 1_000_000 });
   phase('uploaded');
 
   const result = await client.workflow.execute<typeof featureIngestion>('featureIngestion', {
@@ -104,7 +107,7 @@ it(`${ROWS} generated records ingest, every one readable online (latest per card
   phase('ingested (validation included)', ROWS);
   expect(result).toMatchObject({ phase: 'completed', rowsTotal: ROWS, rowsWritten: ROWS, rowsFailed: 0 });
   const journal = (await control<JournalSummary>(endpoint, 'GET', '/services/sagemaker-featurestore-runtime/journal?group=cc-transactions')).body;
-  expect(journal).toMatchObject({ recordsWritten: ROWS, distinctRecords: ROWS, duplicatedRecords: 0 });
+  expect(journal).toMatchObject({ recordsWritten: ROWS, distinctRecords: ROWS, duplicatedRecords: 0, throttledRequests: 0, entriesUnprocessed: 0 });
 
   // Online: every card's latest transaction, as DuckDB finds it in the generated file.
   const db = await DuckDBInstance.create(':memory:', { threads: '2' });
