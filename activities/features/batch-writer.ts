@@ -11,6 +11,16 @@ import { awsErrorName, classifyAwsError, isPermanent, isThrottling } from './aws
 
 export const BATCH_SIZE = 25;
 
+/** A row as a record: empty values are left out (as the SageMaker SDK drops NaN). */
+export function recordOf(values: Readonly<Record<string, string | undefined>>): FeatureValue[] {
+  const record: FeatureValue[] = [];
+  for (const FeatureName in values) {
+    const v = values[FeatureName];
+    if (v !== undefined && v !== '') record.push({ FeatureName, ValueAsString: v });
+  }
+  return record;
+}
+
 export interface PendingRecord<T> {
   record: FeatureValue[];
   /** Whatever the caller needs back for a failure (the row and its source). */

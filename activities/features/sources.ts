@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { loadParquetReader } from '../../common/esm-import';
 import { parquetValue } from '../../common/parquet';
-import { FeatureFailure, featureFailure, parseS3Uri, type LedgerEntry } from '../../workflows/features/model';
+import { FeatureFailure, featureFailure, parseS3Uri, type Chunk, type LedgerEntry } from '../../workflows/features/model';
 import { aws } from './aws-errors';
 import { csvRecords, CsvSyntaxError } from './csv';
 
@@ -159,4 +159,13 @@ export async function readLedgerPart(s3: S3Client, uri: string): Promise<LedgerE
 export async function* ledgerRows(s3: S3Client, uri: string, firstRow: number): AsyncGenerator<SourceRow> {
   const entries = await readLedgerPart(s3, uri);
   for (let i = firstRow; i < entries.length; i++) yield { row: i, values: entries[i]!.record, origin: { source: entries[i]!.source, row: entries[i]!.row } };
+}
+
+/** The rows of a chunk from where its checkpoint stands (rows done; for CSV, the byte after the last one). */
+export function chunkRows(s3: S3Client, chunk: Chunk, from: { rowsDone: number; nextByte?: number }): AsyncGenerator<SourceRow> {
+  if (chunk.format === 'csv') {
+    return csvRows(s3, chunk.source, { header: chunk.header!, byteStart: from.nextByte ?? chunk.byteStart!, byteEnd: chunk.byteEnd!, firstRow: chunk.firstRow + from.rowsDone });
+  }
+  if (chunk.format === 'parquet') return parquetRows(s3, chunk.source, chunk.firstRow + from.rowsDone, chunk.firstRow + chunk.rows);
+  return ledgerRows(s3, chunk.source, from.rowsDone);
 }

@@ -147,6 +147,8 @@ export const featureStoreRuntime = defineService<RuntimeState>({
   operations: {
     PutRecord: operation({
       http: { method: 'PUT', path: '/FeatureGroup/{FeatureGroupName}' },
+      // Runtime calls are CloudTrail data events (AWS::SageMaker::FeatureGroup), not logged unless a trail asks.
+      cloudTrail: false,
       input: z.looseObject({ FeatureGroupName: groupRef, Record: record, TargetStores: targetStores, TtlDuration: ttl }),
       handler(input, ctx: Ctx) {
         const g = groupFor(ctx, input.FeatureGroupName);
@@ -280,6 +282,7 @@ export const featureStoreRuntime = defineService<RuntimeState>({
         path: '/FeatureGroup/{FeatureGroupName}',
         query: { RecordIdentifierValueAsString: 'RecordIdentifierValueAsString', EventTime: 'EventTime', TargetStores: 'TargetStores[]', DeletionMode: 'DeletionMode' },
       },
+      cloudTrail: false,
       input: z.looseObject({
         FeatureGroupName: groupRef,
         RecordIdentifierValueAsString: z.string().max(358400),
