@@ -18,8 +18,8 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import type { Logger } from '../../common/logger';
 import { FeatureFailure, featureFailure, runPrefix, type Chunk, type ChunkResult, type LedgerEntry } from '../../workflows/features/model';
 import { aws, awsErrorName } from './aws-errors';
-import { AdaptiveConcurrency, BATCH_SIZE, writeRound, type PendingRecord } from './batch-writer';
-import { csvRows, expandSources, ledgerParts, ledgerRows, parquetFile, parquetRows, readLedgerPart, type SourceRow } from './sources';
+import { AdaptiveConcurrency, BATCH_SIZE, recordOf, writeRound, type PendingRecord } from './batch-writer';
+import { chunkRows, csvRows, expandSources, ledgerParts, parquetFile, parquetRows, readLedgerPart } from './sources';
 import { checkColumns, checkRow, describeProblem, type IngestionTarget, type SourceProblem } from './validate';
 
 export type { IngestionTarget } from './validate';
@@ -229,12 +229,7 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
       if (cp.rowsDone > 0) cp = { ...cp, resumed: cp.resumed + 1 };
       if (cp.rowsDone >= chunk.rows) return resultOf(chunk, cp, input.maxConcurrency);
 
-      const rows: AsyncGenerator<SourceRow> =
-        chunk.format === 'csv'
-          ? csvRows(s3, chunk.source, { header: chunk.header!, byteStart: cp.nextByte ?? chunk.byteStart!, byteEnd: chunk.byteEnd!, firstRow: chunk.firstRow + cp.rowsDone })
-          : chunk.format === 'parquet'
-            ? parquetRows(s3, chunk.source, chunk.firstRow + cp.rowsDone, chunk.firstRow + chunk.rows)
-            : ledgerRows(s3, chunk.source, cp.rowsDone);
+      const rows = chunkRows(s3, chunk, cp);
       const concurrency = new AdaptiveConcurrency(Math.min(4, input.maxConcurrency), input.maxConcurrency);
       const before = cp;
       let last = cp;
@@ -251,7 +246,7 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
             const r = next.value;
             taken += 1;
             nextByte = r.endByte;
-            round.push({ record: toRecord(r.values), tag: r.origin ?? { source: chunk.source, row: r.row + 1 } });
+            round.push({ record: recordOf(r.values), tag: r.origin ?? { source: chunk.source, row: r.row + 1 } });
           }
           if (taken === 0) break;
           const firstRowOfRound = chunk.firstRow + cp.rowsDone;
@@ -300,13 +295,6 @@ function invalid(problems: SourceProblem[]) {
     undefined,
     [shown],
   );
-}
-
-/** A row as a record: empty values are left out (as the SageMaker SDK drops NaN). */
-function toRecord(values: Record<string, string | undefined>): FeatureValue[] {
-  const record: FeatureValue[] = [];
-  for (const [FeatureName, v] of Object.entries(values)) if (v !== undefined && v !== '') record.push({ FeatureName, ValueAsString: v });
-  return record;
 }
 
 function fromRecord(record: readonly FeatureValue[]): Record<string, string> {

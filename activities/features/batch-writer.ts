@@ -11,6 +11,16 @@ import { awsErrorName, classifyAwsError, isPermanent, isThrottling } from './aws
 
 export const BATCH_SIZE = 25;
 
+/** A row as a record: empty values are left out (as the SageMaker SDK drops NaN). */
+export function recordOf(values: Readonly<Record<string, string | undefined>>): FeatureValue[] {
+  const record: FeatureValue[] = [];
+  for (const FeatureName in values) {
+    const v = values[FeatureName];
+    if (v !== undefined && v !== '') record.push({ FeatureName, ValueAsString: v });
+  }
+  return record;
+}
+
 export interface PendingRecord<T> {
   record: FeatureValue[];
   /** Whatever the caller needs back for a failure (the row and its source). */
@@ -89,6 +99,12 @@ async function writeBatch<T>(client: SageMakerFeatureStoreRuntimeClient, group: 
       await delay(backoffMs(transient));
       continue;
     }
+    const errors = answer.Errors ?? [];
+    const unprocessed = answer.UnprocessedEntries ?? [];
+    if (errors.length === 0 && unprocessed.length === 0) {
+      out.written += pending.length;
+      break;
+    }
     // Answers name entries by content: match them back to their rows, first unmatched one of equal content.
     const byContent = new Map<string, PendingRecord<T>[]>();
     for (const p of pending) {
@@ -102,13 +118,13 @@ async function writeBatch<T>(client: SageMakerFeatureStoreRuntimeClient, group: 
       return list?.shift();
     };
     let notWritten = 0;
-    for (const err of answer.Errors ?? []) {
+    for (const err of errors) {
       const p = take(err.Entry);
       notWritten += 1;
       out.failures.push({ tag: p?.tag as T, record: p?.record ?? err.Entry?.Record ?? [], errorCode: err.ErrorCode ?? 'Unknown', errorMessage: err.ErrorMessage ?? '' });
     }
     const again: PendingRecord<T>[] = [];
-    for (const e of answer.UnprocessedEntries ?? []) {
+    for (const e of unprocessed) {
       const p = take(e);
       if (p) again.push(p);
     }

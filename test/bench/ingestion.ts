@@ -1,15 +1,22 @@
 /**
- * `npm run bench -- ingestion [--rows N] [--concurrency C] [--big-rows N]`: feature ingestion against the emulator
- * (in a child process, so it does not share the worker's event loop), each figure with its ratio, measured in the
- * same run:
+ * `npm run bench -- ingestion [--rows N] [--concurrency C] [--repeats R] [--per-row N] [--mem-rows N] [--big-rows N]`:
+ * feature ingestion against the emulator (in a child process, so it does not share the worker's event loop), each
+ * figure on its own line with its ratio, all measured in the same run:
  *
- * - rows/s of the chunk writer (CSV streamed from S3, 25-record BatchWriteRecord rounds with adaptive concurrency
- *   up to C, checkpoints after every round) against the emulator's ceiling for the same batched writes at the same
- *   concurrency (C loops sending prepared 25-record batches, nothing else);
+ * - rows/s of the chunk writer (`ingestChunk`: CSV streamed from S3, 25-record BatchWriteRecord rounds with adaptive
+ *   concurrency up to C, a checkpoint in S3 and a heartbeat after every round) against the emulator's ceiling for
+ *   the same batched writes at the same concurrency: C loops sending the same rows, prepared in memory as 25-record
+ *   batches, through the same client, nothing else. Ceiling and pipeline alternate R times after a warm-up pair,
+ *   each on fresh groups, and the medians are compared (a shared machine drifts; every run is printed);
  * - the same against a one-PutRecord-per-row loop with the same parallelism (C loops), like FeatureGroup.ingest;
- * - CPU time of the worker process per thousand records;
- * - peak worker memory while a chunk streams a file of N rows and one of --big-rows rows (default 10 million):
- *   flat means the ratio stays near 1 however big the file.
+ * - CPU time of the worker (this process, during the pipeline runs) and of the emulator per thousand records;
+ * - peak memory of a worker process (a fresh child per file) that validates a whole file of --mem-rows rows and
+ *   one of --big-rows rows (default 1 million and 10 million) as `validateAndPlan` does, reads and prepares every
+ *   chunk's BatchWriteRecord bodies as `ingestChunk` does (built, not sent: sending 10 million rows to the emulator
+ *   would take a quarter of an hour), and writes the file's last chunk for real through `ingestChunk`. Flat means the
+ *   ratio stays near 1 however big the file.
+ *
+ * On-demand throughput is set high enough that nothing is throttled: the ceiling is the emulator's, not its quota.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -19,24 +26,95 @@ import { once } from 'node:events';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateFeatureGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { BatchWriteRecordCommand, PutRecordCommand, SageMakerFeatureStoreRuntimeClient, type FeatureValue } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { BatchWriteRecordCommand, PutRecordCommand, type BatchWriteRecordEntry, type FeatureValue } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { createFeatureActivities } from '../../activities/features/activities';
+import { BATCH_SIZE, recordOf } from '../../activities/features/batch-writer';
+import { featureStoreRuntimeClient } from '../../activities/features/runtime-client';
+import { chunkRows, csvRows } from '../../activities/features/sources';
 
-const ROLE_ENV = 'MLOPS_BENCH_FEATURES_EMULATOR';
+const ROLE_ENV = 'MLOPS_BENCH_FEATURES_ROLE';
+const CHUNK_ROWS = 50_000;
 
-async function serve(): Promise<void> {
+interface CpuReply {
+  cpu: NodeJS.CpuUsage;
+}
+interface MemoryReply {
+  rows: number;
+  peakRssBytes: number;
+  peakHeapBytes: number;
+  validateSeconds: number;
+  prepareSeconds: number;
+  batches: number;
+  lastChunkWritten: number;
+}
+
+function clientsFor(endpoint: string) {
+  const base = { region: 'us-east-1', endpoint, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
+  return {
+    s3: new S3Client({ ...base, forcePathStyle: true, retryStrategy: new ConfiguredRetryStrategy(3, () => 0) }),
+    sagemaker: new SageMakerClient(base),
+    runtime: featureStoreRuntimeClient(base),
+  };
+}
+
+/** The emulator's process: answers its CPU time when asked. */
+async function serveEmulator(): Promise<void> {
   const { startEmulator } = await import('../../local/aws');
   const emu = await startEmulator({ port: 0 });
+  process.on('message', (m) => {
+    if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() } satisfies CpuReply);
+  });
   process.send?.({ endpoint: emu.endpoint });
   process.on('disconnect', () => void emu.close().then(() => process.exit(0)));
 }
 
-function startEmulatorProcess(): Promise<{ child: ChildProcess; endpoint: string }> {
-  return new Promise((resolve, reject) => {
-    const child = fork(__filename, [], { env: { ...process.env, [ROLE_ENV]: '1' }, execArgv: ['--import', 'tsx', '--max-old-space-size=4096'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child.once('message', (m: { endpoint: string }) => resolve({ child, endpoint: m.endpoint }));
-    child.once('exit', (code) => reject(new Error(`emulator process exited with ${code}`)));
+/** A worker process on one file: validate it, prepare every chunk's batches, write its last chunk; report peaks. */
+async function probeMemory(): Promise<void> {
+  const { endpoint, source, rows, group } = JSON.parse(process.env.MLOPS_BENCH_PROBE!) as { endpoint: string; source: string; rows: number; group: string };
+  const clients = clientsFor(endpoint);
+  const acts = createFeatureActivities(clients);
+  let peakRssBytes = 0;
+  let peakHeapBytes = 0;
+  const sample = () => {
+    const m = process.memoryUsage();
+    peakRssBytes = Math.max(peakRssBytes, m.rss);
+    peakHeapBytes = Math.max(peakHeapBytes, m.heapUsed);
+  };
+  const timer = setInterval(sample, 20);
+  const target = await acts.describeIngestionTarget({ featureGroupName: group });
+  let t = performance.now();
+  const plan = await acts.validateAndPlan({ sources: [source], target, chunkRows: CHUNK_ROWS });
+  const validateSeconds = (performance.now() - t) / 1000;
+  t = performance.now();
+  let batches = 0;
+  for (const chunk of plan.chunks) {
+    let batch: BatchWriteRecordEntry[] = [];
+    for await (const r of chunkRows(clients.s3, chunk, { rowsDone: 0 })) {
+      batch.push({ FeatureGroupName: group, Record: recordOf(r.values) });
+      if (batch.length === BATCH_SIZE) {
+        // The body the runtime client sends (runtime-client.ts).
+        if (JSON.stringify({ Entries: batch }).length > 0) batches += 1;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) batches += 1;
+  }
+  const prepareSeconds = (performance.now() - t) / 1000;
+  const last = await acts.ingestChunk({ runId: `memory-${rows}`, featureGroupName: group, ledger: 's3://ledger/runs', chunk: plan.chunks.at(-1)!, maxConcurrency: 16 });
+  clearInterval(timer);
+  sample();
+  peakRssBytes = Math.max(peakRssBytes, process.resourceUsage().maxRSS * 1024);
+  process.send?.({ rows: plan.rows, peakRssBytes, peakHeapBytes, validateSeconds, prepareSeconds, batches, lastChunkWritten: last.written } satisfies MemoryReply);
+  process.disconnect();
+}
+
+function child<T>(role: string, env: Record<string, string>, execArgv: string[] = []): { child: ChildProcess; first: Promise<T> } {
+  const c = fork(__filename, [], { env: { ...process.env, ...env, [ROLE_ENV]: role }, execArgv: ['--import', 'tsx', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const first = new Promise<T>((resolve, reject) => {
+    c.once('message', (m) => resolve(m as T));
+    c.once('exit', (code) => reject(new Error(`bench ${role} process exited with ${code}`)));
   });
+  return { child: c, first };
 }
 
 function flag(args: string[], name: string, fallback: number): number {
@@ -58,111 +136,153 @@ const record = (i: number, prefix: string): FeatureValue[] => row(i, prefix).map
 async function writeCsv(path: string, rows: number, prefix: string): Promise<void> {
   const out = createWriteStream(path);
   out.write('tid,cc_num,trans_time,amount,fraud_label\n');
-  for (let i = 0; i < rows; i++) if (!out.write(`${row(i, prefix).join(',')}\n`)) await once(out, 'drain');
-  out.end();
+  let block = '';
+  for (let i = 0; i < rows; i++) {
+    block += `${row(i, prefix).join(',')}\n`;
+    if (block.length > 1 << 16) {
+      if (!out.write(block)) await once(out, 'drain');
+      block = '';
+    }
+  }
+  out.end(block);
   await once(out, 'finish');
 }
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+const say = (line: string) => process.stdout.write(`${line}\n`);
 
 export default async function bench(args: string[]): Promise<void> {
   if (process.env[ROLE_ENV]) return;
   const rows = flag(args, 'rows', 100_000);
   const concurrency = flag(args, 'concurrency', 16);
+  const repeats = flag(args, 'repeats', 3);
+  const perRowSample = Math.min(rows, flag(args, 'per-row', 10_000));
+  const memRows = flag(args, 'mem-rows', 1_000_000);
   const bigRows = flag(args, 'big-rows', 10_000_000);
   const dir = mkdtempSync(join(tmpdir(), 'mlops-bench-features-'));
-  const { child, endpoint } = await startEmulatorProcess();
+  const emulator = child<{ endpoint: string }>('emulator', {}, ['--max-old-space-size=4096']);
+  const { endpoint } = await emulator.first;
+  const emulatorCpu = async (): Promise<number> => {
+    const reply = new Promise<CpuReply>((resolve) => emulator.child.once('message', (m) => resolve(m as CpuReply)));
+    emulator.child.send('cpu');
+    const { cpu } = await reply;
+    return (cpu.user + cpu.system) / 1000;
+  };
   try {
-    const base = { region: 'us-east-1', endpoint, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
-    const s3 = new S3Client({ ...base, forcePathStyle: true, retryStrategy: new ConfiguredRetryStrategy(3, () => 0) });
-    const sagemaker = new SageMakerClient(base);
-    const runtime = new SageMakerFeatureStoreRuntimeClient({ ...base, maxAttempts: 1 });
+    const { s3, sagemaker, runtime } = clientsFor(endpoint);
+    const createGroup = (name: string) => sagemaker.send(new CreateFeatureGroupCommand({ FeatureGroupName: name, RecordIdentifierFeatureName: 'tid', EventTimeFeatureName: 'trans_time', FeatureDefinitions: DEFS, OnlineStoreConfig: { EnableOnlineStore: true } }));
     for (const b of ['sources', 'ledger']) await s3.send(new CreateBucketCommand({ Bucket: b }));
-    for (const g of ['ceiling', 'pipeline', 'per-row', 'memory']) {
-      await sagemaker.send(new CreateFeatureGroupCommand({ FeatureGroupName: g, RecordIdentifierFeatureName: 'tid', EventTimeFeatureName: 'trans_time', FeatureDefinitions: DEFS, OnlineStoreConfig: { EnableOnlineStore: true } }));
-    }
+    const groups = ['per-row', 'memory', ...Array.from({ length: repeats + 1 }, (_, i) => [`ceiling-${i}`, `pipeline-${i}`]).flat()];
+    for (const g of groups) await createGroup(g);
     await fetch(`${endpoint}/_emulator/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceSeconds: 10 }) });
+    const rate = 100_000_000;
+    await fetch(`${endpoint}/_emulator/services/sagemaker-featurestore-runtime/throughput`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ onDemandWriteUnitsPerSecond: rate }) });
     const acts = createFeatureActivities({ sagemaker, runtime, s3 });
-    const target = await acts.describeIngestionTarget({ featureGroupName: 'pipeline' });
 
-    // The ceiling: C loops of prepared 25-record batches; measured before and after the pipeline (a busy machine
-    // drifts), and their mean is the ceiling.
-    const batches = Math.ceil(rows / 25);
-    const ceilingRun = async (prefix: string) => {
-      const prepared = Array.from({ length: batches }, (_, b) => Array.from({ length: Math.min(25, rows - b * 25) }, (_, k) => ({ FeatureGroupName: 'ceiling', Record: record(b * 25 + k, prefix) })));
+    // One file for every pipeline run; the ceiling sends the same rows, read once into 25-record batches.
+    const csv = join(dir, 'rows.csv');
+    await writeCsv(csv, rows, 'P');
+    await s3.send(new PutObjectCommand({ Bucket: 'sources', Key: 'rows.csv', Body: createReadStream(csv), ContentLength: statSync(csv).size }));
+    const target = await acts.describeIngestionTarget({ featureGroupName: 'pipeline-0' });
+    const plan = await acts.validateAndPlan({ sources: ['s3://sources/rows.csv'], target, chunkRows: rows });
+    const prepared: FeatureValue[][][] = [];
+    let batch: FeatureValue[][] = [];
+    for await (const r of csvRows(s3, 's3://sources/rows.csv')) {
+      batch.push(recordOf(r.values));
+      if (batch.length === BATCH_SIZE) {
+        prepared.push(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) prepared.push(batch);
+
+    const ceilingRun = async (group: string) => {
+      const bodies = prepared.map((b) => b.map((Record): BatchWriteRecordEntry => ({ FeatureGroupName: group, Record })));
       let next = 0;
       const t0 = performance.now();
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
-          while (next < batches) await runtime.send(new BatchWriteRecordCommand({ Entries: prepared[next++]! }));
+          while (next < bodies.length) {
+            const out = await runtime.send(new BatchWriteRecordCommand({ Entries: bodies[next++]! }));
+            if ((out.Errors?.length ?? 0) + (out.UnprocessedEntries?.length ?? 0) > 0) throw new Error('the ceiling run was not answered in full');
+          }
         }),
       );
       return rows / ((performance.now() - t0) / 1000);
     };
-    const ceilingBefore = await ceilingRun('C');
-    let t: number;
-
-    // The pipeline: one chunk of the whole file, streamed from S3, checkpointed every round.
-    const csv = join(dir, 'rows.csv');
-    await writeCsv(csv, rows, 'P');
-    await s3.send(new PutObjectCommand({ Bucket: 'sources', Key: 'rows.csv', Body: createReadStream(csv), ContentLength: statSync(csv).size }));
-    const plan = await acts.validateAndPlan({ sources: ['s3://sources/rows.csv'], target, chunkRows: rows });
-    const cpu0 = process.cpuUsage();
-    t = performance.now();
-    const result = await acts.ingestChunk({ runId: 'bench', featureGroupName: 'pipeline', ledger: 's3://ledger/runs', chunk: plan.chunks[0]!, maxConcurrency: concurrency });
-    const pipelineSeconds = (performance.now() - t) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const pipeline = result.written / pipelineSeconds;
-    const ceilingAfter = await ceilingRun('D');
-    const ceiling = (ceilingBefore + ceilingAfter) / 2;
+    const ceilings: number[] = [];
+    const pipelines: number[] = [];
+    let workerCpuMs = 0;
+    let emulatorCpuMs = 0;
+    let written = 0;
+    let throttled = 0;
+    let endConcurrency = 0;
+    // Run 0 warms both paths up (JIT, sockets) and is not counted.
+    for (let i = 0; i <= repeats; i++) {
+      const ceilingRate = await ceilingRun(`ceiling-${i}`);
+      const e0 = await emulatorCpu();
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const result = await acts.ingestChunk({ runId: `bench-${i}`, featureGroupName: `pipeline-${i}`, ledger: 's3://ledger/runs', chunk: plan.chunks[0]!, maxConcurrency: concurrency });
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const e1 = await emulatorCpu();
+      if (result.written !== rows) throw new Error(`the pipeline wrote ${result.written} of ${rows} rows`);
+      if (i === 0) continue;
+      ceilings.push(ceilingRate);
+      workerCpuMs += (cpu.user + cpu.system) / 1000;
+      emulatorCpuMs += e1 - e0;
+      written += result.written;
+      throttled += result.throttled + result.unprocessed;
+      endConcurrency = result.concurrency;
+      pipelines.push(result.written / seconds);
+    }
+    const ceiling = median(ceilings);
+    const pipeline = median(pipelines);
 
     // A per-row loop like FeatureGroup.ingest: C loops, one PutRecord per row (a sample: it is slow).
-    const sample = Math.min(rows, 20_000);
     let nextRow = 0;
-    t = performance.now();
+    const t0 = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        while (nextRow < sample) await runtime.send(new PutRecordCommand({ FeatureGroupName: 'per-row', Record: record(nextRow++, 'R') }));
+        while (nextRow < perRowSample) await runtime.send(new PutRecordCommand({ FeatureGroupName: 'per-row', Record: record(nextRow++, 'R') }));
       }),
     );
-    const perRow = sample / ((performance.now() - t) / 1000);
+    const perRow = perRowSample / ((performance.now() - t0) / 1000);
 
-    const pct = (x: number) => `${Math.round(x * 100)}%`;
-    process.stdout.write(`rows: ${rows}, concurrency: ${concurrency} requests in flight (pipeline: adaptive, up to ${concurrency}; ended at ${result.concurrency})\n`);
-    process.stdout.write(`emulator ceiling (prepared BatchWriteRecord batches, ${concurrency} loops): ${ceiling.toFixed(0)} rows/s (${ceilingBefore.toFixed(0)} before, ${ceilingAfter.toFixed(0)} after the pipeline)\n`);
-    process.stdout.write(`pipeline (CSV streamed from S3, checkpoint per round): ${pipeline.toFixed(0)} rows/s = ${pct(pipeline / ceiling)} of the emulator's ceiling\n`);
-    process.stdout.write(`per-row PutRecord loop (${concurrency} loops, ${sample} rows): ${perRow.toFixed(0)} rows/s; pipeline = ${(pipeline / perRow).toFixed(1)}x a per-row loop\n`);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
-    process.stdout.write(`worker CPU: ${(cpuMs / (result.written / 1000)).toFixed(1)} ms per thousand records (${cpuMs.toFixed(0)} ms for ${result.written}; the emulator's CPU is in its own process)\n`);
+    const runs = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
+    say(`rows: ${rows} per run, ${repeats} runs each, concurrency ${concurrency} requests in flight (pipeline: adaptive, up to ${concurrency}; ended at ${endConcurrency}); on-demand rate ${rate} units/s, ${throttled} throttled`);
+    say(`emulator ceiling (the same rows as prepared 25-record BatchWriteRecord batches, ${concurrency} loops): ${ceiling.toFixed(0)} rows/s median (runs: ${runs(ceilings)})`);
+    say(`pipeline (ingestChunk: CSV streamed from S3, checkpoint per round): ${pipeline.toFixed(0)} rows/s median (runs: ${runs(pipelines)}) = ${pct(pipeline / ceiling)} of the emulator's ceiling`);
+    say(`per-row PutRecord loop (${concurrency} loops, ${perRowSample} rows): ${perRow.toFixed(0)} rows/s; pipeline = ${(pipeline / perRow).toFixed(1)}x a per-row loop`);
+    say(`worker CPU: ${(workerCpuMs / (written / 1000)).toFixed(1)} ms per thousand records (${workerCpuMs.toFixed(0)} ms for ${written}); emulator CPU: ${(emulatorCpuMs / (written / 1000)).toFixed(1)} ms per thousand = ${(workerCpuMs / emulatorCpuMs).toFixed(2)}x the emulator's`);
 
-    // Memory: peak RSS while one chunk streams a small and a big file.
-    const peakWhile = async (fn: () => Promise<unknown>) => {
-      global.gc?.();
-      const before = process.memoryUsage().rss;
-      let peak = before;
-      const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-      try {
-        await fn();
-      } finally {
-        clearInterval(timer);
-      }
-      return { before, peak: Math.max(peak, process.memoryUsage().rss) };
-    };
-    const memoryRun = async (n: number, key: string) => {
+    // Memory: a fresh worker process per file, so each peak is that file's alone.
+    const memoryRun = async (n: number): Promise<MemoryReply> => {
+      const key = `mem-${n}.csv`;
       const path = join(dir, key);
-      await writeCsv(path, n, key);
+      await writeCsv(path, n, `M${n}-`);
       await s3.send(new PutObjectCommand({ Bucket: 'sources', Key: key, Body: createReadStream(path), ContentLength: statSync(path).size }));
       rmSync(path);
-      const p = await acts.validateAndPlan({ sources: [`s3://sources/${key}`], target: { ...target, featureGroupName: 'memory' }, chunkRows: n });
-      return peakWhile(() => acts.ingestChunk({ runId: `mem-${key}`, featureGroupName: 'memory', ledger: 's3://ledger/runs', chunk: p.chunks[0]!, maxConcurrency: concurrency }));
+      const probe = child<MemoryReply>('memory', { MLOPS_BENCH_PROBE: JSON.stringify({ endpoint, source: `s3://sources/${key}`, rows: n, group: 'memory' }) });
+      return await probe.first;
     };
-    const small = await memoryRun(rows, 'small.csv');
-    const big = await memoryRun(bigRows, 'big.csv');
-    const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
-    process.stdout.write(`peak worker memory, ${rows}-row file: ${mb(small.peak)} (rss before ${mb(small.before)})\n`);
-    process.stdout.write(`peak worker memory, ${bigRows}-row file: ${mb(big.peak)} (rss before ${mb(big.before)}); ${(big.peak / small.peak).toFixed(2)}x the ${rows}-row file's for ${(bigRows / rows).toFixed(0)}x the rows\n`);
+    const small = await memoryRun(memRows);
+    const big = await memoryRun(bigRows);
+    const line = (m: MemoryReply) =>
+      `peak RSS ${mb(m.peakRssBytes)}, peak heap ${mb(m.peakHeapBytes)} (validated in ${m.validateSeconds.toFixed(0)} s, ${m.batches} batches prepared in ${m.prepareSeconds.toFixed(0)} s, last chunk: ${m.lastChunkWritten} rows written)`;
+    say(`worker memory, ${small.rows}-row file (validate, prepare every chunk, write the last): ${line(small)}`);
+    say(`worker memory, ${big.rows}-row file (the same): ${line(big)}; peak RSS = ${(big.peakRssBytes / small.peakRssBytes).toFixed(2)}x, peak heap = ${(big.peakHeapBytes / small.peakHeapBytes).toFixed(2)}x the ${small.rows}-row file's for ${(big.rows / small.rows).toFixed(0)}x the rows`);
   } finally {
-    child.disconnect();
+    emulator.child.disconnect();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (process.env[ROLE_ENV]) void serve();
+if (process.env[ROLE_ENV] === 'emulator') void serveEmulator();
+if (process.env[ROLE_ENV] === 'memory') void probeMemory();

@@ -8,12 +8,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { CreateFeatureGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startTemporalServer } from '../../local/temporal';
 import type { Clock } from '../../local/clock';
 import { startEmulator, type RunningEmulator } from '../../local/aws';
 import { createFeatureActivities } from '../../activities/features/activities';
+import { featureStoreRuntimeClient } from '../../activities/features/runtime-client';
 import { FEATURES_TASK_QUEUE } from '../../workflows/features/model';
 import { control } from '../aws/harness';
 import { buildStack, emulatorClientOptions, installQuietRuntime, restartableWorker, workflowBundle, workflowBundleFile } from '../support/stack';
@@ -32,7 +33,7 @@ export function clientsFor(endpoint: string): Clients {
   const opts = emulatorClientOptions(endpoint);
   return {
     sagemaker: new SageMakerClient(opts),
-    runtime: new SageMakerFeatureStoreRuntimeClient({ region: opts.region, endpoint, credentials: opts.credentials, maxAttempts: 1 }),
+    runtime: featureStoreRuntimeClient({ region: opts.region, endpoint, credentials: opts.credentials }),
     s3: new S3Client({ ...opts, forcePathStyle: true }),
   };
 }

@@ -27,14 +27,16 @@ type Ctx = OperationContext<RuntimeState>;
 const STORES = ['OnlineStore', 'OfflineStore'] as const;
 type Store = (typeof STORES)[number];
 
-const featureValue = z.looseObject({
+// Records are validated at every write: plain objects (members AWS does not define are dropped) validate about
+// three times faster than loose ones, which copy unknown members through a catch-all.
+const featureValue = z.object({
   FeatureName: z.string().min(1).max(64),
   ValueAsString: z.string().max(358400).optional(),
   ValueAsStringList: z.array(z.string().max(358400)).optional(),
 });
 const record = z.array(featureValue).min(1);
 const targetStores = z.array(z.enum(STORES)).min(1).max(2).optional();
-const ttl = z.looseObject({ Unit: z.enum(['Seconds', 'Minutes', 'Hours', 'Days', 'Weeks']), Value: z.number().int().min(1) }).optional();
+const ttl = z.object({ Unit: z.enum(['Seconds', 'Minutes', 'Hours', 'Days', 'Weeks']), Value: z.number().int().min(1) }).optional();
 const groupRef = z.string().min(1).max(150);
 
 /** Token buckets per group, in write units; emulator-local (not stored), refilled from the emulated clock. */
@@ -145,6 +147,8 @@ export const featureStoreRuntime = defineService<RuntimeState>({
   operations: {
     PutRecord: operation({
       http: { method: 'PUT', path: '/FeatureGroup/{FeatureGroupName}' },
+      // Runtime calls are CloudTrail data events (AWS::SageMaker::FeatureGroup), not logged unless a trail asks.
+      cloudTrail: false,
       input: z.looseObject({ FeatureGroupName: groupRef, Record: record, TargetStores: targetStores, TtlDuration: ttl }),
       handler(input, ctx: Ctx) {
         const g = groupFor(ctx, input.FeatureGroupName);
@@ -169,7 +173,7 @@ export const featureStoreRuntime = defineService<RuntimeState>({
     BatchWriteRecord: operation({
       http: { method: 'POST', path: '/BatchWriteRecord' },
       input: z.looseObject({
-        Entries: z.array(z.looseObject({ FeatureGroupName: groupRef, Record: record, TargetStores: targetStores, TtlDuration: ttl })).min(1).max(25),
+        Entries: z.array(z.object({ FeatureGroupName: groupRef, Record: record, TargetStores: targetStores, TtlDuration: ttl })).min(1).max(25),
         TtlDuration: ttl,
       }),
       handler(input, ctx: Ctx) {
@@ -278,6 +282,7 @@ export const featureStoreRuntime = defineService<RuntimeState>({
         path: '/FeatureGroup/{FeatureGroupName}',
         query: { RecordIdentifierValueAsString: 'RecordIdentifierValueAsString', EventTime: 'EventTime', TargetStores: 'TargetStores[]', DeletionMode: 'DeletionMode' },
       },
+      cloudTrail: false,
       input: z.looseObject({
         FeatureGroupName: groupRef,
         RecordIdentifierValueAsString: z.string().max(358400),

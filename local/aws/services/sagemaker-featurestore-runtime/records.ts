@@ -43,8 +43,17 @@ export function valueMatchesType(type: string, value: string): boolean {
   return true;
 }
 
+/** Feature name -> position, per definitions list (replaced, never mutated, when a group is updated). */
+const indexes = new WeakMap<readonly { FeatureName: string }[], Map<string, number>>();
+
+function indexOf(g: FeatureGroup): Map<string, number> {
+  let index = indexes.get(g.featureDefinitions);
+  if (!index) indexes.set(g.featureDefinitions, (index = new Map(g.featureDefinitions.map((d, i) => [d.FeatureName, i]))));
+  return index;
+}
+
 export function checkRecord(g: FeatureGroup, record: readonly FeatureValue[]): RecordCheck {
-  const index = new Map(g.featureDefinitions.map((d, i) => [d.FeatureName, i]));
+  const index = indexOf(g);
   const values: (string | undefined)[] = new Array<string | undefined>(g.featureDefinitions.length);
   let sizeBytes = 0;
   const fail = (message: string): RecordCheck => ({ ok: false, code: 'ValidationError', message });
