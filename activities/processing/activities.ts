@@ -18,6 +18,7 @@ import { checkpointLocation, checkpointStep } from '../../common/checkpoints';
 import { aws, classifyAwsError, isAwsError } from '../shared/aws-errors';
 import { attemptAlarms } from './alarms';
 import { ProcessingFailure } from '../../workflows/processing/failures';
+import { typedFailure } from '../../workflows/shared/failures';
 import type { Resources, ScalingPolicy } from '../../workflows/processing/model';
 
 export interface ProcessingActivityDeps {
@@ -97,8 +98,7 @@ export function createProcessingActivities(deps: ProcessingActivityDeps) {
       let token: string | undefined;
       do {
         const page = await aws('DescribeAlarms', () => cloudwatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: `${input.jobName}-`, NextToken: token, MaxRecords: 100 })));
-        // Only this attempt's own: `<job>-driver`, `<job>-executors-<n>` (another job's name may start with ours).
-        names.push(...(page.MetricAlarms ?? []).map((a) => a.AlarmName as string).filter((n) => /^(driver|executors-\d+)$/.test(n.slice(input.jobName.length + 1))));
+        names.push(...ownAlarms(input.jobName, page.MetricAlarms ?? []));
         token = page.NextToken;
       } while (token);
       for (let i = 0; i < names.length; i += 100) {
@@ -126,6 +126,22 @@ export function createProcessingActivities(deps: ProcessingActivityDeps) {
       return { job: await describeProcessingJob(input.jobName), firing: (page.MetricAlarms ?? []).map((a) => a.AlarmName as string) };
     },
 
+    /**
+     * The safety net behind the signals, polled by its own retries (one activity however long the job runs): returns
+     * once the job has ended or, with `alarms`, once one of the attempt's alarms is in ALARM while the job runs; until
+     * then it fails with the benign, retryable AttemptRunning.
+     */
+    async awaitAttemptEnd(input: { jobName: string; alarms: boolean }): Promise<{ job: JobDescription; firing: string[] }> {
+      const job = await describeProcessingJob(input.jobName);
+      if (TERMINAL_STATUSES.includes(job.status)) return { job, firing: [] };
+      if (input.alarms && job.status === 'InProgress') {
+        const page = await aws('DescribeAlarms', () => cloudwatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: `${input.jobName}-`, StateValue: 'ALARM', MaxRecords: 100 })));
+        const firing = ownAlarms(input.jobName, page.MetricAlarms ?? []);
+        if (firing.length > 0) return { job, firing };
+      }
+      throw typedFailure(ProcessingFailure.AttemptRunning, `${input.jobName} is ${job.status}`, { benign: true });
+    },
+
     /** Steps whose checkpoint is in S3, from the job's checkpoint prefix. */
     async listCheckpoints(input: { request: Record<string, unknown> }): Promise<string[]> {
       const where = checkpointLocation(input.request);
@@ -143,6 +159,13 @@ export function createProcessingActivities(deps: ProcessingActivityDeps) {
       return steps;
     },
   };
+}
+
+const TERMINAL_STATUSES: readonly string[] = ['Completed', 'Failed', 'Stopped'];
+
+/** Only the attempt's own alarms: `<job>-driver`, `<job>-executors-<n>` (another job's name may start with ours). */
+function ownAlarms(jobName: string, alarms: { AlarmName?: string }[]): string[] {
+  return alarms.map((a) => a.AlarmName ?? '').filter((n) => n.startsWith(`${jobName}-`) && /^(driver|executors-\d+)$/.test(n.slice(jobName.length + 1)));
 }
 
 export type ProcessingActivities = ReturnType<typeof createProcessingActivities>;

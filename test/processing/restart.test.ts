@@ -50,12 +50,15 @@ async function attach(env: NodeJS.ProcessEnv) {
     if (!res.ok) throw new Error(`/_emulator${path}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   };
-  /** The emulator's events are all delivered, and the workflow has no task or activity in flight. */
+  /**
+   * The emulator's events are all delivered, and the workflow has no task or activity in flight (but the safety-net
+   * poll, which waits out its retry interval for as long as the job runs).
+   */
   const quiet = async (): Promise<boolean> => {
     const { events } = await control<{ events: { state: string }[] }>('/events');
     if (events.some((e) => e.state === 'pending')) return false;
     const { raw } = await handle.describe();
-    return (raw.pendingActivities ?? []).length === 0 && !raw.pendingWorkflowTask;
+    return (raw.pendingActivities ?? []).every((a) => a.activityType?.name === 'awaitAttemptEnd') && !raw.pendingWorkflowTask;
   };
   return {
     sm: new SageMakerClient(opts),

@@ -39,4 +39,19 @@ describe('alarms through SNS', () => {
     expect(alarmEvents.every((e) => e.state === 'filtered')).toBe(true);
     expect((await stack.cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'fe-sns-' }))).MetricAlarms).toEqual([]);
   });
+
+  it('finds an alarm whose notification never came by the safety-net poll, and restarts the job bigger', async () => {
+    // No alarm action: on this stack nothing tells the workflow of the alarm but the poll, here every 5 minutes.
+    const handle = await startProcessing(stack, processingInput('fe-unheard', { policy: { pollIntervalMinutes: 5 } }));
+    const result = await handle.result();
+    expect(result.attempts.map((a) => [a.jobName, a.resources.instanceCount, a.outcome])).toEqual([
+      ['fe-unheard-a1', 3, 'executor-alarm'],
+      ['fe-unheard-a2', 5, 'completed'],
+    ]);
+    // The alarm fired at join's first datapoint (minute 9); the poll at minute 10 found it, before join's end at 15.5.
+    expect(result.attempts[0]?.durationMs).toBeLessThanOrEqual(12 * 60_000);
+    const runs = await stepRuns(stack, 'fe-unheard');
+    expect(runs.filter((r) => r.outcome === 'completed').map((r) => r.step)).toEqual(['load', 'join', 'aggregate']);
+    expect((await stack.cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'fe-unheard-' }))).MetricAlarms).toEqual([]);
+  });
 });

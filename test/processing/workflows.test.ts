@@ -172,6 +172,25 @@ describe('processing workflow', () => {
     }
   });
 
+  it('waits for a long attempt at the history of a short one (the safety-net poll runs by activity retries)', async () => {
+    const light = 'cpu=0.6;parallelism=12;execMem=1+0.01;driverMem=2+0.001';
+    const env = (gib: number) => workload({ SIM_DATA_GIB: String(gib), SIM_STEP_load: light, SIM_STEP_join: light, SIM_STEP_aggregate: light });
+    const [short, long] = await Promise.all(
+      [
+        ['fe-short', 100],
+        ['fe-long', 800],
+      ].map(async ([name, gib]) => {
+        const handle = await startProcessing(stack, processingInput(name as string, { count: 5, env: env(gib as number) }));
+        const result = await handle.result();
+        return { result, events: (await handle.fetchHistory()).events?.length ?? 0 };
+      }),
+    );
+    expect([short!.result.attempts.length, long!.result.attempts.length]).toEqual([1, 1]);
+    // 15 minutes against about 2 hours of steps: eight poll intervals more, not one event more for them.
+    expect(long!.result.attempts[0]!.durationMs! - short!.result.attempts[0]!.durationMs!).toBeGreaterThan(90 * 60_000);
+    expect(long!.events).toBeLessThanOrEqual(short!.events);
+  });
+
   it('ends at the attempt cap with a summary of attempts and cost', async () => {
     // One executor: its CPU saturates in load (executor alarm), and no attempt is left.
     const handle = await startProcessing(stack, processingInput('fe-capped', { count: 2, policy: { maxAttempts: 1 } }));

@@ -15,6 +15,8 @@ export const ProcessingFailure = {
   BudgetExceeded: 'BudgetExceeded',
   /** No bigger instance, no more instances allowed, no other family with capacity. */
   CannotGrow: 'CannotGrow',
+  /** "Not yet": the attempt's job still runs and none of its alarms fires. The benign failure whose retries poll. */
+  AttemptRunning: 'AttemptRunning',
   /** The spec is invalid (the CLI checks it first; the workflow checks again). */
   InvalidSpec: 'InvalidProcessingSpec',
 } as const;

@@ -1,8 +1,8 @@
 /**
  * One workflow per checkpointed processing job (id `processing/<base name>`): attempts `<base>-a1`, `-a2`, ... on the
  * same checkpoint prefix, each watched by its own CloudWatch alarms (always deleted when the attempt ends, also on
- * failure or cancel). It waits on signals (alarm and job-state events through the gateway) with a slow poll as the
- * safety net, so a long job costs a few events per poll interval. On an alarm it stops the job and starts the next
+ * failure or cancel). It waits on signals (alarm and job-state events through the gateway) with a slow poll by
+ * activity retries as the safety net, so an attempt costs the same events however long its job runs. On an alarm it stops the job and starts the next
  * attempt with the delta for that breach; failures go through the restart policy table (model.ts). Each attempt
  * runs in a run of its own: between attempts the workflow continues as new with its status, so a job's history stays
  * one attempt long however many it takes, and its queries still tell the whole story.
@@ -66,6 +66,13 @@ export async function processingJob(input: ProcessingInput): Promise<ProcessingR
     spentUsd: 0,
     estimatedCostUsd: 0,
   };
+  // The safety net behind the signals: one activity per wait, retried every poll interval while the job runs.
+  const polling = proxyActivities<ProcessingActivities>({
+    startToCloseTimeout: '2 minutes',
+    // A processing job runs at most 5 days (MaxRuntimeInSeconds), then stops.
+    scheduleToCloseTimeout: '10 days',
+    retry: { initialInterval: policy.pollIntervalMinutes * MINUTE, backoffCoefficient: 1, maximumInterval: policy.pollIntervalMinutes * MINUTE, nonRetryableErrorTypes: PROCESSING_NON_RETRYABLE },
+  });
   const inbox: Notice[] = [];
   setHandler(alarmSignal, (n) => void inbox.push({ kind: 'alarm', ...n }));
   setHandler(jobStateSignal, (n) => void inbox.push({ kind: 'job', ...n }));
@@ -93,27 +100,84 @@ export async function processingJob(input: ProcessingInput): Promise<ProcessingR
     throw ApplicationFailure.create({ type, message: `${headline}\n${summary(st)}`, nonRetryable: true, details: [st] });
   };
 
-  /** Waits for this attempt's end: a terminal job status, or an alarm on a running job (then stopped). */
+  /** The signals in the inbox about this attempt: the strongest alarm in ALARM, and whether the job has ended. */
+  const readInbox = (jobName: string): { alarm?: AlarmRole; ended: boolean } => {
+    let alarm: AlarmRole | undefined;
+    let ended = false;
+    for (const n of inbox.splice(0)) {
+      if (n.kind === 'alarm' && n.state === 'ALARM') {
+        const parsed = parseAlarmName(n.alarmName);
+        // Another attempt's alarm (late, or duplicated after its restart) changes nothing.
+        if (parsed?.jobName === jobName) alarm = strongest(alarm, parsed.role);
+      } else if (n.kind === 'job' && n.jobName === jobName && TERMINAL.has(n.status)) ended = true;
+    }
+    return { alarm, ended };
+  };
+
+  /**
+   * Waits for the attempt's end: a terminal job status or, with `alarms`, one of its alarms on the running job. The
+   * signals wake it at once; behind them one activity polls by its retries, so however long the job runs the wait
+   * costs the history the same few events.
+   */
+  const watch = async (jobName: string, alarms: boolean): Promise<{ alarm?: AlarmRole; job: JobDescription }> => {
+    const scope = new CancellationScope();
+    let polled: { job: JobDescription; firing: string[] } | undefined;
+    let pollFailure: unknown;
+    scope.run(() => polling.awaitAttemptEnd({ jobName, alarms })).then(
+      (r) => void (polled = r),
+      (e: unknown) => void (pollFailure = e),
+    );
+    try {
+      for (;;) {
+        await condition(() => inbox.length > 0 || polled !== undefined || pollFailure !== undefined);
+        if (pollFailure !== undefined) throw pollFailure;
+        const read = readInbox(jobName);
+        let alarm = read.alarm;
+        const ended = read.ended;
+        if (polled) {
+          // A notification lost on the way: the alarm is still in ALARM, the job's end in its status.
+          for (const name of polled.firing) alarm = strongest(alarm, parseAlarmName(name)?.role);
+          return TERMINAL.has(polled.job.status) || !alarms || !alarm ? { job: polled.job } : { job: polled.job, alarm };
+        }
+        if (!ended && !(alarms && alarm)) continue;
+        const job = await acts.describeProcessingJob({ jobName });
+        if (TERMINAL.has(job.status)) return { job };
+        // Stopping already (from the console, or by us): the alarm is moot; the wait goes on to the end.
+        if (alarms && alarm && job.status === 'InProgress') return { job, alarm };
+      }
+    } finally {
+      scope.cancel();
+    }
+  };
+
+  /** An attempt from its start to its end; on an alarm, the job is stopped first. */
   const follow = async (jobName: string): Promise<{ alarm?: AlarmRole; job: JobDescription }> => {
+    // Runs recorded before the polling by activity retries replay the wait by timers they started with.
+    if (!patched(POLL_BY_ACTIVITY_RETRIES)) return followByTimers(jobName);
+    const seen = await watch(jobName, true);
+    if (!seen.alarm) return seen;
+    return { alarm: seen.alarm, job: await stopForAlarm(jobName, seen.alarm, () => watch(jobName, false).then((w) => w.job)) };
+  };
+
+  const stopForAlarm = async (jobName: string, alarm: AlarmRole, untilEnded: () => Promise<JobDescription>): Promise<JobDescription> => {
+    st.phase = 'stopping';
+    st.note = `${alarm} alarm: stopping ${jobName}`;
+    await acts.stopProcessingJob({ jobName });
+    return untilEnded();
+  };
+
+  /** The wait of release 0.1.0 (a timer per poll interval, a poll activity when it fires), kept for its running jobs. */
+  const followByTimers = async (jobName: string): Promise<{ alarm?: AlarmRole; job: JobDescription }> => {
     for (;;) {
       const signalled = await condition(() => inbox.length > 0, policy.pollIntervalMinutes * MINUTE);
-      let alarm: AlarmRole | undefined;
-      let ended = false;
-      for (const n of inbox.splice(0)) {
-        if (n.kind === 'alarm' && n.state === 'ALARM') {
-          const parsed = parseAlarmName(n.alarmName);
-          // Another attempt's alarm (late, or duplicated after its restart) changes nothing.
-          if (parsed?.jobName === jobName) alarm = alarm === 'driver' ? alarm : parsed.role;
-        } else if (n.kind === 'job' && n.jobName === jobName && TERMINAL.has(n.status)) ended = true;
-      }
+      const read = readInbox(jobName);
+      let alarm = read.alarm;
+      const ended = read.ended;
       let job: JobDescription;
       if (!signalled) {
         // The safety net: an alarm whose notification was lost is still in ALARM; a lost job event, in the status.
         const snap = await acts.pollAttempt({ jobName });
-        for (const name of snap.firing) {
-          const role = parseAlarmName(name)?.role;
-          if (role) alarm = alarm === 'driver' ? alarm : role;
-        }
+        for (const name of snap.firing) alarm = strongest(alarm, parseAlarmName(name)?.role);
         job = snap.job;
       } else {
         if (!alarm && !ended) continue;
@@ -122,14 +186,11 @@ export async function processingJob(input: ProcessingInput): Promise<ProcessingR
       if (TERMINAL.has(job.status)) return { job };
       // Stopping already (from the console, or by us): the alarm is moot; wait for the end.
       if (!alarm || job.status !== 'InProgress') continue;
-      st.phase = 'stopping';
-      st.note = `${alarm} alarm: stopping ${jobName}`;
-      await acts.stopProcessingJob({ jobName });
-      return { alarm, job: await untilEnded(jobName) };
+      return { alarm, job: await stopForAlarm(jobName, alarm, () => untilEndedByTimers(jobName)) };
     }
   };
 
-  const untilEnded = async (jobName: string): Promise<JobDescription> => {
+  const untilEndedByTimers = async (jobName: string): Promise<JobDescription> => {
     for (;;) {
       await condition(() => inbox.some((n) => n.kind === 'job' && n.jobName === jobName && TERMINAL.has(n.status)), 5 * MINUTE);
       inbox.splice(0);
@@ -264,6 +325,12 @@ export async function processingJob(input: ProcessingInput): Promise<ProcessingR
 
 const TERMINAL_PHASES = new Set(['completed', 'failed', 'cancelled']);
 const CONTINUE_AS_NEW_BETWEEN_ATTEMPTS = 'continue-as-new-between-attempts';
+const POLL_BY_ACTIVITY_RETRIES = 'poll-by-activity-retries';
+
+/** Of two alarm roles, the one whose remedy comes first: a driver breach needs the bigger instance. */
+function strongest(a: AlarmRole | undefined, b: AlarmRole | undefined): AlarmRole | undefined {
+  return a === 'driver' ? a : (b ?? a);
+}
 
 function isQuota(err: unknown): boolean {
   const cause = (err as { cause?: { type?: string } }).cause;
