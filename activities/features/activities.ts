@@ -233,22 +233,36 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
       const concurrency = new AdaptiveConcurrency(Math.min(4, input.maxConcurrency), input.maxConcurrency);
       const before = cp;
       let last = cp;
+      // Rows read ahead of the round being written (parsing overlaps the write); done only once their round is.
+      const ahead: (PendingRecord<{ source: string; row: number }> & { endByte?: number })[] = [];
+      let read = cp.rowsDone;
+      let exhausted = false;
+      const readAhead = async (upTo: number) => {
+        while (ahead.length < upTo && !exhausted) {
+          const next = read < chunk.rows ? await rows.next() : undefined;
+          if (!next || next.done) {
+            exhausted = true;
+            break;
+          }
+          const r = next.value;
+          read += 1;
+          ahead.push({ record: recordOf(r.values), tag: r.origin ?? { source: chunk.source, row: r.row + 1 }, endByte: r.endByte });
+        }
+      };
+      let reading: Promise<void> = Promise.resolve();
       try {
         for (;;) {
           stopIfCancelled();
-          const round: PendingRecord<{ source: string; row: number }>[] = [];
-          let nextByte: number | undefined;
-          let taken = 0;
+          await reading;
           const want = concurrency.current * BATCH_SIZE;
-          while (taken < want && cp.rowsDone + taken < chunk.rows) {
-            const next = await rows.next();
-            if (next.done) break;
-            const r = next.value;
-            taken += 1;
-            nextByte = r.endByte;
-            round.push({ record: recordOf(r.values), tag: r.origin ?? { source: chunk.source, row: r.row + 1 } });
-          }
+          await readAhead(want);
+          const round = ahead.splice(0, want);
+          const taken = round.length;
           if (taken === 0) break;
+          const nextByte = round[taken - 1]!.endByte;
+          // The next round is at most one request bigger (a clear round grows concurrency by one).
+          reading = readAhead(Math.min(concurrency.max, concurrency.current + 1) * BATCH_SIZE);
+          reading.catch(() => undefined); // awaited before the next round; a failed write must not leave it unhandled
           const firstRowOfRound = chunk.firstRow + cp.rowsDone;
           const out = await writeRound(runtime, input.featureGroupName, round, concurrency, () => {
             heartbeat(last);
