@@ -1,16 +1,16 @@
 /**
- * Reading ingestion sources from S3 as streams of rows: CSV through ./csv.ts (byte offsets kept, so a chunk is a
+ * Reading ingestion sources from S3 as streams of rows: CSV through csv-parse (byte offsets kept, so a chunk is a
  * byte range fetched with `Range` and a retry resumes at the byte where its checkpoint stopped), Parquet through
  * hyparquet over ranged GETs (a chunk is a row range, read in slices), and a run's failure ledger (JSON lines).
  * Each row is a map of column name to string, the way the Feature Store runtime takes values.
  */
 import type { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { loadParquetReader } from '../../common/esm-import';
 import { parquetValue } from '../../common/parquet';
 import { FeatureFailure, featureFailure, parseS3Uri, type Chunk, type LedgerEntry } from '../../workflows/features/model';
 import { aws } from './aws-errors';
-import { csvRecords, CsvSyntaxError } from './csv';
 
 export type RowValues = Record<string, string | undefined>;
 
@@ -72,27 +72,25 @@ async function objectStream(s3: S3Client, uri: string, range?: { start: number; 
 export async function* csvRows(s3: S3Client, uri: string, opts: { header?: string[]; byteStart?: number; byteEnd?: number; firstRow?: number } = {}): AsyncGenerator<SourceRow & { header: string[]; fields: number }> {
   const start = opts.byteStart ?? 0;
   const body = await objectStream(s3, uri, opts.header ? { start, end: opts.byteEnd } : undefined);
+  const parser = body.pipe(parse({ info: true, relax_column_count: true, bom: !opts.header, skip_empty_lines: true }));
   let header = opts.header;
   let row = opts.firstRow ?? 0;
   const base = opts.header ? start : 0;
   let lastEnd = base;
   try {
-    for await (const item of csvRecords(body as AsyncIterable<Buffer>, { bom: !opts.header })) {
-      const endByte = base + item.endByte;
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { bytes: number } }>) {
+      const endByte = base + item.info.bytes;
       if (!header) {
-        header = item.fields.map((h) => h.trim());
+        header = item.record.map((h) => h.trim());
         lastEnd = endByte;
         continue;
       }
       const values: RowValues = {};
-      for (let i = 0; i < header.length; i++) values[header[i]!] = item.fields[i];
-      yield { row, values, startByte: lastEnd, endByte, header, fields: item.fields.length };
+      for (let i = 0; i < header.length; i++) values[header[i]!] = item.record[i];
+      yield { row, values, startByte: lastEnd, endByte, header, fields: item.record.length };
       lastEnd = endByte;
       row += 1;
     }
-  } catch (err) {
-    if (err instanceof CsvSyntaxError) throw featureFailure(FeatureFailure.SourceInvalid, `${uri} row ${row + 1}: ${err.message}`);
-    throw err;
   } finally {
     body.destroy();
   }
