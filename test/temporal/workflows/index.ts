@@ -326,6 +326,18 @@ export async function retriesWithLongBackoff(): Promise<number> {
   return await failWithNextDelay(60 * 60 * 1000);
 }
 
+/**
+ * Runs an activity that sleeps `sleepMs` on the test server's clock (env.sleep) while a `timerMs` workflow timer is
+ * due in between; returns whether the timer had fired by the time the activity completed.
+ */
+export async function timerDuringTestClockSleep(sleepMs: number, timerMs: number): Promise<boolean> {
+  const { sleepOnTestClock } = proxyActivities<{ sleepOnTestClock(ms: number): Promise<void> }>({ scheduleToCloseTimeout: '10 days' });
+  let fired = false;
+  void sleep(timerMs).then(() => (fired = true));
+  await sleepOnTestClock(sleepMs);
+  return fired;
+}
+
 /** Signals another workflow through the server (SignalExternalWorkflowExecution). */
 export async function signalOther(targetId: string, value: number): Promise<void> {
   await getExternalWorkflowHandle(targetId).signal(addSignal, value);
