@@ -323,6 +323,8 @@ export class Engine implements CompletionHost {
       versioningOverride: run.versioning.override,
       rootWorkflowExecution,
       inheritedPinnedVersion: inheritedPinned,
+      // A next run of a chain (continue-as-new, retry, cron) keeps the priority of the run it follows.
+      priority: req.priority ?? (origin.continuedFrom ? attributesOf<StartWorkflowRequest>(origin.continuedFrom.history[0], 'WorkflowExecutionStarted').priority : undefined),
     });
     if (origin.signal) applyWrite(run, this.signalWrite(origin.signal));
     this.armRunTimeout(run);

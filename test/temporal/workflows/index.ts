@@ -327,6 +327,21 @@ export async function retriesWithLongBackoff(): Promise<number> {
 }
 
 /**
+ * The priority each run sees in its info: this run, the run it continues as (once), then a child started with its own
+ * priority.
+ */
+export async function priorities(continued: boolean): Promise<Array<Record<string, unknown> | undefined>> {
+  const own = { ...workflowInfo().priority };
+  if (!continued) await continueAsNew<typeof priorities>(true);
+  const ofChild = await executeChild(childPriority, { priority: { priorityKey: 4, fairnessKey: 'child', fairnessWeight: 2.5 } });
+  return [own, ofChild];
+}
+
+export async function childPriority(): Promise<Record<string, unknown> | undefined> {
+  return { ...workflowInfo().priority };
+}
+
+/**
  * Runs an activity that sleeps `sleepMs` on the test server's clock (env.sleep) while a `timerMs` workflow timer is
  * due in between; returns whether the timer had fired by the time the activity completed.
  */
