@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { ServiceError, alreadyStarted, invalidArgument, workflowClosed, workflowNotFound } from './errors';
 import { applyWrite, type BufferedWrite } from './buffered-writes';
 import { attributesOf } from './history';
+import { resetPoint } from './reset';
 import { NamespaceState, Namespaces } from './namespaces';
 import type { Failure, HistoryEvent, Message, Payloads, SearchAttributes, StartWorkflowRequest, WorkflowExecution } from './proto-types';
 import { encodedSearchAttributes, validatedSearchValues } from './visibility-store';
@@ -67,6 +68,8 @@ export class Engine implements CompletionHost {
   onRunChanged?: (run: WorkflowRun) => void;
   /** Told of every run that closed, after its parent (schedules watch the workflows they started). */
   afterRunClosed?: (run: WorkflowRun) => void;
+  /** ResetWorkflowExecution request ids (namespace/workflow id/request id) and the run each made */
+  private readonly resetRequests = new Map<string, string>();
   readonly deployments = new WorkerDeployments({
     now: () => this.time.now(),
     routingChanged: (namespace) => {
@@ -323,6 +326,8 @@ export class Engine implements CompletionHost {
       versioningOverride: run.versioning.override,
       rootWorkflowExecution,
       inheritedPinnedVersion: inheritedPinned,
+      // A next run of a chain (continue-as-new, retry, cron) keeps the priority of the run it follows.
+      priority: req.priority ?? (origin.continuedFrom ? attributesOf<StartWorkflowRequest>(origin.continuedFrom.history[0], 'WorkflowExecutionStarted').priority : undefined),
     });
     if (origin.signal) applyWrite(run, this.signalWrite(origin.signal));
     this.armRunTimeout(run);
@@ -430,6 +435,75 @@ export class Engine implements CompletionHost {
 
   private terminateRun(run: WorkflowRun, reason: string, details: Payloads | undefined, identity: string): void {
     run.close('Terminated', 'WorkflowExecutionTerminated', { reason, details, identity }, false);
+  }
+
+  /**
+   * ResetWorkflowExecution (reset.ts decides where to cut): a new run of the workflow id with the base run's history up
+   * to the reset workflow task, that task failed with cause RESET_WORKFLOW, the later signals applied again; the
+   * workflow id's current run, if still running, is terminated. A repeated request id answers the same new run.
+   */
+  resetWorkflowExecution(req: {
+    namespace?: string;
+    workflowExecution?: WorkflowExecution;
+    reason?: string;
+    workflowTaskFinishEventId?: number | string | { toNumber(): number };
+    requestId?: string;
+    identity?: string;
+    resetReapplyType?: string;
+    resetReapplyExcludeTypes?: string[];
+  }): { runId: string } {
+    const ns = this.namespaces.get(req.namespace);
+    const base = this.findRun(req.namespace, req.workflowExecution);
+    const dedupeKey = req.requestId ? `${ns.name}/${base.workflowId}/${req.requestId}` : undefined;
+    const earlier = dedupeKey ? this.resetRequests.get(dedupeKey) : undefined;
+    if (earlier) return { runId: earlier };
+    const reapplySignals = req.resetReapplyType !== 'RESET_REAPPLY_TYPE_NONE' && !(req.resetReapplyExcludeTypes ?? []).includes('RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL');
+    const point = resetPoint(base.history, Number(req.workflowTaskFinishEventId), reapplySignals);
+    const runId = randomUUID();
+    // Children open at the reset point move to the new run before the current run's close policy could reach them.
+    const adopted: WorkflowRun[] = [];
+    for (const c of point.children) {
+      const childRun = this.namespaces.find(c.namespace)?.runs.get(c.runId);
+      const p = childRun?.config.parent;
+      if (!childRun || !p || p.runId !== base.runId) continue;
+      base.children.delete(c.initiatedEventId);
+      childRun.config.parent = { ...p, runId };
+      childRun.touch();
+      adopted.push(childRun);
+    }
+    const current = ns.latestRun.get(base.workflowId);
+    if (current?.isOpen) this.terminateRun(current, req.reason ?? '', undefined, 'history-service');
+    const run = new WorkflowRun({ ...base.config, runId, requestId: req.requestId || randomUUID() }, this.runDeps(), base.startTime);
+    run.loadHistory(point.prefix);
+    run.lastCompletedStartedEventId = point.lastCompletedStartedEventId;
+    run.cancelRequested = point.cancelRequested;
+    run.searchValues = { ...base.searchValues };
+    run.memo = base.memo;
+    run.versioning = { ...base.versioning };
+    run.executionTime = base.executionTime;
+    ns.runs.set(runId, run);
+    ns.latestRun.set(run.workflowId, run);
+    run.append('WorkflowTaskFailed', {
+      scheduledEventId: point.scheduledEventId,
+      startedEventId: point.startedEventId,
+      cause: 'WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW',
+      failure: { message: req.reason ?? '', applicationFailureInfo: {} },
+      identity: req.identity ?? '',
+      baseRunId: base.runId,
+      newRunId: runId,
+      forkEventVersion: 0,
+    });
+    for (const signal of point.signals) run.append('WorkflowExecutionSignaled', signal);
+    for (const c of point.children) {
+      const { initiatedEventId, startedEventId, namespace, workflowId, runId: childRunId, workflowType, parentClosePolicy } = c;
+      run.children.set(initiatedEventId, { initiatedEventId, startedEventId, namespace, workflowId, runId: childRunId, workflowType, parentClosePolicy });
+    }
+    this.armRunTimeout(run);
+    run.scheduleWorkflowTask(1);
+    // A child that closed after the reset point reports its close to the new run again.
+    for (const childRun of adopted) if (!childRun.isOpen) this.notifyParent(childRun);
+    if (dedupeKey) this.resetRequests.set(dedupeKey, runId);
+    return { runId };
   }
 
   // ---- closing and the parent/child relation ----------------------------------------------------------------------

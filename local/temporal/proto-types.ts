@@ -91,6 +91,8 @@ export interface StartWorkflowRequest {
   lastCompletionResult?: Payloads;
   continuedFailure?: Failure;
   versioningOverride?: Message;
+  /** priorityKey, fairnessKey, fairnessWeight: kept on the started event, so the workflow sees it in its info */
+  priority?: Message;
 }
 
 export interface Command {

@@ -75,6 +75,7 @@ export function workflowServiceHandlers(engine: Engine, opts: { persistenceStore
     SignalWorkflowExecution: h((req: Parameters<Engine['signalWorkflowExecution']>[0]) => (e.signalWorkflowExecution(req), {})),
     RequestCancelWorkflowExecution: h((req: Parameters<Engine['requestCancelWorkflowExecution']>[0]) => (e.requestCancelWorkflowExecution(req), {})),
     TerminateWorkflowExecution: h((req: Parameters<Engine['terminateWorkflowExecution']>[0]) => (e.terminateWorkflowExecution(req), {})),
+    ResetWorkflowExecution: h((req: Parameters<Engine['resetWorkflowExecution']>[0]) => e.resetWorkflowExecution(req)),
     GetWorkflowExecutionHistory: h((req: Parameters<typeof getWorkflowExecutionHistory>[1], poll) => getWorkflowExecutionHistory(e, req, poll)),
     GetWorkflowExecutionHistoryReverse: h((req: Parameters<typeof getWorkflowExecutionHistoryReverse>[1]) => getWorkflowExecutionHistoryReverse(e, req)),
     PollWorkflowTaskQueue: h((req: Parameters<typeof pollWorkflowTaskQueue>[1], poll) => pollWorkflowTaskQueue(e, req, poll)),

@@ -170,6 +170,15 @@ describe('updates, children, local activities, patching', () => {
     expect(await (await start('parent', [])).result()).toEqual(['child a', 'failed:child failed on purpose']);
   });
 
+  it('hands the start priority to the workflow, to its continued run, and a child its own', async () => {
+    const h = await start('priorities', [false], { priority: { priorityKey: 1, fairnessKey: 'main', fairnessWeight: 3 } });
+    const [continuedOwn, ofChild] = await h.result();
+    expect(continuedOwn).toEqual({ priorityKey: 1, fairnessKey: 'main', fairnessWeight: 3 });
+    expect(ofChild).toEqual({ priorityKey: 4, fairnessKey: 'child', fairnessWeight: 2.5 });
+    const first = await suite.env.client.workflow.getHandle(h.workflowId, h.firstExecutionRunId).fetchHistory();
+    expect(first.events?.[0].workflowExecutionStartedEventAttributes?.priority?.priorityKey).toBe(1);
+  });
+
   it('applies the parent close policy', async () => {
     const terminated = uniqueId('child-t');
     const abandoned = uniqueId('child-a');

@@ -326,6 +326,33 @@ export async function retriesWithLongBackoff(): Promise<number> {
   return await failWithNextDelay(60 * 60 * 1000);
 }
 
+/**
+ * The priority each run sees in its info: this run, the run it continues as (once), then a child started with its own
+ * priority.
+ */
+export async function priorities(continued: boolean): Promise<Array<Record<string, unknown> | undefined>> {
+  const own = { ...workflowInfo().priority };
+  if (!continued) await continueAsNew<typeof priorities>(true);
+  const ofChild = await executeChild(childPriority, { priority: { priorityKey: 4, fairnessKey: 'child', fairnessWeight: 2.5 } });
+  return [own, ofChild];
+}
+
+export async function childPriority(): Promise<Record<string, unknown> | undefined> {
+  return { ...workflowInfo().priority };
+}
+
+/**
+ * Runs an activity that sleeps `sleepMs` on the test server's clock (env.sleep) while a `timerMs` workflow timer is
+ * due in between; returns whether the timer had fired by the time the activity completed.
+ */
+export async function timerDuringTestClockSleep(sleepMs: number, timerMs: number): Promise<boolean> {
+  const { sleepOnTestClock } = proxyActivities<{ sleepOnTestClock(ms: number): Promise<void> }>({ scheduleToCloseTimeout: '10 days' });
+  let fired = false;
+  void sleep(timerMs).then(() => (fired = true));
+  await sleepOnTestClock(sleepMs);
+  return fired;
+}
+
 /** Signals another workflow through the server (SignalExternalWorkflowExecution). */
 export async function signalOther(targetId: string, value: number): Promise<void> {
   await getExternalWorkflowHandle(targetId).signal(addSignal, value);
