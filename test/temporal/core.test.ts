@@ -212,6 +212,14 @@ describe('updates, children, local activities, patching', () => {
 });
 
 describe('workflow ids, errors, descriptions', () => {
+  it('starts a workflow eagerly: the first workflow task comes back with the start to the worker on the same connection', async () => {
+    const client = new Client({ connection: suite.env.nativeConnection });
+    const h = await client.workflow.start('greeting', { args: ['Eve'], taskQueue: suite.w.taskQueue, workflowId: uniqueId('eager'), requestEagerStart: true });
+    suite.handles.push(h);
+    expect(h.eagerlyStarted).toBe(true);
+    expect(await h.result()).toBe('Hello, Eve!');
+  });
+
   it('refuses a second start of a running workflow id, and honours the conflict policy', async () => {
     const h = await start('counter', []);
     const err = await suite.env.client.workflow.start('counter', { taskQueue: suite.w.taskQueue, workflowId: h.workflowId }).catch((e: unknown) => e);
