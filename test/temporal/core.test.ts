@@ -16,6 +16,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, NamespaceNotFoundError, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { MLOPS_BIN, startWorker, uniqueId, useTestEnvironment } from './helpers';
 
 const suite = useTestEnvironment(() => TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: MLOPS_BIN } } }));
@@ -218,6 +219,18 @@ describe('workflow ids, errors, descriptions', () => {
     suite.handles.push(h);
     expect(h.eagerlyStarted).toBe(true);
     expect(await h.result()).toBe('Hello, Eve!');
+  });
+
+  it('dispatches an activity eagerly to the worker completing the workflow task, not to another poller', async () => {
+    const connection = await NativeConnection.connect({ address: suite.env.address });
+    const other = await Worker.create({ connection, taskQueue: suite.w.taskQueue, activities: { greet: async () => 'other worker' } });
+    try {
+      const results = await other.runUntil(async () => (await start('greetTimes', ['Fay', 10])).result());
+      // without eager dispatch each activity would go to either poller
+      expect(results).toEqual(Array.from({ length: 10 }, () => 'Hello, Fay!'));
+    } finally {
+      await connection.close();
+    }
   });
 
   it('refuses a second start of a running workflow id, and honours the conflict policy', async () => {
