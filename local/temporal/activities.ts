@@ -26,8 +26,11 @@ export interface ScheduleActivityAttributes {
   requestEagerExecution?: boolean;
 }
 
-/** Validates and writes ActivityTaskScheduled; throws invalidArgument (the caller fails the workflow task). */
-export function scheduleActivity(run: WorkflowRun, attrs: ScheduleActivityAttributes, workflowTaskCompletedEventId: number): ActivityState {
+/**
+ * Validates and writes ActivityTaskScheduled; throws invalidArgument (the caller fails the workflow task). `eager`:
+ * the completing worker takes it (startEagerly), so it is not put on the queue where another poller could take it.
+ */
+export function scheduleActivity(run: WorkflowRun, attrs: ScheduleActivityAttributes, workflowTaskCompletedEventId: number, eager = false): ActivityState {
   const activityId = attrs.activityId ?? '';
   if (!activityId) throw invalidArgument('ActivityId is not set on command.');
   if (!attrs.activityType?.name) throw invalidArgument('ActivityType is not set on command.');
@@ -78,7 +81,8 @@ export function scheduleActivity(run: WorkflowRun, attrs: ScheduleActivityAttrib
   };
   run.activities.set(a.scheduledEventId, a);
   armScheduleToClose(run, a);
-  dispatchAttempt(run, a);
+  if (eager) run.markBusy('activity', a.scheduledEventId);
+  else dispatchAttempt(run, a);
   return a;
 }
 
@@ -117,8 +121,16 @@ export function resumeActivity(run: WorkflowRun, a: ActivityState, workersDiedWi
  * Eager dispatch: the worker that completed the workflow task reserved a slot for this activity, so it gets the
  * first attempt in the completion's response instead of polling for it.
  */
+/** An activity scheduled for eager start that the worker will not get after all: it goes to the queue. */
+export function queueEagerActivity(run: WorkflowRun, a: ActivityState): void {
+  if (isCurrent(run, a) && a.state === 'scheduled') dispatchAttempt(run, a);
+}
+
 export function startEagerly(run: WorkflowRun, a: ActivityState, identity: string): PollResponse | undefined {
-  return startAttempt(run, a, a.attempt, identity);
+  const task = startAttempt(run, a, a.attempt, identity);
+  // Not startable now (paused, say): it goes to the queue as any other activity.
+  if (!task) queueEagerActivity(run, a);
+  return task;
 }
 
 function clearAttempt(run: WorkflowRun, a: ActivityState): void {

@@ -40,6 +40,8 @@ const MAX_WORKFLOW_TASK_TIMEOUT_MS = 120_000;
 /** How a new run comes to be, beyond the start request itself. */
 interface RunOrigin {
   parent?: ParentInfo;
+  /** eager workflow start: the identity of the worker that takes the first task with the start response */
+  eagerFor?: string;
   continuedFrom?: WorkflowRun;
   initiator?: string;
   continuedFailure?: Failure;
@@ -161,11 +163,16 @@ export class Engine implements CompletionHost {
 
   // ---- starting runs ----------------------------------------------------------------------------------------------
 
-  startWorkflowExecution(req: StartWorkflowRequest): { runId: string; started: boolean; status: string } {
+  startWorkflowExecution(req: StartWorkflowRequest & { requestEagerExecution?: boolean }): { runId: string; started: boolean; status: string } {
     const ns = this.namespaces.get(req.namespace);
     // A schedule hands its last run's result (or failure) to the next one, as the real scheduler does.
-    const { run, started } = this.startRun(ns, req, { lastCompletionResult: req.lastCompletionResult, continuedFailure: req.continuedFailure });
-    return { runId: run.runId, started, status: STATUS_ENUM[run.status] };
+    // Eager start (the dev server enables it): the new run's first task goes back with the response to the worker
+    // that shares the client's connection; a start with a delay, or one that found a run already there, is not eager.
+    const eagerFor = req.requestEagerExecution ? (req.identity ?? '') : undefined;
+    const { run, started } = this.startRun(ns, req, { lastCompletionResult: req.lastCompletionResult, continuedFailure: req.continuedFailure, eagerFor });
+    const eagerWorkflowTask = started ? run.eagerTask : undefined;
+    run.eagerTask = undefined;
+    return { runId: run.runId, started, status: STATUS_ENUM[run.status], ...(eagerWorkflowTask ? { eagerWorkflowTask } : {}) };
   }
 
   signalWithStartWorkflowExecution(req: StartWorkflowRequest & { signalName?: string; signalInput?: Payloads }): { runId: string; started: boolean } {
@@ -335,7 +342,7 @@ export class Engine implements CompletionHost {
       run.executionTime = now + backoffMs;
       this.armFirstWorkflowTask(run);
     } else {
-      run.scheduleWorkflowTask(1);
+      run.eagerTask = run.scheduleWorkflowTask(1, origin.eagerFor);
     }
     return run;
   }

@@ -298,6 +298,8 @@ export class WorkflowRun {
   historySizeBytes = 0;
   /** Approximate encoded size of each event, by event id - 1, for paging by size. */
   private readonly eventSizes: number[] = [];
+  /** The first workflow task, started for an eager start, until the start response takes it. */
+  eagerTask?: PollResponse;
   /** The run that continued this one (continue-as-new, retry), for result() following the chain. */
   nextRunId?: string;
   memo?: Memo;
@@ -489,7 +491,11 @@ export class WorkflowRun {
    * there is one; a later attempt retries a failed task and is transient: nothing is written, its id is the one its
    * scheduled event will get, and it always goes to the normal queue (a failure clears stickiness).
    */
-  scheduleWorkflowTask(attempt: number): void {
+  /**
+   * `eagerFor`: eager workflow start, the real server's way: the task is not put on the queue but started at once for
+   * that worker identity, and handed back (with the start response) instead of to a poller.
+   */
+  scheduleWorkflowTask(attempt: number, eagerFor?: string): PollResponse | undefined {
     const transient = attempt > 1;
     const target = this.workflowTaskVersion();
     const eff = effectiveVersioning(this.versioning);
@@ -516,7 +522,9 @@ export class WorkflowRun {
     // The attempt count lives in the run's state only (no event says it): save it.
     if (transient) this.touch();
     this.markBusy('wt');
+    if (eagerFor !== undefined && !sticky) return this.startWorkflowTask(wt, eagerFor);
     this.dispatchWorkflowTask(wt);
+    return undefined;
   }
 
   private scheduledAttributes(sticky: boolean, timeoutMs: number, attempt: number): object {

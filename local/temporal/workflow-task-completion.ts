@@ -4,7 +4,7 @@
  * workflow has something new to see.
  */
 import { invalidArgument } from './errors';
-import { requestCancelActivity, scheduleActivity, startEagerly, type ScheduleActivityAttributes } from './activities';
+import { requestCancelActivity, scheduleActivity, startEagerly, queueEagerActivity, type ScheduleActivityAttributes } from './activities';
 import { unpackAny } from './proto';
 import { cancelTimer, startTimer } from './timers';
 import type { Command, Failure, Message, Payloads, ProtocolMessage, SearchAttributes, UpdateOutcome, UpdateRequest } from './proto-types';
@@ -296,6 +296,9 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
     }
     // Messages the worker did not sequence with a command go after the commands.
     for (const [id, m] of messages) if (!handledMessages.has(id) && run.isOpen) applyMessage(run, m);
+  } catch (err) {
+    for (const a of eager) queueEagerActivity(run, a);
+    throw err;
   } finally {
     run.completing = false;
   }
@@ -328,8 +331,9 @@ function applyCommand(host: CompletionHost, run: WorkflowRun, c: Command, wtComp
   switch (c.commandType) {
     case 'COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK': {
       const attrs = commandAttributes<ScheduleActivityAttributes>(c);
-      const a = scheduleActivity(run, attrs, wtCompletedId);
-      if (attrs.requestEagerExecution && a.taskQueue === run.config.taskQueue) eager.push(a);
+      const isEager = attrs.requestEagerExecution === true && (attrs.taskQueue?.name || run.config.taskQueue) === run.config.taskQueue;
+      const a = scheduleActivity(run, attrs, wtCompletedId, isEager);
+      if (isEager) eager.push(a);
       return;
     }
     case 'COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK':

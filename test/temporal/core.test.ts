@@ -16,6 +16,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, NamespaceNotFoundError, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { MLOPS_BIN, startWorker, uniqueId, useTestEnvironment } from './helpers';
 
 const suite = useTestEnvironment(() => TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: MLOPS_BIN } } }));
@@ -212,6 +213,26 @@ describe('updates, children, local activities, patching', () => {
 });
 
 describe('workflow ids, errors, descriptions', () => {
+  it('starts a workflow eagerly: the first workflow task comes back with the start to the worker on the same connection', async () => {
+    const client = new Client({ connection: suite.env.nativeConnection });
+    const h = await client.workflow.start('greeting', { args: ['Eve'], taskQueue: suite.w.taskQueue, workflowId: uniqueId('eager'), requestEagerStart: true });
+    suite.handles.push(h);
+    expect(h.eagerlyStarted).toBe(true);
+    expect(await h.result()).toBe('Hello, Eve!');
+  });
+
+  it('dispatches an activity eagerly to the worker completing the workflow task, not to another poller', async () => {
+    const connection = await NativeConnection.connect({ address: suite.env.address });
+    const other = await Worker.create({ connection, taskQueue: suite.w.taskQueue, activities: { greet: async () => 'other worker' } });
+    try {
+      const results = await other.runUntil(async () => (await start('greetTimes', ['Fay', 10])).result());
+      // without eager dispatch each activity would go to either poller
+      expect(results).toEqual(Array.from({ length: 10 }, () => 'Hello, Fay!'));
+    } finally {
+      await connection.close();
+    }
+  });
+
   it('refuses a second start of a running workflow id, and honours the conflict policy', async () => {
     const h = await start('counter', []);
     const err = await suite.env.client.workflow.start('counter', { taskQueue: suite.w.taskQueue, workflowId: h.workflowId }).catch((e: unknown) => e);

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import type { WorkflowHandle } from '@temporalio/client';
+import type Long from 'long';
 import { MLOPS_BIN, useTestEnvironment } from './helpers';
 
 const suite = useTestEnvironment(() => TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: MLOPS_BIN } } }));
@@ -20,15 +21,18 @@ async function firstTaskCompletedEventId(h: WorkflowHandle): Promise<number> {
   return Number(completed.eventId);
 }
 
-function reset(h: WorkflowHandle, runId: string, workflowTaskFinishEventId: number, extra: Partial<temporal.api.workflowservice.v1.IResetWorkflowExecutionRequest> = {}) {
-  return suite.env.client.workflowService.resetWorkflowExecution({
+async function reset(h: WorkflowHandle, runId: string, workflowTaskFinishEventId: number, extra: Partial<temporal.api.workflowservice.v1.IResetWorkflowExecutionRequest> = {}): Promise<{ runId: string }> {
+  const request: temporal.api.workflowservice.v1.IResetWorkflowExecutionRequest = {
     namespace: 'default',
     workflowExecution: { workflowId: h.workflowId, runId },
-    workflowTaskFinishEventId,
+    // the client encodes an int64 given as a number as well as a Long
+    workflowTaskFinishEventId: workflowTaskFinishEventId as unknown as Long,
     reason: 'conformance reset',
     requestId: randomUUID(),
     ...extra,
-  });
+  };
+  const response: temporal.api.workflowservice.v1.IResetWorkflowExecutionResponse = await suite.env.client.workflowService.resetWorkflowExecution(request);
+  return { runId: response.runId ?? '' };
 }
 
 describe('ResetWorkflowExecution', () => {

@@ -34,6 +34,13 @@ export async function greeting(name: string): Promise<string> {
   return await greet(name);
 }
 
+/** Runs greet `n` times, one after the other. */
+export async function greetTimes(name: string, n: number): Promise<string[]> {
+  const results: string[] = [];
+  for (let i = 0; i < n; i++) results.push(await greet(name));
+  return results;
+}
+
 export async function activityTimerSignal(name: string): Promise<string> {
   let total = 0;
   let finished = false;
