@@ -239,6 +239,8 @@ describe('workflow ids, errors, descriptions', () => {
     expect(await desc.staticSummary()).toBe('a summary');
     expect(await desc.staticDetails()).toBe('some details');
     expect(await h.result()).toBe('Hello, Gus!');
+    const [childId, childRunId] = await (await start('childWithSummary', [])).result();
+    expect(await (await suite.env.client.workflow.getHandle(childId, childRunId).describe()).staticSummary()).toBe('child summary');
   });
 
   it('refuses a second start of a running workflow id, and honours the conflict policy', async () => {
