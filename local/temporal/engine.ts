@@ -303,7 +303,7 @@ export class Engine implements CompletionHost {
       : parentRun
         ? (rootOf(parentRun) ?? parentRun.execution)
         : undefined;
-    run.append('WorkflowExecutionStarted', {
+    const startedEvent = run.append('WorkflowExecutionStarted', {
       workflowType: req.workflowType,
       parentWorkflowNamespace: origin.parent?.namespace,
       parentWorkflowNamespaceId: parentNs?.id,
@@ -336,6 +336,8 @@ export class Engine implements CompletionHost {
       // A next run of a chain (continue-as-new, retry, cron) keeps the priority of the run it follows.
       priority: req.priority ?? (origin.continuedFrom ? attributesOf<StartWorkflowRequest>(origin.continuedFrom.history[0], 'WorkflowExecutionStarted').priority : undefined),
     });
+    // The start's static summary and details (user metadata) are on the started event, as the real server keeps them.
+    if (req.userMetadata) startedEvent.userMetadata = req.userMetadata;
     if (origin.signal) applyWrite(run, this.signalWrite(origin.signal));
     this.armRunTimeout(run);
     if (backoffMs > 0) {

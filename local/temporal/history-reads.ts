@@ -89,6 +89,7 @@ export function describeWorkflowExecution(engine: Engine, req: { namespace?: str
       workflowExecutionTimeout: durationFromMs(run.config.executionTimeoutMs),
       workflowRunTimeout: durationFromMs(run.config.runTimeoutMs),
       defaultWorkflowTaskTimeout: durationFromMs(run.config.workflowTaskTimeoutMs),
+      userMetadata: run.history[0]?.userMetadata,
     },
     workflowExecutionInfo: {
       ...executionInfo(ns, run),

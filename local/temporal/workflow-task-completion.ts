@@ -378,7 +378,8 @@ function applyCommand(host: CompletionHost, run: WorkflowRun, c: Command, wtComp
         parentClosePolicy: a.parentClosePolicy || 'PARENT_CLOSE_POLICY_TERMINATE',
       };
       run.children.set(initiated.eventId, child);
-      after.push(() => host.startChild(run, child, a));
+      // the command's user metadata (static summary and details) is the child's, as for a client's start
+      after.push(() => host.startChild(run, child, c.userMetadata ? { ...a, userMetadata: c.userMetadata } : a));
       return;
     }
     case 'COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION': {

@@ -233,6 +233,16 @@ describe('workflow ids, errors, descriptions', () => {
     }
   });
 
+  it('keeps the static summary and details of a start, as describe() shows them', async () => {
+    const h = await start('greeting', ['Gus'], { staticSummary: 'a summary', staticDetails: 'some details' });
+    const desc = await h.describe();
+    expect(await desc.staticSummary()).toBe('a summary');
+    expect(await desc.staticDetails()).toBe('some details');
+    expect(await h.result()).toBe('Hello, Gus!');
+    const [childId, childRunId] = await (await start('childWithSummary', [])).result();
+    expect(await (await suite.env.client.workflow.getHandle(childId, childRunId).describe()).staticSummary()).toBe('child summary');
+  });
+
   it('refuses a second start of a running workflow id, and honours the conflict policy', async () => {
     const h = await start('counter', []);
     const err = await suite.env.client.workflow.start('counter', { taskQueue: suite.w.taskQueue, workflowId: h.workflowId }).catch((e: unknown) => e);

@@ -259,6 +259,13 @@ export async function parent(): Promise<string[]> {
   return [a, b];
 }
 
+/** Runs child('s') with a static summary; returns the child's workflow id and run id. */
+export async function childWithSummary(): Promise<[string, string]> {
+  const h = await startChild(child, { args: ['s'], staticSummary: 'child summary' });
+  await h.result();
+  return [h.workflowId, h.firstExecutionRunId];
+}
+
 export async function longChild(): Promise<void> {
   await sleep('1 day');
 }
