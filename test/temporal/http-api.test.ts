@@ -259,13 +259,13 @@ describe('workflow views and write actions', () => {
     expect([noRoute.status, noRoute.body.code]).toEqual([404, 5]);
     const wrongMethod = await http('DELETE', '/namespaces/default/workflows');
     expect(wrongMethod.status).toBe(405);
-    // Reset is not in the embedded server: the UI shows this message.
-    const reset = await http('POST', `/namespaces/default/workflows/${enc(done.workflowId)}/reset`, { reason: 'x', workflowTaskFinishEventId: '4' });
-    expect(reset.status).toBe(501);
+    // Batch operations are not in the embedded server: the UI shows this message.
+    const batch = await http('POST', '/namespaces/default/batch-operations/job-1', { reason: 'x', visibilityQuery: 'WorkflowType="greet"' });
+    expect(batch.status).toBe(501);
     // The UI's error toast shows the status line.
-    const resetLine = await fetch(`${api}/namespaces/default/workflows/${enc(done.workflowId)}/reset`, { method: 'POST', body: '{}' });
-    expect(`${resetLine.status} ${resetLine.statusText}`).toBe('501 Not supported by the embedded Temporal server');
-    expect(reset.body.message).toMatch(/ResetWorkflowExecution is not supported by the embedded Temporal server/);
+    const batchLine = await fetch(`${api}/namespaces/default/batch-operations/job-1`, { method: 'POST', body: '{}' });
+    expect(`${batchLine.status} ${batchLine.statusText}`).toBe('501 Not supported by the embedded Temporal server');
+    expect(batch.body.message).toMatch(/StartBatchOperation is not supported by the embedded Temporal server/);
   });
 });
 
