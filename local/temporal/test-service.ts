@@ -20,7 +20,12 @@ export function testServiceHandlers(time: TimeSource): Record<string, Handler> {
       return {};
     }),
     UnlockTimeSkippingWithSleep: h(async (req: { duration?: { seconds?: number; nanos?: number } }) => {
-      await time.unlockedSleep(msFromDuration(req.duration));
+      time.unlock();
+      try {
+        await time.sleep(msFromDuration(req.duration));
+      } finally {
+        time.lock();
+      }
       return {};
     }),
     GetCurrentTime: h(() => ({ time: timestampFromMs(time.now()) })),

@@ -33,12 +33,6 @@ export class TimeSource implements Clock {
   private readonly busy = new Set<string>();
   private skipCheckQueued = false;
   private closed = false;
-  /**
-   * Callers inside UnlockTimeSkippingWithSleep: each one releases one in-flight item, as Java's test server counts an
-   * activity's time lock and the sleep's unlock against each other (an activity that sleeps on the test clock lets
-   * time skip; a second activity or a workflow task still in flight holds it).
-   */
-  private sleepers = 0;
 
   constructor(
     readonly skipping: boolean,
@@ -123,17 +117,6 @@ export class TimeSource implements Clock {
     return new Promise((resolve) => this.scheduleAt(at, resolve));
   }
 
-  /** UnlockTimeSkippingWithSleep: time skips for this sleep even while the caller's own task (one) is in flight. */
-  async unlockedSleep(ms: number): Promise<void> {
-    this.sleepers++;
-    this.queueSkipCheck();
-    try {
-      await this.sleep(ms);
-    } finally {
-      this.sleepers--;
-    }
-  }
-
   /**
    * Moves virtual time forward by `ms` now, even while work is in flight, and fires whatever fell due: the way to let
    * a timeout elapse whose task a crashed process still holds (time skipping waits for in-flight work, so without this
@@ -163,9 +146,7 @@ export class TimeSource implements Clock {
   }
 
   private skipIfIdle(): void {
-    if (this.closed) return;
-    // skipping while locks <= 0 and nothing in flight beyond what sleeping callers release
-    if (Math.max(this.locks, 0) + this.busy.size - this.sleepers > 0) return;
+    if (this.closed || this.locks > 0 || this.busy.size > 0) return; // skipping while locks <= 0
     const next = this.peekLive();
     if (!next || this.liveActive === 0) return;
     const now = this.now();

@@ -7,8 +7,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
 import { TimeoutFailure } from '@temporalio/common';
 import { msToTs, tsToMs } from '@temporalio/common/lib/time';
-import { Worker } from '@temporalio/worker';
-import { TEST_SERVER_BIN, uniqueId, uniqueQueue, useTestEnvironment } from './helpers';
+import { TEST_SERVER_BIN, useTestEnvironment } from './helpers';
 
 const DAY = 24 * 60 * 60 * 1000;
 const suite = useTestEnvironment(() => TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEST_SERVER_BIN } } }));
@@ -62,25 +61,6 @@ describe('time skipping test server', () => {
     const h = await start('retriesWithLongBackoff', []);
     expect(await h.result()).toBe(2);
     expect(Date.now() - realStart).toBeLessThan(15_000);
-  });
-
-  it('skips time while an activity sleeps on the test clock (env.sleep), firing the timers in between', async () => {
-    const worker = await Worker.create({
-      connection: suite.env.nativeConnection,
-      taskQueue: uniqueQueue('test-clock-sleep'),
-      workflowBundle: suite.workflowBundle,
-      activities: { sleepOnTestClock: (ms: number) => suite.env.sleep(ms) },
-      shutdownGraceTime: '1s',
-    });
-    const realStart = Date.now();
-    const fired = await worker.runUntil(async () => {
-      const h = await suite.env.client.workflow.start('timerDuringTestClockSleep', { taskQueue: worker.options.taskQueue, workflowId: uniqueId('test-clock-sleep'), args: [2 * 60 * 60 * 1000, 60 * 60 * 1000] });
-      suite.handles.push(h);
-      return await h.result();
-    });
-    expect(fired).toBe(true);
-    // without skipping, the activity's sleep takes its two hours in real time
-    expect(Date.now() - realStart).toBeLessThan(30_000);
   });
 
   it('times out a workflow by its execution timeout in virtual time', async () => {
