@@ -62,6 +62,25 @@ export function rampThreshold(workflowId: string): number {
   return (100 * h) / 2 ** 32;
 }
 
+/**
+ * The BuildIds search attribute after a workflow task completed, as the real server keeps it: a sentinel first
+ * ('unversioned' for an unversioned run, 'pinned:<deployment>:<build id>' for a pinned one), then each build id that
+ * completed a task, once, from the worker's version stamp ('unversioned:<id>' or 'versioned:<id>').
+ */
+export function buildIdsAfterCompletion(
+  existing: readonly string[],
+  stamp: { buildId?: string; useVersioning?: boolean } | undefined,
+  effective: { behavior?: string; version?: DeploymentVersion },
+): string[] {
+  const values: string[] = [];
+  if (!effective.behavior && !stamp?.useVersioning) values.push('unversioned');
+  if (effective.behavior === 'VERSIONING_BEHAVIOR_PINNED' && effective.version) values.push(`pinned:${effective.version.deploymentName}:${effective.version.buildId}`);
+  const stamped = stamp?.buildId ? `${stamp.useVersioning ? 'versioned' : 'unversioned'}:${stamp.buildId}` : undefined;
+  values.push(...existing.filter((v) => v !== 'unversioned' && !v.startsWith('assigned:') && !v.startsWith('pinned:')));
+  if (stamped && !existing.includes(stamped)) values.push(stamped);
+  return values;
+}
+
 interface VersionState {
   buildId: string;
   createTime: number;

@@ -44,6 +44,8 @@ export function workflowServiceHandlers(engine: Engine, opts: { persistenceStore
         encodedFailureAttributes: true,
         upsertMemo: true,
         sdkMetadata: true,
+        // As the real server: the SDK then stamps each completion with its build id (the BuildIds search attribute).
+        buildIdBasedVersioning: true,
         countGroupByExecutionStatus: true,
       },
     })),

@@ -10,8 +10,8 @@ import { cancelTimer, startTimer } from './timers';
 import type { Command, Failure, Message, Payloads, ProtocolMessage, SearchAttributes, UpdateOutcome, UpdateRequest } from './proto-types';
 import { msFromDuration } from './time-format';
 import { encodedSize, exceedsLimit, type BlobLimits } from './blob-limits';
-import type { ActivityState, ChildState, PollResponse, VersioningBehavior, WorkflowRun } from './workflow-run';
-import { sameVersion, versionOfWorker, type DeploymentVersion } from './worker-deployments';
+import { effectiveVersioning, type ActivityState, type ChildState, type PollResponse, type VersioningBehavior, type WorkflowRun } from './workflow-run';
+import { buildIdsAfterCompletion, sameVersion, versionOfWorker, type DeploymentVersion } from './worker-deployments';
 
 /** What a completion needs from the rest of the server (other runs, new runs). */
 export interface CompletionHost {
@@ -39,7 +39,7 @@ export interface CompletionRequest {
   sdkMetadata?: Message;
   meteringMetadata?: Message;
   binaryChecksum?: string;
-  workerVersionStamp?: Message;
+  workerVersionStamp?: { buildId?: string; useVersioning?: boolean };
   versioningBehavior?: string;
   deploymentOptions?: { deploymentName?: string; buildId?: string; workerVersioningMode?: string };
   /** deprecated form of the worker's deployment */
@@ -199,6 +199,8 @@ function validate(host: CompletionHost, run: WorkflowRun, commands: Command[]): 
   });
 }
 
+const asStrings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
 /** What the completing worker says of its versioning, as the real server reads it. */
 function completingWorker(req: CompletionRequest): { deploymentName: string; version?: DeploymentVersion; behavior?: VersioningBehavior } {
   const deploymentName = req.deploymentOptions?.deploymentName || req.deployment?.seriesName || '';
@@ -267,6 +269,8 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
     versioningBehavior: worker.behavior,
   });
   applyCompletedVersioning(run, worker);
+  const buildIds = buildIdsAfterCompletion(asStrings(run.searchValues.BuildIds), req.workerVersionStamp, effectiveVersioning(run.versioning));
+  if (buildIds.length > 0) run.searchValues.BuildIds = buildIds;
   run.lastCompletedStartedEventId = wt.startedEventId;
   const sentUpdates = wt.sentUpdates;
   run.finishWorkflowTask();
@@ -292,7 +296,10 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
         }
         continue;
       }
+      const firstEvent = run.history.length;
       applyCommand(host, run, c, completed.eventId, after, eager);
+      // As the real server: the command's user metadata (a timer's or activity's summary) goes on the event it wrote.
+      if (c.userMetadata && run.history.length > firstEvent) run.history[firstEvent].userMetadata = c.userMetadata;
     }
     // Messages the worker did not sequence with a command go after the commands.
     for (const [id, m] of messages) if (!handledMessages.has(id) && run.isOpen) applyMessage(run, m);

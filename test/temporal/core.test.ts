@@ -14,7 +14,7 @@ import {
   WithStartWorkflowOperation,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure, NamespaceNotFoundError, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, defaultPayloadConverter, NamespaceNotFoundError, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { MLOPS_BIN, startWorker, uniqueId, useTestEnvironment } from './helpers';
@@ -241,6 +241,30 @@ describe('workflow ids, errors, descriptions', () => {
     expect(await h.result()).toBe('Hello, Gus!');
     const [childId, childRunId] = await (await start('childWithSummary', [])).result();
     expect(await (await suite.env.client.workflow.getHandle(childId, childRunId).describe()).staticSummary()).toBe('child summary');
+  });
+
+  it("writes a timer's and an activity's summary on the events their commands wrote", async () => {
+    const h = await start('summarised', []);
+    expect(await h.result()).toBe('Hello, Sue!');
+    const { events } = await h.fetchHistory();
+    const summaryOf = (e: NonNullable<typeof events>[number] | undefined): unknown => {
+      const summary = e?.userMetadata?.summary;
+      return summary ? defaultPayloadConverter.fromPayload(summary) : undefined;
+    };
+    expect(summaryOf(events?.find((e) => e.timerStartedEventAttributes))).toBe('timer summary');
+    expect(summaryOf(events?.find((e) => e.activityTaskScheduledEventAttributes))).toBe('activity summary');
+  });
+
+  it("lists the build id of the workers that completed a workflow's tasks in its BuildIds search attribute", async () => {
+    const h = await start('greeting', ['Ann']);
+    await h.result();
+    const buildId = suite.w.worker.options.buildId;
+    expect(buildId).toMatch(/^@temporalio\/worker@/);
+    expect((await h.describe()).searchAttributes.BuildIds).toEqual(['unversioned', `unversioned:${buildId}`]);
+    const listed = suite.env.client.workflow.list({ query: `WorkflowId = '${h.workflowId}' AND BuildIds = 'unversioned:${buildId}'` });
+    const ids: string[] = [];
+    for await (const w of listed) ids.push(w.workflowId);
+    expect(ids).toEqual([h.workflowId]);
   });
 
   it('refuses a second start of a running workflow id, and honours the conflict policy', async () => {

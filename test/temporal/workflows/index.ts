@@ -266,6 +266,12 @@ export async function childWithSummary(): Promise<[string, string]> {
   return [h.workflowId, h.firstExecutionRunId];
 }
 
+/** A timer and an activity, each with a summary (the command's user metadata). */
+export async function summarised(): Promise<string> {
+  await sleep(1, { summary: 'timer summary' });
+  return await proxyActivities<Activities>({ startToCloseTimeout: '10s', summary: 'activity summary' }).greet('Sue');
+}
+
 export async function longChild(): Promise<void> {
   await sleep('1 day');
 }
