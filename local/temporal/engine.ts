@@ -13,7 +13,7 @@ import { attributesOf } from './history';
 import { resetPoint } from './reset';
 import { NamespaceState, Namespaces } from './namespaces';
 import type { Failure, HistoryEvent, Message, Payloads, SearchAttributes, StartWorkflowRequest, WorkflowExecution } from './proto-types';
-import { encodedSearchAttributes, validatedSearchValues } from './visibility-store';
+import { encodedSearchAttributes, validatedSearchValues, withTypeMetadata } from './visibility-store';
 import { completeRetryPolicy, decideRetry, retryPolicyMessage, type CompleteRetryPolicy } from './retry-policy';
 import { TaskQueues } from './task-queues';
 import { DEFAULT_BLOB_LIMITS, type BlobLimits } from './blob-limits';
@@ -327,7 +327,7 @@ export class Engine implements CompletionHost {
       cronSchedule: req.cronSchedule,
       firstWorkflowTaskBackoff: backoffMs ? durationFromMs(backoffMs) : undefined,
       memo: req.memo,
-      searchAttributes: req.searchAttributes,
+      searchAttributes: withTypeMetadata(ns, req.searchAttributes),
       header: req.header,
       workflowId: req.workflowId,
       versioningOverride: run.versioning.override,
@@ -699,7 +699,7 @@ export class Engine implements CompletionHost {
             lastCompletionResult: a.lastCompletionResult,
             header: a.header,
             memo: a.memo ?? run.memo,
-            searchAttributes: a.searchAttributes ?? encodedSearchAttributes(ns, run),
+            searchAttributes: withTypeMetadata(ns, a.searchAttributes) ?? encodedSearchAttributes(ns, run),
             initialVersioningBehavior: initial,
           },
           true,
@@ -788,6 +788,10 @@ export class Engine implements CompletionHost {
 
   searchValues(run: WorkflowRun, attrs: SearchAttributes | undefined): Record<string, unknown> {
     return validatedSearchValues(this.namespaces.get(run.namespace), attrs);
+  }
+
+  typedSearchAttributes(run: WorkflowRun, attrs: SearchAttributes | undefined): SearchAttributes | undefined {
+    return withTypeMetadata(this.namespaces.get(run.namespace), attrs);
   }
 
 }

@@ -63,6 +63,22 @@ export function encodedSearchAttributes(ns: NamespaceState, run: WorkflowRun): S
   return { indexedFields: encodeSearchAttributes(run.searchValues, knownAttributes(ns)) };
 }
 
+/**
+ * Search attributes as the real server hands them out in history events: a payload without `type` metadata gets
+ * its attribute's registered type, so a workflow reading its search attributes sees a Datetime as a Date.
+ */
+export function withTypeMetadata(ns: NamespaceState, attrs: SearchAttributes | undefined): SearchAttributes | undefined {
+  const fields = attrs?.indexedFields;
+  if (!fields) return attrs;
+  const known = knownAttributes(ns);
+  const typed: NonNullable<SearchAttributes['indexedFields']> = {};
+  for (const [name, payload] of Object.entries(fields)) {
+    const type = known.get(name);
+    typed[name] = payload.metadata?.type || !type ? payload : { ...payload, metadata: { ...payload.metadata, type: Buffer.from(type) } };
+  }
+  return { ...attrs, indexedFields: typed };
+}
+
 export function visibilityRecord(run: WorkflowRun): VisibilityRecord {
   return {
     WorkflowId: run.workflowId,

@@ -25,6 +25,8 @@ export interface CompletionHost {
   failWorkflow(run: WorkflowRun, failure: Failure, workflowTaskCompletedEventId: number): void;
   /** Decodes and checks upserted search attributes against the namespace's registered ones; throws if they do not fit. */
   searchValues(run: WorkflowRun, attrs: SearchAttributes | undefined): Record<string, unknown>;
+  /** The attributes with their registered types in `type` metadata, as history events carry them. */
+  typedSearchAttributes(run: WorkflowRun, attrs: SearchAttributes | undefined): SearchAttributes | undefined;
   reportError(err: unknown): void;
   readonly blobLimits: BlobLimits;
 }
@@ -374,9 +376,14 @@ function applyCommand(host: CompletionHost, run: WorkflowRun, c: Command, wtComp
       host.continueAsNew(run, commandAttributes<Message>(c), wtCompletedId);
       return;
     case 'COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION': {
-      const a = commandAttributes<Message & { workflowId: string; workflowType: Message; namespace?: string; parentClosePolicy?: string }>(c);
+      const a = commandAttributes<Message & { workflowId: string; workflowType: Message; namespace?: string; parentClosePolicy?: string; searchAttributes?: SearchAttributes }>(c);
       const namespace = a.namespace || run.namespace;
-      const initiated = run.append('StartChildWorkflowExecutionInitiated', { ...a, namespace, workflowTaskCompletedEventId: wtCompletedId });
+      const initiated = run.append('StartChildWorkflowExecutionInitiated', {
+        ...a,
+        namespace,
+        searchAttributes: host.typedSearchAttributes(run, a.searchAttributes),
+        workflowTaskCompletedEventId: wtCompletedId,
+      });
       const child: ChildState = {
         initiatedEventId: initiated.eventId,
         namespace,
@@ -413,7 +420,7 @@ function applyCommand(host: CompletionHost, run: WorkflowRun, c: Command, wtComp
     }
     case 'COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES': {
       const a = commandAttributes<{ searchAttributes?: SearchAttributes }>(c);
-      run.append('UpsertWorkflowSearchAttributes', { searchAttributes: a.searchAttributes, workflowTaskCompletedEventId: wtCompletedId });
+      run.append('UpsertWorkflowSearchAttributes', { searchAttributes: host.typedSearchAttributes(run, a.searchAttributes), workflowTaskCompletedEventId: wtCompletedId });
       // Upserted attributes replace by key; an empty value removes the key, as in the real server.
       for (const [k, v] of Object.entries(host.searchValues(run, a.searchAttributes))) {
         if (v === null || v === undefined) delete run.searchValues[k];

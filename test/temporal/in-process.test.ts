@@ -196,6 +196,12 @@ describe('search attributes and visibility', () => {
     await h.result();
   });
 
+  it('gives a workflow its Datetime search attribute as a Date, though the client sent it without its type', async () => {
+    await connection.operatorService.addSearchAttributes({ namespace: 'default', searchAttributes: { Deadline: 6 } as never });
+    const h = await start('searchAttributeValueType', ['Deadline'], { searchAttributes: { Deadline: [new Date('2026-01-02T03:04:05Z')] } });
+    expect(await h.result()).toBe('Date');
+  });
+
   it('rejects unknown search attributes and malformed queries with INVALID_ARGUMENT', async () => {
     const unknown = defineSearchAttributeKey('NotRegistered', SearchAttributeType.KEYWORD);
     const err = await start('counter', [], { typedSearchAttributes: [{ key: unknown, value: 'x' }] }).catch((e: unknown) => e);

@@ -281,6 +281,12 @@ export async function abandoningParent(childId: string, policy: 'TERMINATE' | 'A
   return 'parent done';
 }
 
+/** The type the workflow sees for the value of the (untyped) search attribute `name` it was started with. */
+export async function searchAttributeValueType(name: string): Promise<string> {
+  const value = (workflowInfo().searchAttributes[name] as unknown[] | undefined)?.[0];
+  return value instanceof Date ? 'Date' : typeof value;
+}
+
 /** Upserts the custom Stage attribute (registered by the test), then waits to be told to finish. */
 export async function searchAttributesWorkflow(stage: string): Promise<void> {
   let finished = false;
