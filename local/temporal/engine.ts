@@ -18,7 +18,7 @@ import { completeRetryPolicy, decideRetry, retryPolicyMessage, type CompleteRetr
 import { TaskQueues } from './task-queues';
 import { DEFAULT_BLOB_LIMITS, type BlobLimits } from './blob-limits';
 import type { TimeSource } from './time-source';
-import { durationFromMs, msFromDuration, timestampFromMs } from './time-format';
+import { durationFromMs, msFromDuration, timeoutFromMs, timestampFromMs } from './time-format';
 import type { CompletionHost } from './workflow-task-completion';
 import { STATUS_ENUM, WorkflowRun, effectiveVersioning, type ChildState, type ParentInfo, type PollResponse, type RunConfig, type RunDeps, type RunRouting, type RunVersioning } from './workflow-run';
 import { WorkerDeployments, sameVersion, type DeploymentVersion } from './worker-deployments';
@@ -311,8 +311,8 @@ export class Engine implements CompletionHost {
       parentInitiatedEventId: origin.parent?.initiatedEventId,
       taskQueue: { name: req.taskQueue?.name, kind: 'TASK_QUEUE_KIND_NORMAL' },
       input: req.input,
-      workflowExecutionTimeout: durationFromMs(executionTimeoutMs),
-      workflowRunTimeout: durationFromMs(runTimeoutMs),
+      workflowExecutionTimeout: timeoutFromMs(executionTimeoutMs),
+      workflowRunTimeout: timeoutFromMs(runTimeoutMs),
       workflowTaskTimeout: durationFromMs(taskTimeoutMs),
       continuedExecutionRunId: prev?.runId,
       initiator: origin.initiator,

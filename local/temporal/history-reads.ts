@@ -3,7 +3,7 @@ import { rootOf, type Engine } from './engine';
 import { decodePageToken, encodePageToken } from './history';
 import type { LongPoll } from './long-poll';
 import type { HistoryEvent, WorkflowExecution } from './proto-types';
-import { durationFromMs, timestampFromMs } from './time-format';
+import { durationFromMs, timeoutFromMs, timestampFromMs } from './time-format';
 import { executionInfo } from './visibility-store';
 import type { WorkflowRun } from './workflow-run';
 import { versionString } from './worker-deployments';
@@ -86,8 +86,8 @@ export function describeWorkflowExecution(engine: Engine, req: { namespace?: str
   return {
     executionConfig: {
       taskQueue: { name: run.config.taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
-      workflowExecutionTimeout: durationFromMs(run.config.executionTimeoutMs),
-      workflowRunTimeout: durationFromMs(run.config.runTimeoutMs),
+      workflowExecutionTimeout: timeoutFromMs(run.config.executionTimeoutMs),
+      workflowRunTimeout: timeoutFromMs(run.config.runTimeoutMs),
       defaultWorkflowTaskTimeout: durationFromMs(run.config.workflowTaskTimeoutMs),
       userMetadata: run.history[0]?.userMetadata,
     },

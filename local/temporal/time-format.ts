@@ -11,5 +11,10 @@ export function durationFromMs(ms: number): Duration {
   return { seconds: Math.floor(whole / 1000), nanos: (whole % 1000) * 1e6 };
 }
 
+/** A workflow timeout as the server writes it: none (infinite) when 0, so the SDK's workflowInfo() leaves it unset. */
+export function timeoutFromMs(ms: number): Duration | undefined {
+  return ms > 0 ? durationFromMs(ms) : undefined;
+}
+
 export const timestampFromMs: (ms: number) => Timestamp = durationFromMs;
 export const msFromTimestamp: (t: Timestamp | undefined | null) => number = msFromDuration;

@@ -137,6 +137,11 @@ describe('closing workflows', () => {
     expect((await h.describe()).status.name).toBe('TERMINATED');
   });
 
+  it('gives a workflow no execution or run timeout when the start set none, and those it set otherwise', async () => {
+    expect(await (await start('ownTimeouts', [])).result()).toEqual({ executionTimeoutMs: null, runTimeoutMs: null });
+    expect(await (await start('ownTimeouts', [], { workflowExecutionTimeout: '1h' })).result()).toEqual({ executionTimeoutMs: 3_600_000, runTimeoutMs: 3_600_000 });
+  });
+
   it('times out a workflow run', async () => {
     const h = await start('longRunner', [], { workflowExecutionTimeout: '1s' });
     const err = await h.result().catch((e: unknown) => e);

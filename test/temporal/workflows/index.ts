@@ -442,3 +442,9 @@ export async function countsScheduledRuns(): Promise<number> {
 }
 export * from './updates';
 export * from './limits';
+
+/** The workflow's own execution and run timeouts, as workflowInfo() shows them (unset when the start set none). */
+export async function ownTimeouts(): Promise<{ executionTimeoutMs: number | null; runTimeoutMs: number | null }> {
+  const { executionTimeoutMs, runTimeoutMs } = workflowInfo();
+  return { executionTimeoutMs: executionTimeoutMs ?? null, runTimeoutMs: runTimeoutMs ?? null };
+}
