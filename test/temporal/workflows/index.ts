@@ -390,13 +390,17 @@ export async function testClockSleepBesideHeldActivity(sleepMs: number, timerMs:
 
 /**
  * An activity sleeps `sleepMs` on the test clock and times out meanwhile (start-to-close `timeoutMs`, one attempt),
- * its sleep going on; then an activity the test holds races a `timerMs` timer: which won.
+ * its sleep going on, while a `timerMs` timer is due after the timeout; then an activity the test holds runs: whether
+ * the timer had fired when the held activity finished.
  */
-export async function heldActivityAfterTestClockSleepTimedOut(sleepMs: number, timeoutMs: number, timerMs: number): Promise<'activity' | 'timer'> {
+export async function heldActivityAfterTestClockSleepTimedOut(sleepMs: number, timeoutMs: number, timerMs: number): Promise<boolean> {
   const { sleepOnTestClock } = proxyActivities<TestClockActivities>({ startToCloseTimeout: timeoutMs, retry: { maximumAttempts: 1 } });
   const { holdUntilReleased } = proxyActivities<TestClockActivities>({ scheduleToCloseTimeout: '10 days' });
+  let fired = false;
+  void sleep(timerMs).then(() => (fired = true));
   await sleepOnTestClock(sleepMs).catch(() => undefined);
-  return await Promise.race([holdUntilReleased().then(() => 'activity' as const), sleep(timerMs).then(() => 'timer' as const)]);
+  await holdUntilReleased();
+  return fired;
 }
 
 /** Signals another workflow through the server (SignalExternalWorkflowExecution). */
