@@ -175,6 +175,7 @@ function startAttempt(run: WorkflowRun, a: ActivityState, attempt: number, ident
   a.attemptTimers = [];
   a.state = 'started';
   a.startedTime = run.now();
+  run.markRunning('activity', a.scheduledEventId);
   a.lastHeartbeatTime = undefined;
   run.touch();
   armStartedAttempt(run, a);

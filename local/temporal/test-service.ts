@@ -20,12 +20,7 @@ export function testServiceHandlers(time: TimeSource): Record<string, Handler> {
       return {};
     }),
     UnlockTimeSkippingWithSleep: h(async (req: { duration?: { seconds?: number; nanos?: number } }) => {
-      time.unlock();
-      try {
-        await time.sleep(msFromDuration(req.duration));
-      } finally {
-        time.lock();
-      }
+      await time.sleepUnlockingCaller(msFromDuration(req.duration));
       return {};
     }),
     GetCurrentTime: h(() => ({ time: timestampFromMs(time.now()) })),

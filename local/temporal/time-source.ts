@@ -31,6 +31,16 @@ export class TimeSource implements Clock {
   private locks: number;
   /** Keys of things in flight (for example `wt:<runId>`); a Set so marking twice or clearing twice is harmless. */
   private readonly busy = new Set<string>();
+  /** Busy activity tasks a worker is running, by key: the token of their current start (a retry is a new start). */
+  private readonly running = new Map<string, number>();
+  private startSeq = 0;
+  /**
+   * Callers of UnlockTimeSkippingWithSleep, each with the tokens of the activity starts it may be sleeping in (those
+   * running when it called). A sleeper releases one hold, as Java's test server counts its unlock against one lock:
+   * one of those activities while it runs, else the test client's lock. Nothing else in flight is released: not a
+   * workflow task, a queued activity, an activity started after the call, nor the retry of one that timed out.
+   */
+  private readonly sleepers = new Set<ReadonlySet<number>>();
   private skipCheckQueued = false;
   private closed = false;
 
@@ -91,8 +101,15 @@ export class TimeSource implements Clock {
     this.busy.add(key);
   }
 
+  /** A busy activity task that a worker now runs: it may be the caller of a test-clock sleep (sleepUnlockingCaller). */
+  markRunning(key: string): void {
+    this.busy.add(key);
+    this.running.set(key, ++this.startSeq);
+  }
+
   markIdle(key: string): void {
-    if (this.busy.delete(key) && this.busy.size === 0) this.queueSkipCheck();
+    this.running.delete(key);
+    if (this.busy.delete(key) && (this.busy.size === 0 || this.sleepers.size > 0)) this.queueSkipCheck();
   }
 
   lock(): void {
@@ -115,6 +132,22 @@ export class TimeSource implements Clock {
 
   sleepUntil(at: number): Promise<void> {
     return new Promise((resolve) => this.scheduleAt(at, resolve));
+  }
+
+  /**
+   * UnlockTimeSkippingWithSleep: sleeps `ms` on the clock, releasing the caller's own hold meanwhile (see sleepers).
+   * The hold comes back when the sleep fires, before time can move any further.
+   */
+  sleepUnlockingCaller(ms: number): Promise<void> {
+    const sleeper: ReadonlySet<number> = new Set(this.running.values());
+    this.sleepers.add(sleeper);
+    this.queueSkipCheck();
+    return new Promise((resolve) =>
+      this.schedule(ms, () => {
+        this.sleepers.delete(sleeper);
+        resolve();
+      }),
+    );
   }
 
   /**
@@ -146,12 +179,39 @@ export class TimeSource implements Clock {
   }
 
   private skipIfIdle(): void {
-    if (this.closed || this.locks > 0 || this.busy.size > 0) return; // skipping while locks <= 0
+    if (this.closed) return;
+    // skipping while locks <= 0 and nothing in flight, beyond the holds that sleeping callers release
+    if (Math.max(this.locks, 0) + this.busy.size - this.releasedBySleepers() > 0) return;
     const next = this.peekLive();
     if (!next || this.liveActive === 0) return;
     const now = this.now();
     if (next.at > now) this.offsetMs += next.at - now;
     this.fireDue();
+  }
+
+  /**
+   * How many holds the sleepers release: each at most one, an activity it may be sleeping in (matched so that as many
+   * sleepers as possible find a distinct one of theirs still running), or else one unit of the test client's lock.
+   */
+  private releasedBySleepers(): number {
+    if (this.sleepers.size === 0) return 0;
+    const live = new Set(this.running.values());
+    const holder = new Map<number, ReadonlySet<number>>();
+    const claim = (sleeper: ReadonlySet<number>, seen: Set<number>): boolean => {
+      for (const token of sleeper) {
+        if (!live.has(token) || seen.has(token)) continue;
+        seen.add(token);
+        const other = holder.get(token);
+        if (!other || claim(other, seen)) {
+          holder.set(token, sleeper);
+          return true;
+        }
+      }
+      return false;
+    };
+    let matched = 0;
+    for (const sleeper of this.sleepers) if (claim(sleeper, new Set())) matched++;
+    return matched + Math.min(this.sleepers.size - matched, Math.max(this.locks, 0));
   }
 
   private fireDue(): void {

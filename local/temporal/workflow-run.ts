@@ -351,6 +351,11 @@ export class WorkflowRun {
     this.deps.time.markBusy(this.busyKey(kind, id));
   }
 
+  /** An activity task a worker now runs (TimeSource.markRunning). */
+  markRunning(kind: string, id: string | number = ''): void {
+    this.deps.time.markRunning(this.busyKey(kind, id));
+  }
+
   markIdle(kind: string, id: string | number = ''): void {
     this.deps.time.markIdle(this.busyKey(kind, id));
   }

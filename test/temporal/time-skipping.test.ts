@@ -7,7 +7,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowFailedError } from '@temporalio/client';
 import { TimeoutFailure } from '@temporalio/common';
 import { msToTs, tsToMs } from '@temporalio/common/lib/time';
-import { TEST_SERVER_BIN, useTestEnvironment } from './helpers';
+import { Worker } from '@temporalio/worker';
+import { TEST_SERVER_BIN, uniqueId, uniqueQueue, useTestEnvironment } from './helpers';
 
 const DAY = 24 * 60 * 60 * 1000;
 const suite = useTestEnvironment(() => TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEST_SERVER_BIN } } }));
@@ -61,6 +62,71 @@ describe('time skipping test server', () => {
     const h = await start('retriesWithLongBackoff', []);
     expect(await h.result()).toBe(2);
     expect(Date.now() - realStart).toBeLessThan(15_000);
+  });
+
+  const HOUR = 60 * 60 * 1000;
+
+  /** A worker on its own queue whose activities sleep on the test clock or wait until the test releases them. */
+  async function testClockWorker() {
+    let started!: () => void;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (started = r));
+    const released = new Promise<void>((r) => (release = r));
+    const worker = await Worker.create({
+      connection: suite.env.nativeConnection,
+      taskQueue: uniqueQueue('test-clock'),
+      workflowBundle: suite.workflowBundle,
+      activities: {
+        sleepOnTestClock: (ms: number) => suite.env.sleep(ms),
+        holdUntilReleased: () => (started(), released),
+      },
+      shutdownGraceTime: '1s',
+    });
+    const run = <T>(workflow: string, args: unknown[], whileRunning: () => Promise<void> = async () => {}): Promise<T> =>
+      worker.runUntil(async () => {
+        const h = await suite.env.client.workflow.start(workflow, { taskQueue: worker.options.taskQueue, workflowId: uniqueId(workflow), args });
+        suite.handles.push(h);
+        const [result] = await Promise.all([h.result() as Promise<T>, whileRunning()]);
+        return result;
+      });
+    return { run, held, release };
+  }
+
+  it('skips time while an activity sleeps on the test clock (env.sleep), firing the timers in between', async () => {
+    const { run } = await testClockWorker();
+    const realStart = Date.now();
+    const fired = await run<boolean>('timerDuringTestClockSleep', [2 * HOUR, HOUR]);
+    expect(fired).toBe(true);
+    // without skipping, the activity's sleep takes its two hours in real time
+    expect(Date.now() - realStart).toBeLessThan(30_000);
+  });
+
+  it('keeps time still while another activity is in flight beside one sleeping on the test clock', async () => {
+    const { run, held, release } = await testClockWorker();
+    const t0 = await suite.env.currentTimeMs();
+    const realStart = Date.now();
+    const fired = await run<[boolean, boolean]>('testClockSleepBesideHeldActivity', [2 * HOUR, HOUR], async () => {
+      await held;
+      await new Promise((r) => setTimeout(r, 1000)); // time enough to skip, were the held activity not holding it
+      expect((await suite.env.currentTimeMs()) - t0).toBeLessThan(HOUR);
+      release();
+    });
+    // the timer fired only once the held activity was done, and then time skipped through the sleep
+    expect(fired).toEqual([false, true]);
+    expect((await suite.env.currentTimeMs()) - t0).toBeGreaterThanOrEqual(2 * HOUR);
+    expect(Date.now() - realStart).toBeLessThan(30_000);
+  });
+
+  it('an activity that timed out while sleeping on the test clock no longer lets time skip past other work', async () => {
+    const { run, held, release } = await testClockWorker();
+    // the 10-hour sleep goes on after its activity timed out at 1 hour: the workflow task that learns of the timeout,
+    // then the held activity, must each keep the 5-hour timer from firing
+    const fired = await run<boolean>('heldActivityAfterTestClockSleepTimedOut', [10 * HOUR, HOUR, 5 * HOUR], async () => {
+      await held;
+      await new Promise((r) => setTimeout(r, 1000));
+      release();
+    });
+    expect(fired).toBe(false);
   });
 
   it('times out a workflow by its execution timeout in virtual time', async () => {

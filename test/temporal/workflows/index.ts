@@ -372,10 +372,46 @@ export async function childPriority(): Promise<Record<string, unknown> | undefin
  * due in between; returns whether the timer had fired by the time the activity completed.
  */
 export async function timerDuringTestClockSleep(sleepMs: number, timerMs: number): Promise<boolean> {
-  const { sleepOnTestClock } = proxyActivities<{ sleepOnTestClock(ms: number): Promise<void> }>({ scheduleToCloseTimeout: '10 days' });
+  const { sleepOnTestClock } = proxyActivities<TestClockActivities>({ scheduleToCloseTimeout: '10 days' });
   let fired = false;
   void sleep(timerMs).then(() => (fired = true));
   await sleepOnTestClock(sleepMs);
+  return fired;
+}
+
+/** Activities of the test-clock workflows: a sleep on the test server's clock (env.sleep), a hold the test releases. */
+interface TestClockActivities {
+  sleepOnTestClock(ms: number): Promise<void>;
+  holdUntilReleased(): Promise<void>;
+}
+
+/**
+ * An activity sleeps `sleepMs` on the test clock beside one that the test holds in real time, with a `timerMs` timer
+ * due in between: whether the timer had fired when the held one finished, and when the sleeping one did.
+ */
+export async function testClockSleepBesideHeldActivity(sleepMs: number, timerMs: number): Promise<[boolean, boolean]> {
+  const { sleepOnTestClock, holdUntilReleased } = proxyActivities<TestClockActivities>({ scheduleToCloseTimeout: '10 days' });
+  let fired = false;
+  void sleep(timerMs).then(() => (fired = true));
+  const sleeping = sleepOnTestClock(sleepMs);
+  await holdUntilReleased();
+  const whenHeldDone = fired;
+  await sleeping;
+  return [whenHeldDone, fired];
+}
+
+/**
+ * An activity sleeps `sleepMs` on the test clock and times out meanwhile (start-to-close `timeoutMs`, one attempt),
+ * its sleep going on, while a `timerMs` timer is due after the timeout; then an activity the test holds runs: whether
+ * the timer had fired when the held activity finished.
+ */
+export async function heldActivityAfterTestClockSleepTimedOut(sleepMs: number, timeoutMs: number, timerMs: number): Promise<boolean> {
+  const { sleepOnTestClock } = proxyActivities<TestClockActivities>({ startToCloseTimeout: timeoutMs, retry: { maximumAttempts: 1 } });
+  const { holdUntilReleased } = proxyActivities<TestClockActivities>({ scheduleToCloseTimeout: '10 days' });
+  let fired = false;
+  void sleep(timerMs).then(() => (fired = true));
+  await sleepOnTestClock(sleepMs).catch(() => undefined);
+  await holdUntilReleased();
   return fired;
 }
 
