@@ -18,7 +18,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import type { Logger } from '../../common/logger';
 import { FeatureFailure, featureFailure, runPrefix, type Chunk, type ChunkResult, type LedgerEntry } from '../../workflows/features/model';
 import { aws, awsErrorName } from './aws-errors';
-import { AdaptiveConcurrency, BATCH_SIZE, recordOf, writeRound, type PendingRecord } from './batch-writer';
+import { AdaptiveConcurrency, BATCH_SIZE, recordOf, writeWindowed, type PendingRecord } from './batch-writer';
 import { chunkRows, csvRows, expandSources, ledgerParts, parquetFile, parquetRows, readLedgerPart } from './sources';
 import { checkColumns, checkRow, describeProblem, type IngestionTarget, type SourceProblem } from './validate';
 
@@ -75,35 +75,31 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
     }
   }
 
-  function heartbeat(details?: unknown): void {
+  /** The running activity's context; none outside an activity (a unit test or bench calling the function). */
+  function activityContext(): Context | undefined {
     try {
-      Context.current().heartbeat(details);
+      return Context.current();
     } catch {
-      // Outside an activity (a unit test calling the function): nothing to report to.
+      return undefined;
     }
+  }
+
+  function heartbeat(details?: unknown, ctx = activityContext()): void {
+    ctx?.heartbeat(details);
   }
 
   /**
    * Throws once this attempt is cancelled: the server timed its heartbeat out (and retries it elsewhere) or the run
    * was cancelled. An attempt that went on writing would duplicate the rows its successor writes.
    */
-  function stopIfCancelled(): void {
-    let signal: AbortSignal | undefined;
-    try {
-      signal = Context.current().cancellationSignal;
-    } catch {
-      return;
-    }
-    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(`chunk attempt cancelled: ${String(signal.reason)}`);
+  function stopIfCancelled(ctx = activityContext()): void {
+    const signal = ctx?.cancellationSignal;
+    if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(`chunk attempt cancelled: ${String(signal.reason)}`);
   }
 
-  function attemptInfo(): { attempt: number; details?: ChunkCheckpoint } {
-    try {
-      const info = Context.current().info;
-      return { attempt: info.attempt, details: info.heartbeatDetails as ChunkCheckpoint | undefined };
-    } catch {
-      return { attempt: 1 };
-    }
+  function attemptInfo(ctx = activityContext()): { attempt: number; details?: ChunkCheckpoint } {
+    if (!ctx) return { attempt: 1 };
+    return { attempt: ctx.info.attempt, details: ctx.info.heartbeatDetails as ChunkCheckpoint | undefined };
   }
 
   function targetOf(out: DescribeFeatureGroupCommandOutput): IngestionTarget {
@@ -212,15 +208,17 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
     },
 
     /**
-     * Writes one chunk. Rounds of up to concurrency x 25 rows go out as concurrent BatchWriteRecord requests;
-     * after each round the rejected records go to the ledger and the checkpoint to S3 (then as heartbeat), so a
-     * crash rewrites at most the round that was in flight.
+     * Writes one chunk as a sliding window of BatchWriteRecord requests (batch-writer.ts). The rows completed in
+     * order are checkpointed as they advance: their rejected records go to the ledger, then the checkpoint to S3
+     * (then as heartbeat). No row more than concurrency x 25 past the last checkpoint is sent, so a crash rewrites
+     * at most that many.
      */
     async ingestChunk(input: { runId: string; featureGroupName: string; ledger: string; chunk: Chunk; maxConcurrency: number }): Promise<ChunkResult> {
       const { chunk } = input;
       const { bucket, prefix } = runPrefix(input.ledger, input.runId);
       const checkpointKey = `${prefix}checkpoints/chunk-${pad(chunk.index, 6)}.json`;
-      const { details } = attemptInfo();
+      const ctx = activityContext();
+      const { details } = attemptInfo(ctx);
       const stored = await readCheckpoint(bucket, checkpointKey);
       let cp: ChunkCheckpoint = [stored, details].reduce<ChunkCheckpoint>(
         (best, c) => (c && c.rowsDone > best.rowsDone ? c : best),
@@ -232,65 +230,56 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
       const rows = chunkRows(s3, chunk, cp);
       const concurrency = new AdaptiveConcurrency(Math.min(4, input.maxConcurrency), input.maxConcurrency);
       const before = cp;
-      let last = cp;
-      // Rows read ahead of the round being written (parsing overlaps the write); done only once their round is.
-      const ahead: (PendingRecord<{ source: string; row: number }> & { endByte?: number })[] = [];
+      // Where each row read ends in the object (CSV), so a checkpoint after n more rows knows its resume byte.
+      const endBytes: (number | undefined)[] = [];
       let read = cp.rowsDone;
-      let exhausted = false;
-      const readAhead = async (upTo: number) => {
-        while (ahead.length < upTo && !exhausted) {
-          const next = read < chunk.rows ? await rows.next() : undefined;
-          if (!next || next.done) {
-            exhausted = true;
-            break;
-          }
-          const r = next.value;
-          read += 1;
-          ahead.push({ record: recordOf(r.values), tag: r.origin ?? { source: chunk.source, row: r.row + 1 }, endByte: r.endByte });
-        }
-      };
-      let reading: Promise<void> = Promise.resolve();
       try {
-        for (;;) {
-          stopIfCancelled();
-          await reading;
-          const want = concurrency.current * BATCH_SIZE;
-          await readAhead(want);
-          const round = ahead.splice(0, want);
-          const taken = round.length;
-          if (taken === 0) break;
-          const nextByte = round[taken - 1]!.endByte;
-          // The next round is at most one request bigger (a clear round grows concurrency by one).
-          reading = readAhead(Math.min(concurrency.max, concurrency.current + 1) * BATCH_SIZE);
-          reading.catch(() => undefined); // awaited before the next round; a failed write must not leave it unhandled
-          const firstRowOfRound = chunk.firstRow + cp.rowsDone;
-          const out = await writeRound(runtime, input.featureGroupName, round, concurrency, () => {
-            heartbeat(last);
-            stopIfCancelled();
-          });
-          if (out.failures.length > 0) {
-            const lines = out.failures.map((f): LedgerEntry => ({ source: f.tag.source, row: f.tag.row, record: fromRecord(f.record), errorCode: f.errorCode, errorMessage: f.errorMessage }));
-            // Named by the round's first row: a round written again after a crash overwrites its own ledger part.
-            await putJson(bucket, `${prefix}failures/chunk-${pad(chunk.index, 6)}/${pad(firstRowOfRound, 12)}.jsonl`, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-          }
-          cp = {
-            rowsDone: cp.rowsDone + taken,
-            ...(nextByte !== undefined ? { nextByte } : {}),
-            written: cp.written + out.written,
-            failed: cp.failed + out.failures.length,
-            requests: cp.requests + out.requests,
-            throttled: cp.throttled + out.throttled,
-            unprocessed: cp.unprocessed + out.unprocessed,
-            resumed: cp.resumed,
-            backoffs: (before.backoffs ?? 0) + concurrency.backoffs,
-            growths: (before.growths ?? 0) + concurrency.growths,
-            lowestConcurrency: Math.min(before.lowestConcurrency ?? concurrency.lowest, concurrency.lowest),
-          };
-          stopIfCancelled();
-          await putJson(bucket, checkpointKey, JSON.stringify(cp));
-          last = cp;
-          heartbeat(cp);
-        }
+        await writeWindowed(runtime, input.featureGroupName, concurrency, {
+          next: async () => {
+            stopIfCancelled(ctx);
+            const batch: PendingRecord<{ source: string; row: number }>[] = [];
+            while (batch.length < BATCH_SIZE && read < chunk.rows) {
+              const next = await rows.next();
+              if (next.done) break;
+              const r = next.value;
+              read += 1;
+              batch.push({ record: recordOf(r.values), tag: r.origin ?? { source: chunk.source, row: r.row + 1 } });
+              endBytes.push(r.endByte);
+            }
+            return batch;
+          },
+          persist: async (rowsDone, out) => {
+            const n = rowsDone - (cp.rowsDone - before.rowsDone);
+            const nextByte = endBytes[n - 1];
+            endBytes.splice(0, n);
+            if (out.failures.length > 0) {
+              const lines = out.failures.map((f): LedgerEntry => ({ source: f.tag.source, row: f.tag.row, record: fromRecord(f.record), errorCode: f.errorCode, errorMessage: f.errorMessage }));
+              // Named by the first row past the last checkpoint: rows written again after a crash overwrite their own part.
+              await putJson(bucket, `${prefix}failures/chunk-${pad(chunk.index, 6)}/${pad(chunk.firstRow + cp.rowsDone, 12)}.jsonl`, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+            }
+            const next: ChunkCheckpoint = {
+              rowsDone: cp.rowsDone + n,
+              ...(nextByte !== undefined ? { nextByte } : {}),
+              written: cp.written + out.written,
+              failed: cp.failed + out.failures.length,
+              requests: cp.requests + out.requests,
+              throttled: cp.throttled + out.throttled,
+              unprocessed: cp.unprocessed + out.unprocessed,
+              resumed: cp.resumed,
+              backoffs: (before.backoffs ?? 0) + concurrency.backoffs,
+              growths: (before.growths ?? 0) + concurrency.growths,
+              lowestConcurrency: Math.min(before.lowestConcurrency ?? concurrency.lowest, concurrency.lowest),
+            };
+            stopIfCancelled(ctx);
+            await putJson(bucket, checkpointKey, JSON.stringify(next));
+            cp = next;
+            heartbeat(cp, ctx);
+          },
+          onWait: () => {
+            heartbeat(cp, ctx);
+            stopIfCancelled(ctx);
+          },
+        });
       } finally {
         await rows.return(undefined);
       }

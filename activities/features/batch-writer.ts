@@ -1,8 +1,9 @@
 /**
- * Writes rows to a feature group with BatchWriteRecord (25 entries a request) and adaptive concurrency: a round
- * sends `concurrency` requests at once; throttling (ThrottlingException, or entries answered as
- * UnprocessedEntries, which are sent again) halves it and backs off, a clear round grows it by one up to the
- * maximum. Entries the service rejects come back as failures with their error code and message.
+ * Writes rows to a feature group with BatchWriteRecord (25 entries a request) as a sliding window with adaptive
+ * concurrency: a request goes out whenever one completes, within `concurrency` requests and `concurrency` x 25 rows
+ * past the last checkpoint; throttling (ThrottlingException, or entries answered as UnprocessedEntries, which are
+ * sent again) halves the concurrency and backs off, clear requests grow it up to the maximum. Entries the service
+ * rejects come back as failures with their error code and message.
  */
 import { BatchWriteRecordCommand, type BatchWriteRecordEntry, type FeatureValue, type SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -35,12 +36,20 @@ export interface RoundOutcome<T> {
   unprocessed: number;
 }
 
-/** Requests in flight: halved on throttling, grown by one after a clear round; counts both for telemetry. */
+/**
+ * Requests in flight, adapted as each request completes: halved when one is throttled (once per congestion event:
+ * not again until as many requests as were in flight have completed since), and grown while clear, doubling until
+ * the first throttling (slow start), then by one per `current` clear completions (about a round of requests).
+ * Counts both for telemetry.
+ */
 export class AdaptiveConcurrency {
   /** Times it was halved and grown, and the lowest it went. */
   backoffs = 0;
   growths = 0;
   lowest: number;
+  private clearStreak = 0;
+  private sinceBackoff = Infinity;
+  private slowStart = true;
   constructor(
     public current: number,
     readonly max: number,
@@ -48,18 +57,25 @@ export class AdaptiveConcurrency {
     this.lowest = current;
   }
 
-  throttled(): void {
-    const next = Math.max(1, Math.floor(this.current / 2));
-    if (next < this.current) this.backoffs += 1;
-    this.current = next;
-    this.lowest = Math.min(this.lowest, next);
-  }
-
-  clear(): void {
-    if (this.current < this.max) {
-      this.current += 1;
-      this.growths += 1;
+  /** One request completed, after `throttled` (ThrottlingException or unprocessed entries on the way) or not. */
+  completed(throttled: boolean): void {
+    this.sinceBackoff += 1;
+    if (throttled) {
+      this.clearStreak = 0;
+      this.slowStart = false;
+      if (this.sinceBackoff < this.current) return;
+      this.sinceBackoff = 0;
+      const next = Math.max(1, Math.floor(this.current / 2));
+      if (next < this.current) this.backoffs += 1;
+      this.current = next;
+      this.lowest = Math.min(this.lowest, next);
+      return;
     }
+    this.clearStreak += 1;
+    if (this.clearStreak < this.current || this.current >= this.max) return;
+    this.clearStreak = 0;
+    this.current = this.slowStart ? Math.min(this.max, this.current * 2) : this.current + 1;
+    this.growths += 1;
   }
 }
 
@@ -141,19 +157,116 @@ async function writeBatch<T>(client: SageMakerFeatureStoreRuntimeClient, group: 
   return sawThrottling;
 }
 
-/** Writes `records` (at most concurrency x 25) as one round of concurrent batches. */
-export async function writeRound<T>(
-  client: SageMakerFeatureStoreRuntimeClient,
-  group: string,
-  records: PendingRecord<T>[],
-  concurrency: AdaptiveConcurrency,
-  onWait: () => void = () => undefined,
-): Promise<RoundOutcome<T>> {
-  const out: RoundOutcome<T> = { written: 0, failures: [], requests: 0, throttled: 0, unprocessed: 0 };
-  const batches: PendingRecord<T>[][] = [];
-  for (let i = 0; i < records.length; i += BATCH_SIZE) batches.push(records.slice(i, i + BATCH_SIZE));
-  const throttled = await Promise.all(batches.map((b) => writeBatch(client, group, b, out, onWait)));
-  if (throttled.some(Boolean)) concurrency.throttled();
-  else concurrency.clear();
-  return out;
+const emptyOutcome = <T>(): RoundOutcome<T> => ({ written: 0, failures: [], requests: 0, throttled: 0, unprocessed: 0 });
+
+function addOutcome<T>(into: RoundOutcome<T>, from: RoundOutcome<T>): void {
+  into.written += from.written;
+  into.requests += from.requests;
+  into.throttled += from.throttled;
+  into.unprocessed += from.unprocessed;
+  for (const f of from.failures) into.failures.push(f);
+}
+
+export interface WindowedWrite<T> {
+  /** The next batch of rows (at most 25), in order; empty once there are no more. */
+  next(): Promise<PendingRecord<T>[]>;
+  /**
+   * Makes the first `rows` rows durable (a checkpoint): `outcome` is what their batches came to since the last
+   * call. Called with one call at a time, in order; rows past the last durable ones stay within the window.
+   */
+  persist(rows: number, outcome: RoundOutcome<T>): Promise<void>;
+  /** Called while a batch waits out throttling (a chance to heartbeat, or to stop). */
+  onWait?: () => void;
+}
+
+/**
+ * Writes rows as a sliding window of BatchWriteRecord requests: a new batch goes out as soon as one completes, as
+ * long as fewer than `concurrency.current` are in flight and every row sent is within `concurrency.current` x 25
+ * rows of the last durable checkpoint. So a crash rewrites at most that many rows, while the service is kept as
+ * busy as free-running writers keep it (no request waits for the slowest of a round). A checkpoint of the rows
+ * completed in order goes out, one at a time, once at least half the window is completed past the last (a checkpoint costs about
+ * what a batch does, so checkpointing after every batch would halve the rate).
+ */
+export async function writeWindowed<T>(client: SageMakerFeatureStoreRuntimeClient, group: string, concurrency: AdaptiveConcurrency, w: WindowedWrite<T>): Promise<void> {
+  const onWait = w.onWait ?? (() => undefined);
+  const completedBatches = new Map<number, { rows: number; out: RoundOutcome<T> }>();
+  let issuedBatches = 0;
+  let orderedBatches = 0;
+  let issuedRows = 0;
+  let orderedRows = 0;
+  let durableRows = 0;
+  let inFlight = 0;
+  let exhausted = false;
+  let persisting = false;
+  let failure: { err: unknown } | undefined;
+  let sinceDurable = emptyOutcome<T>();
+  let waiting: PendingRecord<T>[] | undefined;
+  let wake = () => undefined as void;
+  const wakeUp = () => wake();
+
+  const issue = (batch: PendingRecord<T>[]) => {
+    const seq = issuedBatches++;
+    const out = emptyOutcome<T>();
+    inFlight += 1;
+    issuedRows += batch.length;
+    writeBatch(client, group, batch, out, onWait).then(
+      (throttled) => {
+        inFlight -= 1;
+        concurrency.completed(throttled);
+        completedBatches.set(seq, { rows: batch.length, out });
+        for (let done = completedBatches.get(orderedBatches); done; done = completedBatches.get(orderedBatches)) {
+          completedBatches.delete(orderedBatches++);
+          orderedRows += done.rows;
+          addOutcome(sinceDurable, done.out);
+        }
+        wakeUp();
+      },
+      (err: unknown) => {
+        inFlight -= 1;
+        failure ??= { err };
+        wakeUp();
+      },
+    );
+  };
+
+  for (;;) {
+    if (failure) throw failure.err;
+    const window = concurrency.current * BATCH_SIZE;
+    const pendingRows = orderedRows - durableRows;
+    if (!persisting && pendingRows > 0 && (pendingRows * 2 >= window || (exhausted && inFlight === 0))) {
+      persisting = true;
+      const rows = orderedRows;
+      const outcome = sinceDurable;
+      sinceDurable = emptyOutcome<T>();
+      w.persist(rows, outcome).then(
+        () => {
+          durableRows = rows;
+          persisting = false;
+          wakeUp();
+        },
+        (err: unknown) => {
+          failure ??= { err };
+          wakeUp();
+        },
+      );
+      continue;
+    }
+    if (exhausted && inFlight === 0 && !persisting && orderedRows === durableRows) return;
+    if (!exhausted && inFlight < concurrency.current) {
+      if (!waiting) {
+        waiting = await w.next();
+        if (waiting.length === 0) {
+          exhausted = true;
+          waiting = undefined;
+        }
+        continue;
+      }
+      if (issuedRows + waiting.length - durableRows <= window || issuedRows === durableRows) {
+        issue(waiting);
+        waiting = undefined;
+        continue;
+      }
+    }
+    await new Promise<void>((resolve) => (wake = resolve));
+  }
 }

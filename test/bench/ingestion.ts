@@ -3,15 +3,17 @@
  * feature ingestion against the emulator (in a child process, so it does not share the worker's event loop), each
  * figure on its own line with its ratio, all measured in the same run:
  *
- * - rows/s of the chunk writer (`ingestChunk`: CSV streamed from S3, 25-record BatchWriteRecord rounds with adaptive
- *   concurrency up to C, a checkpoint in S3 and a heartbeat after every round) against the emulator's ceiling for
+ * - rows/s of the chunk writer (`ingestChunk`, alone in a worker process of its own: CSV streamed from S3, a sliding
+ *   window of 25-record BatchWriteRecord requests with adaptive concurrency up to C, checkpoints in S3 and heartbeats
+ *   as the rows done advance) against the emulator's ceiling for
  *   the same batched writes at the same concurrency: the same rows, prepared in memory as 25-record batches, sent
  *   through the same client with C requests in flight and nothing else, as C free-running loops and as lock-step
  *   rounds of C (the faster is the ceiling). The three alternate R times after a warm-up, each on a fresh group, and
  *   medians are compared, as is each pipeline run with the ceiling run just before it (a shared machine drifts;
  *   every run is printed);
  * - the same against a one-PutRecord-per-row loop with the same parallelism (C loops), like FeatureGroup.ingest;
- * - CPU time of the worker (this process, during the pipeline runs) and of the emulator per thousand records;
+ * - CPU time of the worker process (during the pipeline runs), of the ceiling's sender, and of the emulator per
+ *   thousand records;
  * - peak memory of a worker process (a fresh child per file) that validates a whole file of --mem-rows rows and
  *   one of --big-rows rows (default 1 million and 10 million) as `validateAndPlan` does, reads and prepares every
  *   chunk's BatchWriteRecord bodies as `ingestChunk` does (built, not sent: sending 10 million rows to the emulator
@@ -26,6 +28,8 @@ import { createWriteStream, createReadStream, mkdtempSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateFeatureGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -34,6 +38,7 @@ import { createFeatureActivities } from '../../activities/features/activities';
 import { BATCH_SIZE, recordOf } from '../../activities/features/batch-writer';
 import { featureStoreRuntimeClient } from '../../activities/features/runtime-client';
 import { chunkRows, csvRows } from '../../activities/features/sources';
+import type { Chunk } from '../../workflows/features/model';
 
 const ROLE_ENV = 'MLOPS_BENCH_FEATURES_ROLE';
 const CHUNK_ROWS = 50_000;
@@ -67,9 +72,45 @@ async function serveEmulator(): Promise<void> {
   const emu = await startEmulator({ port: 0 });
   process.on('message', (m) => {
     if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() } satisfies CpuReply);
+    if (m === 'gc') {
+      (globalThis as { gc?: () => void }).gc?.();
+      process.send?.({ cpu: process.cpuUsage() } satisfies CpuReply);
+    }
   });
   process.send?.({ endpoint: emu.endpoint });
   process.on('disconnect', () => void emu.close().then(() => process.exit(0)));
+}
+
+interface PipelineRun {
+  runId: string;
+  group: string;
+  chunk: Chunk;
+  maxConcurrency: number;
+}
+interface PipelineReply {
+  written: number;
+  seconds: number;
+  cpuMs: number;
+  throttled: number;
+  concurrency: number;
+}
+
+/** The pipeline's worker process: runs `ingestChunk` when asked, alone in its process as on a worker. */
+async function serveWorker(): Promise<void> {
+  const acts = createFeatureActivities(clientsFor(process.env.MLOPS_BENCH_ENDPOINT!));
+  process.on('message', (m: PipelineRun) => {
+    void (async () => {
+      (globalThis as { gc?: () => void }).gc?.();
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const r = await acts.ingestChunk({ runId: m.runId, featureGroupName: m.group, ledger: 's3://ledger/runs', chunk: m.chunk, maxConcurrency: m.maxConcurrency });
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      process.send?.({ written: r.written, seconds, cpuMs: (cpu.user + cpu.system) / 1000, throttled: r.throttled + r.unprocessed, concurrency: r.concurrency } satisfies PipelineReply);
+    })();
+  });
+  process.send?.({ ready: true });
+  process.on('disconnect', () => process.exit(0));
 }
 
 /** A worker process on one file: validate it, prepare every chunk's batches, write its last chunk; report peaks. */
@@ -178,13 +219,20 @@ export default async function bench(args: string[]): Promise<void> {
   const memRows = flag(args, 'mem-rows', 1_000_000);
   const bigRows = flag(args, 'big-rows', 10_000_000);
   const dir = mkdtempSync(join(tmpdir(), 'mlops-bench-features-'));
-  const emulator = child<{ endpoint: string }>('emulator', {}, ['--max-old-space-size=4096']);
+  const emulator = child<{ endpoint: string }>('emulator', {}, ['--max-old-space-size=4096', '--expose-gc']);
   const { endpoint } = await emulator.first;
-  const emulatorCpu = async (): Promise<number> => {
+  const emulatorCpu = async (ask: 'cpu' | 'gc' = 'cpu'): Promise<number> => {
     const reply = new Promise<CpuReply>((resolve) => emulator.child.once('message', (m) => resolve(m as CpuReply)));
-    emulator.child.send('cpu');
+    emulator.child.send(ask);
     const { cpu } = await reply;
     return (cpu.user + cpu.system) / 1000;
+  };
+  const worker = child<{ ready: true }>('worker', { MLOPS_BENCH_ENDPOINT: endpoint }, ['--expose-gc']);
+  await worker.first;
+  const runPipeline = (run: PipelineRun) => {
+    const reply = new Promise<PipelineReply>((resolve) => worker.child.once('message', (m) => resolve(m as PipelineReply)));
+    worker.child.send(run);
+    return reply;
   };
   try {
     const { s3, sagemaker, runtime } = clientsFor(endpoint);
@@ -236,37 +284,47 @@ export default async function bench(args: string[]): Promise<void> {
       for (let next = 0; next < bodies.length; next += concurrency) await Promise.all(bodies.slice(next, next + concurrency).map(send));
       return rows / ((performance.now() - t0) / 1000);
     };
+    // Every timed run starts from collected heaps on both sides, so no run pays for the garbage of the one before.
+    setFlagsFromString('--expose-gc');
+    const benchGc = runInNewContext('gc') as () => void;
+    const settle = async () => {
+      await emulatorCpu('gc');
+      benchGc();
+    };
     const loops: number[] = [];
     const rounds: number[] = [];
     const pipelines: number[] = [];
     /** Pipeline / ceiling of each consecutive pair: what a load change between pairs cannot skew. */
     const ratios: number[] = [];
     let workerCpuMs = 0;
+    let ceilingCpuMs = 0;
     let emulatorCpuMs = 0;
     let written = 0;
     let throttled = 0;
     let endConcurrency = 0;
     // Run 0 warms every path up (JIT, sockets) and is not counted.
     for (let i = 0; i <= repeats; i++) {
+      await settle();
+      const c0 = process.cpuUsage();
       const loopsRate = await loopsRun(`loops-${i}`);
+      await settle();
       const roundsRate = await roundsRun(`rounds-${i}`);
+      const c1 = process.cpuUsage(c0);
+      if (i > 0) ceilingCpuMs += (c1.user + c1.system) / 1000;
+      await settle();
       const e0 = await emulatorCpu();
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      const result = await acts.ingestChunk({ runId: `bench-${i}`, featureGroupName: `pipeline-${i}`, ledger: 's3://ledger/runs', chunk: plan.chunks[0]!, maxConcurrency: concurrency });
-      const seconds = (performance.now() - t0) / 1000;
-      const cpu = process.cpuUsage(cpu0);
+      const result = await runPipeline({ runId: `bench-${i}`, group: `pipeline-${i}`, chunk: plan.chunks[0]!, maxConcurrency: concurrency });
       const e1 = await emulatorCpu();
       if (result.written !== rows) throw new Error(`the pipeline wrote ${result.written} of ${rows} rows`);
       if (i === 0) continue;
       loops.push(loopsRate);
       rounds.push(roundsRate);
-      pipelines.push(result.written / seconds);
-      ratios.push(result.written / seconds / Math.max(loopsRate, roundsRate));
-      workerCpuMs += (cpu.user + cpu.system) / 1000;
+      pipelines.push(result.written / result.seconds);
+      ratios.push(result.written / result.seconds / Math.max(loopsRate, roundsRate));
+      workerCpuMs += result.cpuMs;
       emulatorCpuMs += e1 - e0;
       written += result.written;
-      throttled += result.throttled + result.unprocessed;
+      throttled += result.throttled;
       endConcurrency = result.concurrency;
     }
     const ceiling = Math.max(median(loops), median(rounds));
@@ -285,9 +343,9 @@ export default async function bench(args: string[]): Promise<void> {
     const runs = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
     say(`rows: ${rows} per run, ${repeats} runs each, concurrency ${concurrency} requests in flight (pipeline: adaptive, up to ${concurrency}; ended at ${endConcurrency}); on-demand rate ${rate} units/s, ${throttled} throttled`);
     say(`emulator ceiling (the same rows as prepared 25-record BatchWriteRecord batches, ${concurrency} in flight, nothing else): ${ceiling.toFixed(0)} rows/s, the faster median of ${concurrency} free-running loops ${median(loops).toFixed(0)} (runs: ${runs(loops)}) and lock-step rounds of ${concurrency} ${median(rounds).toFixed(0)} (runs: ${runs(rounds)})`);
-    say(`pipeline (ingestChunk: CSV streamed from S3, checkpoint per round): ${pipeline.toFixed(0)} rows/s median (runs: ${runs(pipelines)}) = ${pct(pipeline / ceiling)} of the emulator's ceiling (per run, against the faster ceiling run just before it: median ${pct(median(ratios))}, runs ${ratios.map(pct).join(', ')})`);
+    say(`pipeline (ingestChunk in its worker process: CSV streamed from S3, sliding window, checkpoints): ${pipeline.toFixed(0)} rows/s median (runs: ${runs(pipelines)}) = ${pct(pipeline / ceiling)} of the emulator's ceiling (per run, against the faster ceiling run just before it: median ${pct(median(ratios))}, runs ${ratios.map(pct).join(', ')})`);
     say(`per-row PutRecord loop (${concurrency} loops, ${perRowSample} rows): ${perRow.toFixed(0)} rows/s; pipeline = ${(pipeline / perRow).toFixed(1)}x a per-row loop`);
-    say(`worker CPU: ${(workerCpuMs / (written / 1000)).toFixed(1)} ms per thousand records (${workerCpuMs.toFixed(0)} ms for ${written}); emulator CPU: ${(emulatorCpuMs / (written / 1000)).toFixed(1)} ms per thousand = ${(workerCpuMs / emulatorCpuMs).toFixed(2)}x the emulator's`);
+    say(`worker CPU: ${(workerCpuMs / (written / 1000)).toFixed(1)} ms per thousand records (${workerCpuMs.toFixed(0)} ms for ${written}; the ceiling's sender: ${(ceilingCpuMs / ((2 * written) / 1000)).toFixed(1)} ms per thousand); emulator CPU: ${(emulatorCpuMs / (written / 1000)).toFixed(1)} ms per thousand = ${(workerCpuMs / emulatorCpuMs).toFixed(2)}x the emulator's`);
 
     // Memory: a fresh worker process per file, so each peak is that file's alone.
     const memoryRun = async (n: number): Promise<MemoryReply> => {
@@ -306,6 +364,7 @@ export default async function bench(args: string[]): Promise<void> {
     say(`worker memory, ${small.rows}-row file (validate, prepare every chunk, write the last): ${line(small)}`);
     say(`worker memory, ${big.rows}-row file (the same): ${line(big)}; peak RSS = ${(big.peakRssBytes / small.peakRssBytes).toFixed(2)}x, peak heap = ${(big.peakHeapBytes / small.peakHeapBytes).toFixed(2)}x, peak live heap = ${(big.peakLiveHeapBytes / small.peakLiveHeapBytes).toFixed(2)}x the ${small.rows}-row file's for ${(big.rows / small.rows).toFixed(0)}x the rows`);
   } finally {
+    worker.child.disconnect();
     emulator.child.disconnect();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -313,3 +372,4 @@ export default async function bench(args: string[]): Promise<void> {
 
 if (process.env[ROLE_ENV] === 'emulator') void serveEmulator();
 if (process.env[ROLE_ENV] === 'memory') void probeMemory();
+if (process.env[ROLE_ENV] === 'worker') void serveWorker();
