@@ -18,7 +18,8 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import type { Logger } from '../../common/logger';
 import { FeatureFailure, featureFailure, runPrefix, type Chunk, type ChunkResult, type LedgerEntry } from '../../workflows/features/model';
 import { aws, awsErrorName } from './aws-errors';
-import { AdaptiveConcurrency, BATCH_SIZE, recordOf, writeWindowed, type PendingRecord } from './batch-writer';
+import { AdaptiveConcurrency, BATCH_SIZE, recordOf, WINDOW_ROUNDS, writeWindowed, type PendingRecord } from './batch-writer';
+import { readAhead } from './read-ahead';
 import { chunkRows, csvRows, expandSources, ledgerParts, parquetFile, parquetRows, readLedgerPart } from './sources';
 import { checkColumns, checkRow, describeProblem, type IngestionTarget, type SourceProblem } from './validate';
 
@@ -84,7 +85,7 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
     }
   }
 
-  function heartbeat(details?: unknown, ctx = activityContext()): void {
+  function heartbeat(details: unknown, ctx: Context | undefined): void {
     ctx?.heartbeat(details);
   }
 
@@ -92,12 +93,12 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
    * Throws once this attempt is cancelled: the server timed its heartbeat out (and retries it elsewhere) or the run
    * was cancelled. An attempt that went on writing would duplicate the rows its successor writes.
    */
-  function stopIfCancelled(ctx = activityContext()): void {
+  function stopIfCancelled(ctx: Context | undefined): void {
     const signal = ctx?.cancellationSignal;
     if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(`chunk attempt cancelled: ${String(signal.reason)}`);
   }
 
-  function attemptInfo(ctx = activityContext()): { attempt: number; details?: ChunkCheckpoint } {
+  function attemptInfo(ctx: Context | undefined): { attempt: number; details?: ChunkCheckpoint } {
     if (!ctx) return { attempt: 1 };
     return { attempt: ctx.info.attempt, details: ctx.info.heartbeatDetails as ChunkCheckpoint | undefined };
   }
@@ -140,6 +141,7 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
     /** Reads every row of every source once, checks it against the group, and cuts the rows into chunks. */
     async validateAndPlan(input: { sources: string[]; target: IngestionTarget; chunkRows: number }): Promise<Plan> {
       const { target, chunkRows } = input;
+      const ctx = activityContext();
       const types = new Map(target.features.map((f) => [f.name, f.type]));
       const files = await expandSources(s3, input.sources);
       const problems: SourceProblem[] = [];
@@ -170,7 +172,7 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
             }
             lastEnd = r.endByte!;
             fileRows = r.row + 1;
-            if (fileRows % 10_000 === 0) heartbeat({ file: f.uri, row: fileRows });
+            if (fileRows % 10_000 === 0) heartbeat({ file: f.uri, row: fileRows }, ctx);
           }
           if (chunkStart && header) chunks.push({ index: chunks.length, source: f.uri, format: 'csv', firstRow: chunkStart.row, rows: fileRows - chunkStart.row, byteStart: chunkStart.byte, byteEnd: lastEnd, header });
         } else {
@@ -179,7 +181,7 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
           if (problems.length > 0) continue;
           for await (const r of parquetRows(s3, f.uri, 0)) {
             note(checkRow(target, types, f.uri, r.row + 1, r.values));
-            if ((r.row + 1) % 10_000 === 0) heartbeat({ file: f.uri, row: r.row + 1 });
+            if ((r.row + 1) % 10_000 === 0) heartbeat({ file: f.uri, row: r.row + 1 }, ctx);
           }
           fileRows = pf.rows;
           for (let first = 0; first < pf.rows; first += chunkRows) {
@@ -208,10 +210,10 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
     },
 
     /**
-     * Writes one chunk as a sliding window of BatchWriteRecord requests (batch-writer.ts). The rows completed in
-     * order are checkpointed as they advance: their rejected records go to the ledger, then the checkpoint to S3
-     * (then as heartbeat). No row more than concurrency x 25 past the last checkpoint is sent, so a crash rewrites
-     * at most that many.
+     * Writes one chunk as a sliding window of BatchWriteRecord requests (batch-writer.ts), its rows read ahead
+     * (read-ahead.ts). The rows completed in order are checkpointed as they advance: their rejected records go to
+     * the ledger, then the checkpoint to S3 (then as heartbeat). No row more than 2 x concurrency x 25 past the last
+     * checkpoint is sent, so a crash rewrites at most that many.
      */
     async ingestChunk(input: { runId: string; featureGroupName: string; ledger: string; chunk: Chunk; maxConcurrency: number }): Promise<ChunkResult> {
       const { chunk } = input;
@@ -227,22 +229,18 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
       if (cp.rowsDone > 0) cp = { ...cp, resumed: cp.resumed + 1 };
       if (cp.rowsDone >= chunk.rows) return resultOf(chunk, cp, input.maxConcurrency);
 
-      const rows = chunkRows(s3, chunk, cp);
       const concurrency = new AdaptiveConcurrency(Math.min(4, input.maxConcurrency), input.maxConcurrency);
+      // A window of rows at the most concurrency, read while the requests are out.
+      const rows = readAhead(chunkRows(s3, chunk, cp), { limit: WINDOW_ROUNDS * input.maxConcurrency * BATCH_SIZE, total: chunk.rows - cp.rowsDone });
       const before = cp;
       // Where each row read ends in the object (CSV), so a checkpoint after n more rows knows its resume byte.
       const endBytes: (number | undefined)[] = [];
-      let read = cp.rowsDone;
       try {
         await writeWindowed(runtime, input.featureGroupName, concurrency, {
           next: async () => {
             stopIfCancelled(ctx);
             const batch: PendingRecord<{ source: string; row: number }>[] = [];
-            while (batch.length < BATCH_SIZE && read < chunk.rows) {
-              const next = await rows.next();
-              if (next.done) break;
-              const r = next.value;
-              read += 1;
+            for (const r of await rows.take(BATCH_SIZE)) {
               batch.push({ record: recordOf(r.values), tag: r.origin ?? { source: chunk.source, row: r.row + 1 } });
               endBytes.push(r.endByte);
             }
@@ -281,7 +279,7 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
           },
         });
       } finally {
-        await rows.return(undefined);
+        await rows.close();
       }
       return resultOf(chunk, cp, concurrency.current);
     },

@@ -1,10 +1,11 @@
 /**
  * A run survives its worker being killed (SIGKILL, a child process) twice: it completes with every record written
- * and none written more than once beyond the round in flight in each running chunk, as the emulator's write journal
- * counts them.
+ * and none written more than once beyond the window in flight in each running chunk (two rounds of requests past its
+ * last checkpoint), as the emulator's write journal counts them.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
+import { BATCH_SIZE, WINDOW_ROUNDS } from '../../activities/features/batch-writer';
 import { FEATURES_TASK_QUEUE, ingestionWorkflowId } from '../../workflows/features/model';
 import type { featureIngestion } from '../../workflows/features/ingestion';
 import { prepareGroup, startFeaturesStack, syntheticRows, transactionsCsv, upload, type FeaturesStack } from './harness';
@@ -32,7 +33,7 @@ function kill(child: ChildProcess): Promise<void> {
   });
 }
 
-it('loses no record and duplicates at most the rounds in flight when the worker is killed twice', async () => {
+it('loses no record and duplicates at most the window in flight when the worker is killed twice', async () => {
   const ROWS = 12_000;
   const WINDOW = 3;
   const MAX_CONCURRENCY = 8;
@@ -57,7 +58,7 @@ it('loses no record and duplicates at most the rounds in flight when the worker 
   const j = await stack.journal('tx-crash');
   // 0 lost: every (identifier, event time) written at least once.
   expect(j.distinctRecords).toBe(ROWS);
-  // Each kill can repeat at most the one round in flight in each running chunk.
-  expect(j.extraWrites).toBeLessThanOrEqual(2 * WINDOW * MAX_CONCURRENCY * 25);
+  // Each kill can repeat at most the window in flight in each running chunk.
+  expect(j.extraWrites).toBeLessThanOrEqual(2 * WINDOW * WINDOW_ROUNDS * MAX_CONCURRENCY * BATCH_SIZE);
   expect(j.maxWritesOfOneRecord).toBeLessThanOrEqual(3);
 }, 600_000);
