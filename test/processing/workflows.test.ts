@@ -90,6 +90,19 @@ describe('processing workflow', () => {
     expect(await alarmsLeft('fe-user-')).toEqual([]);
   });
 
+  it('fails at once on a job the service refuses, its status saying why (not still "starting"), and leaves no alarm', async () => {
+    const handle = await startProcessing(stack, processingInput('fe-refused', { env: { SIM_STEPS: 'a', SIM_STEP_a: 'cpu=fast' } }));
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const status = await handle.query(processingStatusQuery);
+    expect(status.phase).toBe('failed');
+    expect(status.note).toContain('fe-refused-a1');
+    expect(status.note).toContain('SIM_STEP_a cpu=fast');
+    expect(status.attempts.map((a) => [a.jobName, a.outcome])).toEqual([['fe-refused-a1', 'error']]);
+    expect(status.attempts[0]?.reason).toContain('SIM_STEP_a cpu=fast');
+    expect(await alarmsLeft('fe-refused-')).toEqual([]);
+  });
+
   it('restarts once for a duplicated alarm notification', async () => {
     const handle = await startProcessing(stack, processingInput('fe-dup', { count: 5 }));
     await stack.sleepAndHold(10 * 60_000);

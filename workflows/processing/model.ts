@@ -206,7 +206,8 @@ export function validInstanceType(name: string): boolean {
 
 // ---- what the workflow shows ----
 
-export type AttemptOutcome = 'running' | 'completed' | 'driver-alarm' | 'executor-alarm' | 'stopped-outside' | FailureKind | 'quota';
+/** `error`: the attempt ended on a failure of a call (a request the service refused); its reason says which. */
+export type AttemptOutcome = 'running' | 'completed' | 'driver-alarm' | 'executor-alarm' | 'stopped-outside' | FailureKind | 'quota' | 'error';
 
 export interface AttemptRecord {
   attempt: number;

@@ -245,6 +245,12 @@ export async function processingJob(input: ProcessingInput): Promise<ProcessingR
       if (isCancellation(err)) {
         st.phase = 'cancelled';
         await CancellationScope.nonCancellable(() => cleanup.stopProcessingJob({ jobName }));
+      } else {
+        // A job the service refused (or any failure past the activities' retries): the status says so and why.
+        st.phase = 'failed';
+        record.outcome = 'error';
+        record.reason = causeMessage(err);
+        st.note = `${jobName}: ${record.reason}`;
       }
       throw err;
     } finally {
