@@ -411,7 +411,9 @@ export function unpauseActivity(run: WorkflowRun, a: ActivityState, opts: { rese
 
 /**
  * Attempts count from 1 again. A running attempt is told by its next heartbeat (its worker fails it, 'ActivityReset',
- * and it is retried); a waiting one starts over at once. A paused activity is unpaused unless `keepPaused`.
+ * and it is retried); a waiting one starts over at once. A paused activity that is not running is unpaused unless
+ * `keepPaused`; a running one stays paused, as on the real server (its ResetActivity leaves a started activity be),
+ * so its next heartbeat reports it both paused and reset.
  */
 export function resetActivity(run: WorkflowRun, a: ActivityState, opts: { resetHeartbeat?: boolean; keepPaused?: boolean; jitterMs?: number }): void {
   const wasPaused = a.paused === true;
@@ -423,7 +425,7 @@ export function resetActivity(run: WorkflowRun, a: ActivityState, opts: { resetH
     a.heartbeatDetails = undefined;
     a.lastHeartbeatTime = undefined;
   }
-  if (wasPaused && !opts.keepPaused) {
+  if (wasPaused && !opts.keepPaused && a.state !== 'started') {
     a.paused = false;
     a.pauseRequestId = undefined;
   }

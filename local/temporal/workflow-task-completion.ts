@@ -431,7 +431,7 @@ function applyCommand(host: CompletionHost, run: WorkflowRun, c: Command, wtComp
     case 'COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES': {
       const a = commandAttributes<{ upsertedMemo?: { fields?: Record<string, Message> } }>(c);
       run.append('WorkflowPropertiesModified', { upsertedMemo: a.upsertedMemo, workflowTaskCompletedEventId: wtCompletedId });
-      run.memo = { fields: { ...(run.memo?.fields ?? {}), ...(a.upsertedMemo?.fields ?? {}) } };
+      run.memo = { fields: mergeMemo(run.memo?.fields ?? {}, a.upsertedMemo?.fields ?? {}) };
       return;
     }
     default:
@@ -500,4 +500,19 @@ function rejectUnprocessedUpdates(run: WorkflowRun, sent: string[]): void {
     run.updates.delete(id);
     run.setUpdateStage(update, 'completed');
   }
+}
+
+/**
+ * Upserted memo fields replace by key, and a field whose payload holds no data (a null) or `[]` removes the key, as
+ * the real server merges them (MergeMapOfPayload: such payloads compare equal to its encoded nil or empty slice).
+ */
+export function mergeMemo(current: Record<string, Message>, upserted: Record<string, Message>): Record<string, Message> {
+  const merged = { ...current };
+  for (const [key, payload] of Object.entries(upserted)) {
+    const data = (payload as { data?: Uint8Array | null }).data;
+    const text = data ? Buffer.from(data).toString('utf8') : '';
+    if (text === '' || text === '[]') delete merged[key];
+    else merged[key] = payload;
+  }
+  return merged;
 }

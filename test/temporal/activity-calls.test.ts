@@ -135,6 +135,11 @@ describe('PauseActivity, UnpauseActivity, ResetActivity', () => {
     const both = await running(false);
     await Promise.all([svc().pauseActivity(both.req), svc().resetActivity({ ...both.req, keepPaused: true })]);
     expect(await both.h.result()).toEqual({ attempt: 1, paused: true, reset: true, cancelRequested: false });
+    // A reset leaves a running activity paused even without keepPaused, as the real server does.
+    const pausedThenReset = await running(false);
+    await svc().pauseActivity(pausedThenReset.req);
+    await svc().resetActivity(pausedThenReset.req);
+    expect(await pausedThenReset.h.result()).toEqual({ attempt: 1, paused: true, reset: true, cancelRequested: false });
   });
 
   it('retries a reset activity that fails, and holds back the retry of a paused one until it is unpaused', async () => {

@@ -238,6 +238,12 @@ describe('workflow ids, errors, descriptions', () => {
     }
   });
 
+  it('upserts the memo as the real server merges it: null or [] removes a key, other values replace or add', async () => {
+    const h = await start('upsertsMemo', [], { memo: { alpha: 'a', bravo: 'b', charlie: 'c', echo: 'e' } });
+    await h.result();
+    expect((await h.describe()).memo).toEqual({ alpha: 'A', delta: 'd', echo: 'e' });
+  });
+
   it('keeps the static summary and details of a start, as describe() shows them', async () => {
     const h = await start('greeting', ['Gus'], { staticSummary: 'a summary', staticDetails: 'some details' });
     const desc = await h.describe();

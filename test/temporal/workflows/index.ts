@@ -13,6 +13,7 @@ import {
   setHandler,
   sleep,
   startChild,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
   CancellationScope,
@@ -483,4 +484,9 @@ export * from './limits';
 export async function ownTimeouts(): Promise<{ executionTimeoutMs: number | null; runTimeoutMs: number | null }> {
   const { executionTimeoutMs, runTimeoutMs } = workflowInfo();
   return { executionTimeoutMs: executionTimeoutMs ?? null, runTimeoutMs: runTimeoutMs ?? null };
+}
+
+/** Upserts its memo: a key set to null or to [] is removed, the others are replaced or added. */
+export async function upsertsMemo(): Promise<void> {
+  upsertMemo({ bravo: null, charlie: [], delta: 'd', alpha: 'A' });
 }
