@@ -11,7 +11,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { startTemporalServer, type TemporalServer } from '../../local/temporal';
 import { uniqueId, uniqueQueue } from './helpers';
 
-const { CommandType, EventType, WorkflowTaskFailedCause, QueryResultType, TaskQueueKind, TimeoutType } = temporal.api.enums.v1;
+const { CommandType, EventType, WorkflowTaskFailedCause, QueryResultType, TaskQueueKind, TaskQueueType, TimeoutType } = temporal.api.enums.v1;
 type PollResponse = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse;
 
 let server: TemporalServer;
@@ -209,6 +209,44 @@ describe('workflow task rules', () => {
       'WORKFLOW_TASK_SCHEDULED',
       'WORKFLOW_TASK_STARTED',
     ]);
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: second.taskToken, commands: [complete] });
+  });
+
+  it('advertises that ShutdownWorker completes open polls, and answers a shut-down worker instance\'s polls empty', async () => {
+    const ns = await svc().describeNamespace({ namespace: 'default' });
+    expect(ns.namespaceInfo?.capabilities?.workerPollCompleteOnShutdown).toBe(true);
+    const tq = uniqueQueue();
+    const poll = (workerInstanceKey: string) => svc().pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: tq }, identity: 'same-process', workerInstanceKey });
+    // A stopping worker's poll that is still open: a task handed to it now would be lost with the worker.
+    const open = poll('old-worker');
+    await new Promise((r) => setTimeout(r, 50));
+    await svc().shutdownWorker({ namespace: 'default', identity: 'same-process', workerInstanceKey: 'old-worker', taskQueue: tq, taskQueueTypes: [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW] });
+    expect((await open).taskToken?.length ?? 0).toBe(0);
+    // One it sent just before shutting down, arriving after: answered at once, even with a task waiting.
+    await startRaw(tq);
+    const t0 = Date.now();
+    expect((await poll('old-worker')).taskToken?.length ?? 0).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    // The restarted worker (same identity, new instance) gets the task.
+    const task = await poll('new-worker');
+    expect(task.taskToken?.length).toBeGreaterThan(0);
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: task.taskToken, commands: [complete] });
+  });
+
+  it('does not make a run sticky to the queue of a worker that shut down, when that worker completes a task after', async () => {
+    const tq = uniqueQueue();
+    const sticky = `${tq}-sticky`;
+    const workflowId = await startRaw(tq);
+    const first = await pollTask(tq);
+    // The worker shuts down while it still runs a task, then completes it asking for its (gone) sticky queue.
+    await svc().shutdownWorker({ namespace: 'default', stickyTaskQueue: sticky, identity: 'by-hand' });
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: first.taskToken, commands: [], stickyAttributes: { workerTaskQueue: { name: sticky }, scheduleToStartTimeout: msToTs(10_000) } });
+    await client.workflow.getHandle(workflowId).signal('wake');
+    const t0 = Date.now();
+    const second = await pollTask(tq);
+    // Straight to the normal queue: not after the sticky schedule-to-start timeout.
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(types(second.history?.events).slice(-3)).toEqual(['WORKFLOW_EXECUTION_SIGNALED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED']);
     await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: second.taskToken, commands: [complete] });
   });
 
