@@ -280,6 +280,13 @@ export class WorkflowRun {
   readonly updates = new Map<string, UpdateState>();
   /** Queries waiting for the in-flight workflow task to finish before they can be dispatched. */
   private queuedQueries: PendingQuery[] = [];
+  /**
+   * The query-only task handed out (or waiting on the queue) for this run, and the queries waiting for it to be
+   * answered: one at a time, since the SDK's worker can drop a second query-only task for a run it is still
+   * answering one for (seen right after a continue-as-new), and a query nobody answers holds time skipping.
+   */
+  private queryTaskOut: string | undefined;
+  private queriesWaitingForTask: PendingQuery[] = [];
   readonly signalRequestIds = new Set<string>();
   cancelRequested = false;
   /** Set while a workflow task completion applies its commands: their events go straight into history. */
@@ -781,7 +788,16 @@ export class WorkflowRun {
   removeQuery(id: string): void {
     this.markIdle('query', id);
     this.queuedQueries = this.queuedQueries.filter((q) => q.id !== id);
+    this.queriesWaitingForTask = this.queriesWaitingForTask.filter((q) => q.id !== id);
     if (this.wt) this.wt.queries = this.wt.queries.filter((q) => q.id !== id);
+    if (this.queryTaskOut === id) {
+      this.queryTaskOut = undefined;
+      // The waiting queries go out as things are now (one with a workflow task scheduled since rides on that one), the
+      // first that needs a query-only task taking the turn.
+      const waiting = this.queriesWaitingForTask;
+      this.queriesWaitingForTask = [];
+      for (const q of waiting) this.addQuery(q);
+    }
   }
 
   dispatchQueuedQueries(): void {
@@ -793,6 +809,11 @@ export class WorkflowRun {
   }
 
   private dispatchQueryTask(q: PendingQuery): void {
+    if (this.queryTaskOut !== undefined && this.queryTaskOut !== q.id && this.pendingQueryIds.has(this.queryTaskOut)) {
+      this.queriesWaitingForTask.push(q);
+      return;
+    }
+    this.queryTaskOut = q.id;
     let taken = false;
     const isStale = (): boolean => taken || !this.pendingQueryIds.has(q.id);
     this.deps.workflowTasks.add(this.namespace, 'workflow', this.config.taskQueue, () => {

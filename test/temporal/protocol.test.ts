@@ -280,6 +280,36 @@ describe('workflow task rules', () => {
     expect(await query).toBe('idle');
     await client.workflow.getHandle(workflowId).terminate();
   });
+
+  it('hands out one query-only task per run at a time (a worker can drop a second one for a run it is answering)', async () => {
+    const tq = uniqueQueue();
+    const workflowId = await startRaw(tq);
+    // Idle (no workflow task): each query goes out as a query-only task.
+    const first = await pollTask(tq);
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: first.taskToken, commands: [] });
+    const handle = client.workflow.getHandle(workflowId);
+    const answer = (task: PollResponse, text: string) =>
+      svc().respondQueryTaskCompleted({
+        namespace: 'default',
+        taskToken: task.taskToken,
+        completedType: QueryResultType.QUERY_RESULT_TYPE_ANSWERED,
+        queryResult: { payloads: [{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(text)) }] },
+      });
+    const q1 = handle.query<string>('state');
+    const q2 = handle.query<string>('state');
+    await new Promise((r) => setTimeout(r, 100));
+    const t1 = await pollTask(tq);
+    expect(t1.query?.queryType).toBe('state');
+    // The second waits for the first to be answered.
+    const early = await connection.withDeadline(Date.now() + 1500, () => svc().pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: tq }, identity: 'by-hand' }));
+    expect(early.query ?? null).toBeNull();
+    await answer(t1, 'one');
+    const t2 = await pollTask(tq);
+    expect(t2.query?.queryType).toBe('state');
+    await answer(t2, 'two');
+    expect((await Promise.all([q1, q2])).sort()).toEqual(['one', 'two']);
+    await client.workflow.getHandle(workflowId).terminate();
+  });
 });
 
 async function failTask(task: PollResponse): Promise<void> {
