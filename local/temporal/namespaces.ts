@@ -33,9 +33,7 @@ export class NamespaceState {
         ownerEmail: this.ownerEmail,
         data: this.data,
         id: this.id,
-        // workerPollCompleteOnShutdown: ShutdownWorker answers the worker's open polls, so it need not cut them off
-        // (a poll cut off just as it was handed a task loses that task to its timeout).
-        capabilities: { syncUpdate: true, asyncUpdate: true, workerPollCompleteOnShutdown: true },
+        capabilities: { syncUpdate: true, asyncUpdate: true },
         limits: { blobSizeLimitError: this.limits.blobSizeErrorBytes, memoSizeLimitError: this.limits.memoSizeErrorBytes },
       },
       config: {

@@ -89,8 +89,9 @@ export function shutdownWorker(
     engine.shutDownWorkers.add(ns.name, 'sticky', sticky);
     engine.workflowTasks.releasePollers(ns.name, 'workflow', sticky);
   }
-  // The worker lets its polls finish (workerPollCompleteOnShutdown): they are answered empty now, so a task is never
-  // handed to a poll the worker is about to drop; that task would hold time skipping until its timeout.
+  // Its open polls are answered empty now, and any it sends later at once, so no task is handed to a poll the worker
+  // is dropping. (workerPollCompleteOnShutdown is not advertised: a worker whose server died keeps such polls open
+  // against the next server on the same address, where no ShutdownWorker ever arrived, and would take new tasks.)
   const instance = req.workerInstanceKey;
   if (instance) {
     engine.shutDownWorkers.add(ns.name, 'instance', instance);
@@ -102,6 +103,10 @@ export function shutdownWorker(
   }
   for (const run of ns.runs.values()) {
     if (sticky && run.stickyQueue === sticky) run.leaveStickyQueue();
+    // A workflow task this worker had just been handed as it cut its polls off is lost with it: abandoned to its
+    // timeout like its activities, so time skipping can reach that timeout instead of waiting for it in real time.
+    const wt = run.wt;
+    if (instance && run.isOpen && wt?.startedEventId !== undefined && wt.startedInstance === instance) run.markIdle('wt');
     if (!req.identity || !run.isOpen) continue;
     for (const a of run.activities.values()) {
       if (a.state === 'started' && a.startedIdentity === req.identity) run.markIdle('activity', a.scheduledEventId);

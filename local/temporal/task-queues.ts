@@ -188,8 +188,8 @@ export class TaskQueues<T> {
   }
 
   /**
-   * Answers empty the polls one worker instance has waiting on a queue (ShutdownWorker): a worker that lets its polls
-   * finish on shutdown (the namespace's workerPollCompleteOnShutdown capability) then gets no task it would drop.
+   * Answers empty the polls one worker instance has waiting on a queue (ShutdownWorker), so none of them is handed a
+   * task the stopping worker would drop.
    */
   releasePollersOf(namespace: string, kind: QueueKind, name: string, instanceKey: string): void {
     const key = this.key(namespace, kind, name);

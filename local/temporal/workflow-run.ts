@@ -157,6 +157,8 @@ export interface WorkflowTaskState {
   timeoutMs: number;
   scheduledTime: number;
   startedTime?: number;
+  /** The worker instance (PollRequest.workerInstanceKey) that started it, when it said. */
+  startedInstance?: string;
   /** A started transient task's scheduled and started events, as the worker got them; written if it completes. */
   transientEvents?: HistoryEvent[];
   queue: string;
@@ -578,7 +580,7 @@ export class WorkflowRun {
       this.namespace,
       'workflow',
       queue,
-      (poller) => (wt.queue === queue ? this.startWorkflowTask(wt, poller.identity) : undefined),
+      (poller) => (wt.queue === queue ? this.startWorkflowTask(wt, poller.identity, poller.instanceKey) : undefined),
       () => this.wt !== wt || wt.startedEventId !== undefined || !this.isOpen || wt.queue !== queue,
       // A sticky queue is one worker's; on the normal queue the task waits for a poller of the version it goes to.
       wt.sticky ? undefined : (poller) => pollerOf(this.workflowTaskVersion())(poller),
@@ -617,8 +619,9 @@ export class WorkflowRun {
   }
 
   /** Called by matching when a poller takes the task; undefined if the task went stale meanwhile. */
-  private startWorkflowTask(wt: WorkflowTaskState, identity: string): PollResponse | undefined {
+  private startWorkflowTask(wt: WorkflowTaskState, identity: string, instanceKey?: string): PollResponse | undefined {
     if (this.wt !== wt || wt.startedEventId !== undefined || !this.isOpen) return undefined;
+    wt.startedInstance = instanceKey;
     wt.cancelTimer?.();
     if (wt.transient && wt.scheduledEventId !== this.lastEventId + 1) {
       // New events came while this retry waited: as in the real server it becomes a normal task, attempt 1, written.

@@ -212,9 +212,7 @@ describe('workflow task rules', () => {
     await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: second.taskToken, commands: [complete] });
   });
 
-  it('advertises that ShutdownWorker completes open polls, and answers a shut-down worker instance\'s polls empty', async () => {
-    const ns = await svc().describeNamespace({ namespace: 'default' });
-    expect(ns.namespaceInfo?.capabilities?.workerPollCompleteOnShutdown).toBe(true);
+  it('answers a shut-down worker instance\'s open and later polls empty, so it is handed no task it would drop', async () => {
     const tq = uniqueQueue();
     const poll = (workerInstanceKey: string) => svc().pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: tq }, identity: 'same-process', workerInstanceKey });
     // A stopping worker's poll that is still open: a task handed to it now would be lost with the worker.
