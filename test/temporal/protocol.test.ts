@@ -482,3 +482,30 @@ describe('history', () => {
     expect((await svc().getClusterInfo({})).persistenceStore).toBe('memory');
   });
 });
+
+describe('a worker shutting down, with time skipping', () => {
+  it('abandons a workflow task the stopping worker was handed to its timeout, so time still skips', async () => {
+    const skipping = await startTemporalServer({ port: 0, timeSkipping: true });
+    const conn = await Connection.connect({ address: skipping.address });
+    try {
+      const tq = uniqueQueue();
+      await new Client({ connection: conn }).workflow.start('rawWorkflow', { taskQueue: tq, workflowId: uniqueId('abandoned') });
+      // Handed to the stopping worker's poll as it was cut off: the worker never sees it.
+      const lost = await conn.workflowService.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: tq }, identity: 'same-process', workerInstanceKey: 'old-worker' });
+      expect(lost.taskToken?.length).toBeGreaterThan(0);
+      await conn.workflowService.shutdownWorker({ namespace: 'default', identity: 'same-process', workerInstanceKey: 'old-worker', taskQueue: tq });
+      // Its 10 s timeout comes by time skipping, not in real time (the task counted as in flight), and the restarted
+      // worker gets the retry.
+      const t0 = Date.now();
+      const retry = await conn.withDeadline(Date.now() + 4000, () =>
+        conn.workflowService.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: tq }, identity: 'same-process', workerInstanceKey: 'new-worker' }),
+      );
+      expect(retry.taskToken?.length ?? 0).toBeGreaterThan(0);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(types(retry.history?.events)).toContain('WORKFLOW_TASK_TIMED_OUT');
+    } finally {
+      await conn.close();
+      await skipping.close();
+    }
+  });
+});
