@@ -60,12 +60,36 @@ export function rootOf(run: WorkflowRun): WorkflowExecution | undefined {
   return first ? attributesOf<{ rootWorkflowExecution?: WorkflowExecution }>(first, 'WorkflowExecutionStarted').rootWorkflowExecution : undefined;
 }
 
+/** Names (namespace-scoped) a worker gave up in ShutdownWorker; bounded, the oldest forgotten first. */
+export class ShutDownWorkers {
+  private readonly names = new Set<string>();
+  constructor(private readonly max = 4096) {}
+
+  private key(namespace: string, kind: 'instance' | 'sticky', name: string): string {
+    return `${namespace}\u0000${kind}\u0000${name}`;
+  }
+
+  add(namespace: string, kind: 'instance' | 'sticky', name: string): void {
+    if (!name) return;
+    const k = this.key(namespace, kind, name);
+    this.names.delete(k);
+    this.names.add(k);
+    if (this.names.size > this.max) this.names.delete(this.names.values().next().value as string);
+  }
+
+  has(namespace: string, kind: 'instance' | 'sticky', name: string | undefined): boolean {
+    return !!name && this.names.has(this.key(namespace, kind, name));
+  }
+}
+
 export class Engine implements CompletionHost {
   readonly namespaces: Namespaces;
   readonly workflowTasks = new TaskQueues<PollResponse>(() => this.time.now());
   readonly activityTasks = new TaskQueues<PollResponse>(() => this.time.now());
   readonly time: TimeSource;
   readonly blobLimits: BlobLimits;
+  /** Worker instances and sticky queues ShutdownWorker named: what they poll after it, and stickiness to them, go nowhere. */
+  readonly shutDownWorkers = new ShutDownWorkers();
   /** Told of every change to a run (the state file, when there is one). */
   onRunChanged?: (run: WorkflowRun) => void;
   /** Told of every run that closed, after its parent (schedules watch the workflows they started). */

@@ -63,6 +63,8 @@ function unary(method: string, handler: Handler, calls: OpenCalls, log?: Logger,
     const timer = setTimeout(() => poll.end(), waitBudgetMs(call));
     timer.unref();
     call.on('cancelled', () => poll.end());
+    // A call cancelled before this handler ran gets no 'cancelled' event: its poll must not wait for a task it would lose.
+    if (call.cancelled) poll.end();
     Promise.resolve()
       .then(() => (handler as (r: unknown, p: LongPoll) => unknown)(call.request, poll))
       .then(

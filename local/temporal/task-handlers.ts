@@ -18,6 +18,7 @@ type PollRequest = {
   namespace?: string;
   taskQueue?: { name?: string; kind?: string };
   identity?: string;
+  workerInstanceKey?: string;
   deploymentOptions?: { deploymentName?: string; buildId?: string; workerVersioningMode?: string };
 };
 
@@ -30,7 +31,11 @@ async function pollTaskQueue(engine: Engine, kind: 'workflow' | 'activity', req:
   if (version && req.taskQueue.kind !== 'TASK_QUEUE_KIND_STICKY') {
     engine.deployments.register(ns.name, version, req.taskQueue.name, kind === 'workflow' ? 'TASK_QUEUE_TYPE_WORKFLOW' : 'TASK_QUEUE_TYPE_ACTIVITY');
   }
-  const info = { identity: req.identity ?? '', version: version ? versionString(version) : undefined };
+  // A poll of a worker instance (or a sticky queue) after its ShutdownWorker, one sent just before it: answered empty
+  // at once, as the real server does, instead of being handed a task the stopping worker would never run.
+  const shutDown = engine.shutDownWorkers;
+  if (shutDown.has(ns.name, 'instance', req.workerInstanceKey) || (req.taskQueue.kind === 'TASK_QUEUE_KIND_STICKY' && shutDown.has(ns.name, 'sticky', req.taskQueue.name))) return {};
+  const info = { identity: req.identity ?? '', version: version ? versionString(version) : undefined, instanceKey: req.workerInstanceKey || undefined };
   const task = await queues.poll(ns.name, kind, req.taskQueue.name, info, (cancel) => poll.onEnd(cancel));
   return task ?? {};
 }
@@ -73,13 +78,35 @@ export function respondWorkflowTaskFailed(engine: Engine, req: { taskToken?: Buf
  * was running are abandoned to their timeouts; they stop counting as in flight, so time skipping can reach those
  * timeouts instead of waiting for them in real time.
  */
-export function shutdownWorker(engine: Engine, req: { namespace?: string; stickyTaskQueue?: string; identity?: string }): object {
+export function shutdownWorker(
+  engine: Engine,
+  req: { namespace?: string; stickyTaskQueue?: string; identity?: string; workerInstanceKey?: string; taskQueue?: string; taskQueueTypes?: string[] },
+): object {
   const ns = engine.namespaces.find(req.namespace ?? '');
   if (!ns) return {};
   const sticky = req.stickyTaskQueue;
-  if (sticky) engine.workflowTasks.releasePollers(ns.name, 'workflow', sticky);
+  if (sticky) {
+    engine.shutDownWorkers.add(ns.name, 'sticky', sticky);
+    engine.workflowTasks.releasePollers(ns.name, 'workflow', sticky);
+  }
+  // Its open polls are answered empty now, and any it sends later at once, so no task is handed to a poll the worker
+  // is dropping. (workerPollCompleteOnShutdown is not advertised: a worker whose server died keeps such polls open
+  // against the next server on the same address, where no ShutdownWorker ever arrived, and would take new tasks.)
+  const instance = req.workerInstanceKey;
+  if (instance) {
+    engine.shutDownWorkers.add(ns.name, 'instance', instance);
+    if (req.taskQueue) {
+      const types = req.taskQueueTypes && req.taskQueueTypes.length > 0 ? req.taskQueueTypes : ['TASK_QUEUE_TYPE_WORKFLOW', 'TASK_QUEUE_TYPE_ACTIVITY'];
+      if (types.includes('TASK_QUEUE_TYPE_WORKFLOW')) engine.workflowTasks.releasePollersOf(ns.name, 'workflow', req.taskQueue, instance);
+      if (types.includes('TASK_QUEUE_TYPE_ACTIVITY')) engine.activityTasks.releasePollersOf(ns.name, 'activity', req.taskQueue, instance);
+    }
+  }
   for (const run of ns.runs.values()) {
     if (sticky && run.stickyQueue === sticky) run.leaveStickyQueue();
+    // A workflow task this worker had just been handed as it cut its polls off is lost with it: abandoned to its
+    // timeout like its activities, so time skipping can reach that timeout instead of waiting for it in real time.
+    const wt = run.wt;
+    if (instance && run.isOpen && wt?.startedEventId !== undefined && wt.startedInstance === instance) run.markIdle('wt');
     if (!req.identity || !run.isOpen) continue;
     for (const a of run.activities.values()) {
       if (a.state === 'started' && a.startedIdentity === req.identity) run.markIdle('activity', a.scheduledEventId);

@@ -12,6 +12,8 @@ export interface PollerInfo {
    * unversioned worker: a task of a versioned queue only goes to pollers of the version it is routed to.
    */
   version?: string;
+  /** The worker instance polling (PollRequest.workerInstanceKey), so ShutdownWorker can answer its polls. */
+  instanceKey?: string;
 }
 
 /** Whether a task may go to this poller now (worker versioning); a task no waiting poller accepts stays queued. */
@@ -183,6 +185,23 @@ export class TaskQueues<T> {
       for (const p of pollers) (p as Poller<T | undefined>).deliver(undefined);
       this.dropIfEmpty(key, q);
     }
+  }
+
+  /**
+   * Answers empty the polls one worker instance has waiting on a queue (ShutdownWorker), so none of them is handed a
+   * task the stopping worker would drop.
+   */
+  releasePollersOf(namespace: string, kind: QueueKind, name: string, instanceKey: string): void {
+    const key = this.key(namespace, kind, name);
+    const q = this.queues.get(key);
+    if (!q) return;
+    for (let i = q.pollers.length - 1; i >= 0; i--) {
+      const p = q.pollers[i];
+      if (p.info.instanceKey !== instanceKey) continue;
+      q.pollers.splice(i, 1);
+      (p as Poller<T | undefined>).deliver(undefined);
+    }
+    this.dropIfEmpty(key, q);
   }
 
   /** Drops tasks that went stale in queues nobody polls, so closed runs are not kept alive by them. */

@@ -157,6 +157,8 @@ export interface WorkflowTaskState {
   timeoutMs: number;
   scheduledTime: number;
   startedTime?: number;
+  /** The worker instance (PollRequest.workerInstanceKey) that started it, when it said. */
+  startedInstance?: string;
   /** A started transient task's scheduled and started events, as the worker got them; written if it completes. */
   transientEvents?: HistoryEvent[];
   queue: string;
@@ -280,6 +282,13 @@ export class WorkflowRun {
   readonly updates = new Map<string, UpdateState>();
   /** Queries waiting for the in-flight workflow task to finish before they can be dispatched. */
   private queuedQueries: PendingQuery[] = [];
+  /**
+   * The query-only task handed out (or waiting on the queue) for this run, and the queries waiting for it to be
+   * answered: one at a time, since the SDK's worker can drop a second query-only task for a run it is still
+   * answering one for (seen right after a continue-as-new), and a query nobody answers holds time skipping.
+   */
+  private queryTaskOut: string | undefined;
+  private queriesWaitingForTask: PendingQuery[] = [];
   readonly signalRequestIds = new Set<string>();
   cancelRequested = false;
   /** Set while a workflow task completion applies its commands: their events go straight into history. */
@@ -571,7 +580,7 @@ export class WorkflowRun {
       this.namespace,
       'workflow',
       queue,
-      (poller) => (wt.queue === queue ? this.startWorkflowTask(wt, poller.identity) : undefined),
+      (poller) => (wt.queue === queue ? this.startWorkflowTask(wt, poller.identity, poller.instanceKey) : undefined),
       () => this.wt !== wt || wt.startedEventId !== undefined || !this.isOpen || wt.queue !== queue,
       // A sticky queue is one worker's; on the normal queue the task waits for a poller of the version it goes to.
       wt.sticky ? undefined : (poller) => pollerOf(this.workflowTaskVersion())(poller),
@@ -610,8 +619,9 @@ export class WorkflowRun {
   }
 
   /** Called by matching when a poller takes the task; undefined if the task went stale meanwhile. */
-  private startWorkflowTask(wt: WorkflowTaskState, identity: string): PollResponse | undefined {
+  private startWorkflowTask(wt: WorkflowTaskState, identity: string, instanceKey?: string): PollResponse | undefined {
     if (this.wt !== wt || wt.startedEventId !== undefined || !this.isOpen) return undefined;
+    wt.startedInstance = instanceKey;
     wt.cancelTimer?.();
     if (wt.transient && wt.scheduledEventId !== this.lastEventId + 1) {
       // New events came while this retry waited: as in the real server it becomes a normal task, attempt 1, written.
@@ -781,7 +791,16 @@ export class WorkflowRun {
   removeQuery(id: string): void {
     this.markIdle('query', id);
     this.queuedQueries = this.queuedQueries.filter((q) => q.id !== id);
+    this.queriesWaitingForTask = this.queriesWaitingForTask.filter((q) => q.id !== id);
     if (this.wt) this.wt.queries = this.wt.queries.filter((q) => q.id !== id);
+    if (this.queryTaskOut === id) {
+      this.queryTaskOut = undefined;
+      // The waiting queries go out as things are now (one with a workflow task scheduled since rides on that one), the
+      // first that needs a query-only task taking the turn.
+      const waiting = this.queriesWaitingForTask;
+      this.queriesWaitingForTask = [];
+      for (const q of waiting) this.addQuery(q);
+    }
   }
 
   dispatchQueuedQueries(): void {
@@ -793,6 +812,11 @@ export class WorkflowRun {
   }
 
   private dispatchQueryTask(q: PendingQuery): void {
+    if (this.queryTaskOut !== undefined && this.queryTaskOut !== q.id && this.pendingQueryIds.has(this.queryTaskOut)) {
+      this.queriesWaitingForTask.push(q);
+      return;
+    }
+    this.queryTaskOut = q.id;
     let taken = false;
     const isStale = (): boolean => taken || !this.pendingQueryIds.has(q.id);
     this.deps.workflowTasks.add(this.namespace, 'workflow', this.config.taskQueue, () => {

@@ -29,6 +29,8 @@ export interface CompletionHost {
   typedSearchAttributes(run: WorkflowRun, attrs: SearchAttributes | undefined): SearchAttributes | undefined;
   reportError(err: unknown): void;
   readonly blobLimits: BlobLimits;
+  /** Sticky queues whose worker said (ShutdownWorker) it will not poll them again. */
+  readonly shutDownWorkers?: { has(namespace: string, kind: 'sticky', name: string | undefined): boolean };
 }
 
 export interface CompletionRequest {
@@ -277,7 +279,9 @@ export function completeWorkflowTask(host: CompletionHost, run: WorkflowRun, req
   const sentUpdates = wt.sentUpdates;
   run.finishWorkflowTask();
   const stickyName = req.stickyAttributes?.workerTaskQueue?.name;
-  run.stickyQueue = stickyName || undefined;
+  // A worker that shut down may still complete the tasks it had (after ShutdownWorker): its sticky queue is not
+  // polled any more, so its next task goes to the normal queue, as the real server's matching sends it.
+  run.stickyQueue = stickyName && !host.shutDownWorkers?.has(run.namespace, 'sticky', stickyName) ? stickyName : undefined;
   run.stickyVersion = worker.version;
   run.stickyScheduleToStartMs = msFromDuration(req.stickyAttributes?.scheduleToStartTimeout);
 

@@ -11,7 +11,7 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { startTemporalServer, type TemporalServer } from '../../local/temporal';
 import { uniqueId, uniqueQueue } from './helpers';
 
-const { CommandType, EventType, WorkflowTaskFailedCause, QueryResultType, TaskQueueKind, TimeoutType } = temporal.api.enums.v1;
+const { CommandType, EventType, WorkflowTaskFailedCause, QueryResultType, TaskQueueKind, TaskQueueType, TimeoutType } = temporal.api.enums.v1;
 type PollResponse = temporal.api.workflowservice.v1.IPollWorkflowTaskQueueResponse;
 
 let server: TemporalServer;
@@ -212,6 +212,42 @@ describe('workflow task rules', () => {
     await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: second.taskToken, commands: [complete] });
   });
 
+  it('answers a shut-down worker instance\'s open and later polls empty, so it is handed no task it would drop', async () => {
+    const tq = uniqueQueue();
+    const poll = (workerInstanceKey: string) => svc().pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: tq }, identity: 'same-process', workerInstanceKey });
+    // A stopping worker's poll that is still open: a task handed to it now would be lost with the worker.
+    const open = poll('old-worker');
+    await new Promise((r) => setTimeout(r, 50));
+    await svc().shutdownWorker({ namespace: 'default', identity: 'same-process', workerInstanceKey: 'old-worker', taskQueue: tq, taskQueueTypes: [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW] });
+    expect((await open).taskToken?.length ?? 0).toBe(0);
+    // One it sent just before shutting down, arriving after: answered at once, even with a task waiting.
+    await startRaw(tq);
+    const t0 = Date.now();
+    expect((await poll('old-worker')).taskToken?.length ?? 0).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    // The restarted worker (same identity, new instance) gets the task.
+    const task = await poll('new-worker');
+    expect(task.taskToken?.length).toBeGreaterThan(0);
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: task.taskToken, commands: [complete] });
+  });
+
+  it('does not make a run sticky to the queue of a worker that shut down, when that worker completes a task after', async () => {
+    const tq = uniqueQueue();
+    const sticky = `${tq}-sticky`;
+    const workflowId = await startRaw(tq);
+    const first = await pollTask(tq);
+    // The worker shuts down while it still runs a task, then completes it asking for its (gone) sticky queue.
+    await svc().shutdownWorker({ namespace: 'default', stickyTaskQueue: sticky, identity: 'by-hand' });
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: first.taskToken, commands: [], stickyAttributes: { workerTaskQueue: { name: sticky }, scheduleToStartTimeout: msToTs(10_000) } });
+    await client.workflow.getHandle(workflowId).signal('wake');
+    const t0 = Date.now();
+    const second = await pollTask(tq);
+    // Straight to the normal queue: not after the sticky schedule-to-start timeout.
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(types(second.history?.events).slice(-3)).toEqual(['WORKFLOW_EXECUTION_SIGNALED', 'WORKFLOW_TASK_SCHEDULED', 'WORKFLOW_TASK_STARTED']);
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: second.taskToken, commands: [complete] });
+  });
+
   it('gives a sticky poller only the events since its last task', async () => {
     const tq = uniqueQueue();
     const sticky = `${tq}-sticky`;
@@ -240,6 +276,36 @@ describe('workflow task rules', () => {
       queryResult: { payloads: [{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"idle"') }] },
     });
     expect(await query).toBe('idle');
+    await client.workflow.getHandle(workflowId).terminate();
+  });
+
+  it('hands out one query-only task per run at a time (a worker can drop a second one for a run it is answering)', async () => {
+    const tq = uniqueQueue();
+    const workflowId = await startRaw(tq);
+    // Idle (no workflow task): each query goes out as a query-only task.
+    const first = await pollTask(tq);
+    await svc().respondWorkflowTaskCompleted({ namespace: 'default', taskToken: first.taskToken, commands: [] });
+    const handle = client.workflow.getHandle(workflowId);
+    const answer = (task: PollResponse, text: string) =>
+      svc().respondQueryTaskCompleted({
+        namespace: 'default',
+        taskToken: task.taskToken,
+        completedType: QueryResultType.QUERY_RESULT_TYPE_ANSWERED,
+        queryResult: { payloads: [{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(text)) }] },
+      });
+    const q1 = handle.query<string>('state');
+    const q2 = handle.query<string>('state');
+    await new Promise((r) => setTimeout(r, 100));
+    const t1 = await pollTask(tq);
+    expect(t1.query?.queryType).toBe('state');
+    // The second waits for the first to be answered.
+    const early = await connection.withDeadline(Date.now() + 1500, () => svc().pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: tq }, identity: 'by-hand' }));
+    expect(early.query ?? null).toBeNull();
+    await answer(t1, 'one');
+    const t2 = await pollTask(tq);
+    expect(t2.query?.queryType).toBe('state');
+    await answer(t2, 'two');
+    expect((await Promise.all([q1, q2])).sort()).toEqual(['one', 'two']);
     await client.workflow.getHandle(workflowId).terminate();
   });
 });
@@ -414,5 +480,32 @@ describe('history', () => {
     expect((await svc().getSystemInfo({})).capabilities?.sdkMetadata).toBe(true);
     // No state file: the cluster says its persistence is memory.
     expect((await svc().getClusterInfo({})).persistenceStore).toBe('memory');
+  });
+});
+
+describe('a worker shutting down, with time skipping', () => {
+  it('abandons a workflow task the stopping worker was handed to its timeout, so time still skips', async () => {
+    const skipping = await startTemporalServer({ port: 0, timeSkipping: true });
+    const conn = await Connection.connect({ address: skipping.address });
+    try {
+      const tq = uniqueQueue();
+      await new Client({ connection: conn }).workflow.start('rawWorkflow', { taskQueue: tq, workflowId: uniqueId('abandoned') });
+      // Handed to the stopping worker's poll as it was cut off: the worker never sees it.
+      const lost = await conn.workflowService.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: tq }, identity: 'same-process', workerInstanceKey: 'old-worker' });
+      expect(lost.taskToken?.length).toBeGreaterThan(0);
+      await conn.workflowService.shutdownWorker({ namespace: 'default', identity: 'same-process', workerInstanceKey: 'old-worker', taskQueue: tq });
+      // Its 10 s timeout comes by time skipping, not in real time (the task counted as in flight), and the restarted
+      // worker gets the retry.
+      const t0 = Date.now();
+      const retry = await conn.withDeadline(Date.now() + 4000, () =>
+        conn.workflowService.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: tq }, identity: 'same-process', workerInstanceKey: 'new-worker' }),
+      );
+      expect(retry.taskToken?.length ?? 0).toBeGreaterThan(0);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(types(retry.history?.events)).toContain('WORKFLOW_TASK_TIMED_OUT');
+    } finally {
+      await conn.close();
+      await skipping.close();
+    }
   });
 });
