@@ -1,9 +1,9 @@
 /**
- * Feature ingestion activities: find the target group, validate and plan a source, write one chunk (streaming its
- * rows, batched with adaptive concurrency, checkpointed in S3 and heartbeated after every round so a retry resumes
+ * Feature ingestion activities: find the target group, validate and plan a source, write one chunk (its rows read
+ * ahead, batched with adaptive concurrency, checkpointed in S3 and heartbeated after every round so a retry resumes
  * where the last attempt stopped), plan a redrive of a run's failure ledger, and create a feature group from a spec.
- * Every one is idempotent: a chunk written again from its checkpoint rewrites at most the round in flight, and a
- * group that already exists with the same definitions is "created".
+ * Every one is idempotent: a chunk written again from its checkpoint rewrites at most the window in flight (two
+ * rounds of requests), and a group that already exists with the same definitions is "created".
  */
 import { Context } from '@temporalio/activity';
 import {
@@ -230,7 +230,7 @@ export function createFeatureActivities(deps: FeatureActivityDeps) {
       if (cp.rowsDone >= chunk.rows) return resultOf(chunk, cp, input.maxConcurrency);
 
       const concurrency = new AdaptiveConcurrency(Math.min(4, input.maxConcurrency), input.maxConcurrency);
-      // A window of rows at the most concurrency, read while the requests are out.
+      // At most a window of rows (at the highest concurrency), read while the requests are out.
       const rows = readAhead(chunkRows(s3, chunk, cp), { limit: WINDOW_ROUNDS * input.maxConcurrency * BATCH_SIZE, total: chunk.rows - cp.rowsDone });
       const before = cp;
       // Where each row read ends in the object (CSV), so a checkpoint after n more rows knows its resume byte.
