@@ -1,11 +1,11 @@
 /**
- * Reading ingestion sources from S3 as streams of rows: CSV through csv-parse (byte offsets kept, so a chunk is a
+ * Reading ingestion sources from S3 as streams of rows: CSV through Papa Parse (byte offsets kept, so a chunk is a
  * byte range fetched with `Range` and a retry resumes at the byte where its checkpoint stopped), Parquet through
  * hyparquet over ranged GETs (a chunk is a row range, read in slices), and a run's failure ledger (JSON lines).
  * Each row is a map of column name to string, the way the Feature Store runtime takes values.
  */
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import Papa from 'papaparse';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { loadParquetReader } from '../../common/esm-import';
 import { parquetValue } from '../../common/parquet';
@@ -65,32 +65,124 @@ async function objectStream(s3: S3Client, uri: string, range?: { start: number; 
   return out.Body as Readable;
 }
 
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+/** The longest stretch the reader takes without a record end: more means an unterminated quote (or no LF at all). */
+export const MAX_CSV_RECORD_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Where the last complete record of `buf` ends (just past its LF), or -1: a LF ends a record when the quotes
+ * before it since the record began are even (RFC 4180: a quoted field's own quotes are doubled). A stray quote in an
+ * unquoted field can make this cut inside what the parser reads as a quoted field; the parser then reports an
+ * unterminated quote at the cut, which is an error, so a wrong cut never passes silently.
+ */
+function lastRecordEnd(buf: Buffer): number {
+  let end = -1;
+  let odd = false;
+  let q = buf.indexOf(QUOTE);
+  for (let pos = 0; ; ) {
+    const nl = buf.indexOf(LF, pos);
+    if (nl === -1) return end;
+    while (q !== -1 && q < nl) {
+      odd = !odd;
+      q = buf.indexOf(QUOTE, q + 1);
+    }
+    if (!odd) end = nl + 1;
+    pos = nl + 1;
+  }
+}
+
+interface CsvRecord {
+  fields: string[];
+  /** Offsets of the record in the object, its line end included. */
+  startByte: number;
+  endByte: number;
+}
+
+/**
+ * The records of a block of whole records, parsed by Papa Parse; `base` is the block's offset in the object. Papa
+ * gives each record's end as a character offset: equal to bytes when the block is ASCII, converted otherwise. A
+ * byte order mark (at the file's start) is skipped.
+ */
+function parseBlock(uri: string, block: Buffer, at: number, newline: '\n' | '\r\n', nameOf: (index: number) => string): CsvRecord[] {
+  // Papa drops a byte order mark that starts its input: drop it here, so offsets count from the bytes it reads.
+  const bom = block.length >= 3 && block[0] === 0xef && block[1] === 0xbb && block[2] === 0xbf;
+  const buf = bom ? block.subarray(3) : block;
+  const base = bom ? at + 3 : at;
+  const text = buf.toString('utf8');
+  const ascii = text.length === buf.length;
+  const out: CsvRecord[] = [];
+  let lastChar = 0;
+  let lastByte = base;
+  let problem: string | undefined;
+  Papa.parse<string[]>(text, {
+    delimiter: ',',
+    newline,
+    quoteChar: '"',
+    skipEmptyLines: true,
+    step: (r) => {
+      if (problem) return;
+      if (r.errors.length > 0) {
+        problem = `${nameOf(out.length)}: malformed CSV (${r.errors.map((e) => e.message).join('; ')}); quote fields that hold quotes, commas or line breaks, and double the quotes inside them`;
+        return;
+      }
+      const end = ascii ? base + r.meta.cursor : lastByte + Buffer.byteLength(text.slice(lastChar, r.meta.cursor));
+      out.push({ fields: r.data, startByte: lastByte, endByte: end });
+      lastChar = r.meta.cursor;
+      lastByte = end;
+    },
+  });
+  if (problem) throw featureFailure(FeatureFailure.SourceInvalid, `${uri} ${problem}`);
+  return out;
+}
+
 /**
  * Rows of a CSV object. Without `header` the first record is the header (a whole-file read); with it, the stream
- * starts at `byteStart` (a chunk, or a resumed chunk) and the first record there is data row `firstRow`.
+ * starts at `byteStart` (a chunk, or a resumed chunk) and the first record there is data row `firstRow`. The
+ * stream is cut into blocks of whole records (quote-aware), each parsed at once by Papa Parse: records end with LF
+ * or CRLF, and every row knows the bytes it spans, so a chunk is a byte range and a resume starts at a byte.
  */
 export async function* csvRows(s3: S3Client, uri: string, opts: { header?: string[]; byteStart?: number; byteEnd?: number; firstRow?: number } = {}): AsyncGenerator<SourceRow & { header: string[]; fields: number }> {
   const start = opts.byteStart ?? 0;
   const body = await objectStream(s3, uri, opts.header ? { start, end: opts.byteEnd } : undefined);
-  const parser = body.pipe(parse({ info: true, relax_column_count: true, bom: !opts.header, skip_empty_lines: true }));
   let header = opts.header;
   let row = opts.firstRow ?? 0;
-  const base = opts.header ? start : 0;
-  let lastEnd = base;
-  try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; info: { bytes: number } }>) {
-      const endByte = base + item.info.bytes;
+  let carry: Buffer = Buffer.alloc(0);
+  /** The object offset of `carry`'s first byte. */
+  let at = opts.header ? start : 0;
+  let newline: '\n' | '\r\n' | undefined;
+  /** How an error names the block's record `i`: the header, or its data row (1-based, as validation counts). */
+  const nameOf = (i: number) => (header ? `row ${row + i + 1}` : i === 0 ? 'the header' : `row ${row + i}`);
+  function* rowsOf(records: CsvRecord[]) {
+    for (const r of records) {
       if (!header) {
-        header = item.record.map((h) => h.trim());
-        lastEnd = endByte;
+        header = r.fields.map((h) => h.trim());
         continue;
       }
       const values: RowValues = {};
-      for (let i = 0; i < header.length; i++) values[header[i]!] = item.record[i];
-      yield { row, values, startByte: lastEnd, endByte, header, fields: item.record.length };
-      lastEnd = endByte;
-      row += 1;
+      for (let i = 0; i < header.length; i++) values[header[i]!] = r.fields[i];
+      yield { row: row++, values, startByte: r.startByte, endByte: r.endByte, header, fields: r.fields.length };
     }
+  }
+  try {
+    for await (const data of body as AsyncIterable<Buffer>) {
+      const buf = carry.length > 0 ? Buffer.concat([carry, data]) : data;
+      const end = lastRecordEnd(buf);
+      if (end === -1) {
+        if (buf.length > MAX_CSV_RECORD_BYTES) throw featureFailure(FeatureFailure.SourceInvalid, `${uri} has no record end in ${MAX_CSV_RECORD_BYTES} bytes from byte ${at}: a quote left open, or lines that do not end with LF or CRLF`);
+        carry = buf;
+        continue;
+      }
+      if (!newline) {
+        const lf = buf.indexOf(LF);
+        newline = lf > 0 && buf[lf - 1] === CR ? '\r\n' : '\n';
+      }
+      yield* rowsOf(parseBlock(uri, buf.subarray(0, end), at, newline, nameOf));
+      carry = Buffer.from(buf.subarray(end));
+      at += end;
+    }
+    if (carry.length > 0) yield* rowsOf(parseBlock(uri, carry, at, newline ?? '\n', nameOf));
   } finally {
     body.destroy();
   }

@@ -11,9 +11,12 @@
  *   pipeline's own sliding-window writer without reading or checkpoints (the fastest is the ceiling; the way
  *   requests are issued changes what each costs the sender, so none of them alone is the ceiling). They alternate
  *   with the pipeline R times after a warm-up, each on a fresh group, and medians are compared, as is each pipeline
- *   run with the fastest ceiling run just before it (a shared machine drifts; every run is printed);
+ *   run with the fastest ceiling run just before it (a shared machine drifts; every run is printed). The pipeline
+ *   runs twice each time: with S3 (the source, checkpoints, ledger) served by the Feature Store's emulator process,
+ *   where every checkpoint waits behind the writes queued on that one event loop, and with S3 served by an emulator
+ *   process of its own, as on AWS, where they are separate services (the machine's cores are shared either way);
  * - the same against a one-PutRecord-per-row loop with the same parallelism (C loops), like FeatureGroup.ingest;
- * - CPU time of the worker process (during the pipeline runs), of the ceiling's sender, and of the emulator per
+ * - CPU time of the worker process (during the pipeline runs with S3 shared), of the ceiling's sender, and of the emulator per
  *   thousand records;
  * - peak memory of a worker process (a fresh child per file) that validates a whole file of --mem-rows rows and
  *   one of --big-rows rows (default 1 million and 10 million) as `validateAndPlan` does, reads and prepares every
@@ -83,6 +86,8 @@ async function serveEmulator(): Promise<void> {
 }
 
 interface PipelineRun {
+  /** Where the worker's S3 requests (the source, checkpoints, ledger) go: the Feature Store's emulator, or S3's own. */
+  s3: 'shared' | 'own';
   runId: string;
   group: string;
   chunk: Chunk;
@@ -98,13 +103,17 @@ interface PipelineReply {
 
 /** The pipeline's worker process: runs `ingestChunk` when asked, alone in its process as on a worker. */
 async function serveWorker(): Promise<void> {
-  const acts = createFeatureActivities(clientsFor(process.env.MLOPS_BENCH_ENDPOINT!));
+  const clients = clientsFor(process.env.MLOPS_BENCH_ENDPOINT!);
+  const acts = {
+    shared: createFeatureActivities(clients),
+    own: createFeatureActivities({ ...clients, s3: clientsFor(process.env.MLOPS_BENCH_S3_ENDPOINT!).s3 }),
+  };
   process.on('message', (m: PipelineRun) => {
     void (async () => {
       (globalThis as { gc?: () => void }).gc?.();
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
-      const r = await acts.ingestChunk({ runId: m.runId, featureGroupName: m.group, ledger: 's3://ledger/runs', chunk: m.chunk, maxConcurrency: m.maxConcurrency });
+      const r = await acts[m.s3].ingestChunk({ runId: m.runId, featureGroupName: m.group, ledger: 's3://ledger/runs', chunk: m.chunk, maxConcurrency: m.maxConcurrency });
       const seconds = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
       process.send?.({ written: r.written, seconds, cpuMs: (cpu.user + cpu.system) / 1000, throttled: r.throttled + r.unprocessed, concurrency: r.concurrency } satisfies PipelineReply);
@@ -230,7 +239,10 @@ export default async function bench(args: string[]): Promise<void> {
     const { cpu } = await reply;
     return (cpu.user + cpu.system) / 1000;
   };
-  const worker = child<{ ready: true }>('worker', { MLOPS_BENCH_ENDPOINT: endpoint }, ['--expose-gc']);
+  // S3 on its own emulator process, as on AWS, where S3 and the Feature Store runtime are separate services.
+  const s3Emulator = child<{ endpoint: string }>('emulator', {}, ['--expose-gc']);
+  const { endpoint: s3Endpoint } = await s3Emulator.first;
+  const worker = child<{ ready: true }>('worker', { MLOPS_BENCH_ENDPOINT: endpoint, MLOPS_BENCH_S3_ENDPOINT: s3Endpoint }, ['--expose-gc']);
   await worker.first;
   const runPipeline = (run: PipelineRun) => {
     const reply = new Promise<PipelineReply>((resolve) => worker.child.once('message', (m) => resolve(m as PipelineReply)));
@@ -240,8 +252,9 @@ export default async function bench(args: string[]): Promise<void> {
   try {
     const { s3, sagemaker, runtime } = clientsFor(endpoint);
     const createGroup = (name: string) => sagemaker.send(new CreateFeatureGroupCommand({ FeatureGroupName: name, RecordIdentifierFeatureName: 'tid', EventTimeFeatureName: 'trans_time', FeatureDefinitions: DEFS, OnlineStoreConfig: { EnableOnlineStore: true } }));
-    for (const b of ['sources', 'ledger']) await s3.send(new CreateBucketCommand({ Bucket: b }));
-    const groups = ['per-row', 'memory', ...Array.from({ length: repeats + 1 }, (_, i) => [`loops-${i}`, `rounds-${i}`, `window-${i}`, `pipeline-${i}`]).flat()];
+    const ownS3 = clientsFor(s3Endpoint).s3;
+    for (const b of ['sources', 'ledger']) for (const c of [s3, ownS3]) await c.send(new CreateBucketCommand({ Bucket: b }));
+    const groups = ['per-row', 'memory', ...Array.from({ length: repeats + 1 }, (_, i) => [`loops-${i}`, `rounds-${i}`, `window-${i}`, `pipeline-${i}`, `pipeline-own-s3-${i}`]).flat()];
     for (const g of groups) await createGroup(g);
     await fetch(`${endpoint}/_emulator/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceSeconds: 10 }) });
     const rate = 100_000_000;
@@ -251,7 +264,7 @@ export default async function bench(args: string[]): Promise<void> {
     // One file for every pipeline run; the ceiling sends the same rows, read once into 25-record batches.
     const csv = join(dir, 'rows.csv');
     await writeCsv(csv, rows, 'P');
-    await s3.send(new PutObjectCommand({ Bucket: 'sources', Key: 'rows.csv', Body: createReadStream(csv), ContentLength: statSync(csv).size }));
+    for (const c of [s3, ownS3]) await c.send(new PutObjectCommand({ Bucket: 'sources', Key: 'rows.csv', Body: createReadStream(csv), ContentLength: statSync(csv).size }));
     const target = await acts.describeIngestionTarget({ featureGroupName: 'pipeline-0' });
     const plan = await acts.validateAndPlan({ sources: ['s3://sources/rows.csv'], target, chunkRows: rows });
     const prepared: FeatureValue[][][] = [];
@@ -312,8 +325,10 @@ export default async function bench(args: string[]): Promise<void> {
     const rounds: number[] = [];
     const windows: number[] = [];
     const pipelines: number[] = [];
+    const ownS3Pipelines: number[] = [];
     /** Pipeline / ceiling of each consecutive pair: what a load change between pairs cannot skew. */
     const ratios: number[] = [];
+    const ownS3Ratios: number[] = [];
     let workerCpuMs = 0;
     let ceilingCpuMs = 0;
     let emulatorCpuMs = 0;
@@ -333,10 +348,14 @@ export default async function bench(args: string[]): Promise<void> {
       if (i > 0) ceilingCpuMs += (c1.user + c1.system) / 1000;
       await settle();
       const e0 = await emulatorCpu();
-      const result = await runPipeline({ runId: `bench-${i}`, group: `pipeline-${i}`, chunk: plan.chunks[0]!, maxConcurrency: concurrency });
+      const result = await runPipeline({ s3: 'shared', runId: `bench-${i}`, group: `pipeline-${i}`, chunk: plan.chunks[0]!, maxConcurrency: concurrency });
       const e1 = await emulatorCpu();
-      if (result.written !== rows) throw new Error(`the pipeline wrote ${result.written} of ${rows} rows`);
+      await settle();
+      const own = await runPipeline({ s3: 'own', runId: `bench-${i}`, group: `pipeline-own-s3-${i}`, chunk: plan.chunks[0]!, maxConcurrency: concurrency });
+      for (const r of [result, own]) if (r.written !== rows) throw new Error(`the pipeline wrote ${r.written} of ${rows} rows`);
       if (i === 0) continue;
+      ownS3Pipelines.push(own.written / own.seconds);
+      ownS3Ratios.push(own.written / own.seconds / Math.max(loopsRate, roundsRate, windowRate));
       loops.push(loopsRate);
       rounds.push(roundsRate);
       windows.push(windowRate);
@@ -350,6 +369,7 @@ export default async function bench(args: string[]): Promise<void> {
     }
     const ceiling = Math.max(median(loops), median(rounds), median(windows));
     const pipeline = median(pipelines);
+    const ownS3Pipeline = median(ownS3Pipelines);
 
     // A per-row loop like FeatureGroup.ingest: C loops, one PutRecord per row (a sample: it is slow).
     let nextRow = 0;
@@ -366,7 +386,8 @@ export default async function bench(args: string[]): Promise<void> {
     say(
       `emulator ceiling (the same rows as prepared 25-record BatchWriteRecord batches, up to ${concurrency} in flight, nothing else): ${ceiling.toFixed(0)} rows/s, the fastest median of ${concurrency} free-running loops ${median(loops).toFixed(0)} (runs: ${runs(loops)}), lock-step rounds of ${concurrency} ${median(rounds).toFixed(0)} (runs: ${runs(rounds)}) and the pipeline's sliding-window writer ${median(windows).toFixed(0)} (runs: ${runs(windows)})`,
     );
-    say(`pipeline (ingestChunk in its worker process: CSV streamed from S3, sliding window, checkpoints): ${pipeline.toFixed(0)} rows/s median (runs: ${runs(pipelines)}) = ${pct(pipeline / ceiling)} of the emulator's ceiling (per run, against the fastest ceiling run just before it: median ${pct(median(ratios))}, runs ${ratios.map(pct).join(', ')})`);
+    say(`pipeline (ingestChunk in its worker process: CSV streamed from S3, sliding window, checkpoints in S3), S3 served by the Feature Store's emulator process (its requests wait behind the writes on one event loop): ${pipeline.toFixed(0)} rows/s median (runs: ${runs(pipelines)}) = ${pct(pipeline / ceiling)} of the emulator's ceiling (per run, against the fastest ceiling run just before it: median ${pct(median(ratios))}, runs ${ratios.map(pct).join(', ')})`);
+    say(`pipeline, S3 served by an emulator process of its own (as on AWS, where S3 and the Feature Store runtime are separate services; the same two cores): ${ownS3Pipeline.toFixed(0)} rows/s median (runs: ${runs(ownS3Pipelines)}) = ${pct(ownS3Pipeline / ceiling)} of the emulator's ceiling (per run: median ${pct(median(ownS3Ratios))}, runs ${ownS3Ratios.map(pct).join(', ')})`);
     say(`per-row PutRecord loop (${concurrency} loops, ${perRowSample} rows): ${perRow.toFixed(0)} rows/s; pipeline = ${(pipeline / perRow).toFixed(1)}x a per-row loop`);
     say(`worker CPU: ${(workerCpuMs / (written / 1000)).toFixed(1)} ms per thousand records (${workerCpuMs.toFixed(0)} ms for ${written}; the ceiling's sender: ${(ceilingCpuMs / ((3 * written) / 1000)).toFixed(1)} ms per thousand over its three ways); emulator CPU: ${(emulatorCpuMs / (written / 1000)).toFixed(1)} ms per thousand = ${(workerCpuMs / emulatorCpuMs).toFixed(2)}x the emulator's`);
 
@@ -389,6 +410,7 @@ export default async function bench(args: string[]): Promise<void> {
   } finally {
     worker.child.disconnect();
     emulator.child.disconnect();
+    s3Emulator.child.disconnect();
     rmSync(dir, { recursive: true, force: true });
   }
 }
